@@ -1,0 +1,170 @@
+/**
+ * DomainSpec: the one validated, resolved, read-only description of a VM that every definition format
+ * (native YAML, qemu-launcher YAML, libvirt XML) is parsed into. Plain data, no I/O.
+ * Paths inside are absolute (resolved against the definition file's directory).
+ */
+
+export type Accel = 'kvm' | 'tcg' | 'auto';
+export type DiskFormat = 'raw' | 'qcow2' | 'qcow' | 'vmdk' | 'vdi' | 'vhdx' | 'vpc' | 'qed' | 'luks';
+export type DiskBus = 'virtio' | 'scsi' | 'sata' | 'ide';
+export type DiskCache = 'none' | 'writeback' | 'writethrough' | 'directsync' | 'unsafe';
+export type DiskAio = 'threads' | 'native' | 'io_uring';
+export type NicModel = 'virtio' | 'e1000' | 'e1000e' | 'rtl8139';
+export type SchedPolicy = 'other' | 'batch' | 'idle' | 'fifo' | 'rr' | 'deadline';
+export type SourceFormat = 'vmkit-yaml' | 'qemu-launcher' | 'libvirt-xml';
+
+export interface MachineSpec {
+  /** QEMU machine type, e.g. `q35`, `pc`, `microvm`. */
+  readonly type: string;
+  readonly accel: Accel;
+}
+
+export interface CpuSpec {
+  /** QEMU CPU model (`host`, `max`, `qemu64`, ...); absent: QEMU's default for the machine. */
+  readonly model?: string;
+  readonly vcpus: number;
+  readonly sockets: number;
+  readonly cores: number;
+  readonly threads: number;
+}
+
+export interface KernelBoot {
+  readonly kind: 'kernel';
+  readonly kernel: string;
+  readonly initrd?: string;
+  readonly cmdline?: string;
+}
+
+export interface FirmwareBoot {
+  readonly kind: 'firmware';
+  /** Firmware image (`-bios`); absent: QEMU's default (SeaBIOS). */
+  readonly firmware?: string;
+  readonly order: readonly ('disk' | 'cdrom' | 'network')[];
+}
+
+export type BootSpec = KernelBoot | FirmwareBoot;
+
+export interface DiskSpec {
+  /** Stable id used for QEMU node names (`disk0`, ...). */
+  readonly id: string;
+  readonly path: string;
+  readonly format: DiskFormat;
+  readonly bus: DiskBus;
+  readonly media: 'disk' | 'cdrom';
+  readonly cache?: DiskCache;
+  readonly aio?: DiskAio;
+  readonly readonly: boolean;
+  /** iothread id (virtio only). */
+  readonly iothread?: string;
+  /** Boot priority (lower first), firmware boot only. */
+  readonly bootIndex?: number;
+  readonly serial?: string;
+}
+
+export interface PortForward {
+  readonly protocol: 'tcp' | 'udp';
+  readonly hostAddress?: string;
+  readonly hostPort: number;
+  readonly guestPort: number;
+}
+
+export interface UserNic {
+  readonly kind: 'user';
+  readonly id: string;
+  readonly model: NicModel;
+  readonly mac?: string;
+  readonly forwards: readonly PortForward[];
+}
+
+export interface TapNic {
+  readonly kind: 'tap';
+  readonly id: string;
+  readonly model: NicModel;
+  readonly mac?: string;
+  readonly ifname: string;
+}
+
+export type NicSpec = UserNic | TapNic;
+
+export interface SerialSpec {
+  /** `console`: the serial port exists and vmkit routes it (terminal or log); `none`: no serial port. */
+  readonly mode: 'console' | 'none';
+}
+
+export type GraphicsSpec =
+  | { readonly type: 'none' }
+  | { readonly type: 'vnc'; readonly listen: string; readonly display: number };
+
+/** A host CPU set, as a sorted list of CPU numbers. */
+export type CpuSet = readonly number[];
+
+export interface ThreadSched {
+  readonly policy: SchedPolicy;
+  readonly priority?: number;
+}
+
+export interface TuningSpec {
+  /** vCPU index -> host CPUs, sorted by vcpu. */
+  readonly vcpuPins: readonly { readonly vcpu: number; readonly cpus: CpuSet }[];
+  readonly emulatorPin?: CpuSet;
+  /** iothread id -> host CPUs. */
+  readonly iothreadPins: readonly { readonly iothread: string; readonly cpus: CpuSet }[];
+  readonly vcpuSched?: ThreadSched;
+  readonly emulatorSched?: ThreadSched;
+  readonly iothreadSched?: ThreadSched;
+  /** `unlimited`, or bytes. */
+  readonly rlimitMemlock?: 'unlimited' | number;
+  readonly debug: boolean;
+}
+
+export interface ProcessSpec {
+  /** User/group QEMU runs as (name or numeric id). */
+  readonly user?: string | number;
+  readonly group?: string | number;
+  /** Extra environment for QEMU. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Start QEMU with only `env` (plus PATH) instead of inheriting vmkit's environment. */
+  readonly clearEnv: boolean;
+}
+
+/** One QEMU option from a qemu-launcher `qemu:` list: `-name value` or a flag with no value. */
+export interface RawOption {
+  readonly name: string;
+  readonly value?: string;
+}
+
+export interface DomainSpec {
+  readonly name: string;
+  readonly uuid?: string;
+  /** QEMU binary: a name looked up on PATH, or an absolute path. */
+  readonly emulator: string;
+  readonly machine: MachineSpec;
+  readonly cpu: CpuSpec;
+  readonly memoryMiB: number;
+  readonly boot?: BootSpec;
+  readonly disks: readonly DiskSpec[];
+  readonly nics: readonly NicSpec[];
+  readonly serial: SerialSpec;
+  readonly graphics: GraphicsSpec;
+  /** iothread ids, each becomes `-object iothread,id=<id>`. */
+  readonly iothreads: readonly string[];
+  /**
+   * qemu-launcher definitions: the `qemu:` options, passed through in order instead of the generated
+   * hardware options (vmkit still adds its own control options). Absent for other formats.
+   */
+  readonly rawOptions?: readonly RawOption[];
+  /** Escape hatch: extra QEMU arguments appended last; they win over generated ones. */
+  readonly qemuArgs: readonly string[];
+  readonly tuning: TuningSpec;
+  readonly process: ProcessSpec;
+  readonly source: { readonly format: SourceFormat; readonly file?: string };
+}
+
+export const EMPTY_TUNING: TuningSpec = Object.freeze({
+  vcpuPins: [],
+  iothreadPins: [],
+  debug: false,
+});
+
+/** Names must be safe as file names and QEMU ids: no path separators, no leading dot. */
+export const DOMAIN_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$/;
