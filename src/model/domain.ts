@@ -104,6 +104,8 @@ export interface ThreadSched {
 }
 
 export interface TuningSpec {
+  /** `pinning: auto`: vmkit computes vCPU pins from the host topology at start (explicit pins must be empty). */
+  readonly autoPin: boolean;
   /** vCPU index -> host CPUs, sorted by vcpu. */
   readonly vcpuPins: readonly { readonly vcpu: number; readonly cpus: CpuSet }[];
   readonly emulatorPin?: CpuSet;
@@ -114,7 +116,37 @@ export interface TuningSpec {
   readonly iothreadSched?: ThreadSched;
   /** `unlimited`, or bytes. */
   readonly rlimitMemlock?: 'unlimited' | number;
+  /** Opt-in cpuset cgroup isolation of the pinned CPUs (cgroup v1 or v2). */
+  readonly isolate: boolean;
+  /** Print the tuning plan (qemu-launcher `debug`). */
   readonly debug: boolean;
+}
+
+export type NumaMode = 'strict' | 'preferred' | 'interleave';
+
+export interface MemoryBackingSpec {
+  /** Back guest RAM with hugetlbfs pages; `pageSizeKiB` absent: the host's default size. */
+  readonly hugepages?: { readonly pageSizeKiB?: number; readonly path?: string };
+  /** Allocate all guest RAM at start. */
+  readonly prealloc: boolean;
+  /** Lock guest RAM in host memory (mlock). */
+  readonly locked: boolean;
+}
+
+/** Host NUMA binding of guest memory. */
+export interface NumaTuneSpec {
+  readonly mode: NumaMode;
+  readonly hostNodes: CpuSet;
+}
+
+/** One guest NUMA cell. */
+export interface NumaCellSpec {
+  readonly id: number;
+  readonly vcpus: CpuSet;
+  readonly memoryMiB: number;
+  /** Host nodes this cell's memory binds to (overrides `numaTune` for the cell). */
+  readonly hostNodes?: CpuSet;
+  readonly mode?: NumaMode;
 }
 
 export interface ProcessSpec {
@@ -141,6 +173,9 @@ export interface DomainSpec {
   readonly machine: MachineSpec;
   readonly cpu: CpuSpec;
   readonly memoryMiB: number;
+  readonly memoryBacking: MemoryBackingSpec;
+  readonly numaTune?: NumaTuneSpec;
+  readonly numaCells: readonly NumaCellSpec[];
   readonly boot?: BootSpec;
   readonly disks: readonly DiskSpec[];
   readonly nics: readonly NicSpec[];
@@ -160,9 +195,13 @@ export interface DomainSpec {
   readonly source: { readonly format: SourceFormat; readonly file?: string };
 }
 
+export const DEFAULT_MEMORY_BACKING: MemoryBackingSpec = Object.freeze({ prealloc: false, locked: false });
+
 export const EMPTY_TUNING: TuningSpec = Object.freeze({
+  autoPin: false,
   vcpuPins: [],
   iothreadPins: [],
+  isolate: false,
   debug: false,
 });
 
