@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# Build vmkit's tiny test guest into .cache/guest/ (git-ignored):
+#   vmlinux     uncompressed PVH ELF kernel (boots fastest under TCG: -kernel vmlinux)
+#   vmlinuz     the Debian bzImage it came from
+#   initrd.img  busybox-static initramfs: guest/init as /init plus the kernel's driver modules
+#   manifest.json  { kernelVersion, debVersion, vmlinux, vmlinuz, initrd, initHash, builtAt }
+# The kernel comes from Debian's linux-image-amd64 (downloaded with apt-get download, never installed).
+# Usage: bash scripts/build-guest.sh [--force]
+# Cached path: if the manifest matches guest/init and this script, and the files exist, it exits at once.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE="$ROOT/.cache/guest"
+INIT_SRC="$ROOT/guest/init"
+SELF="$ROOT/scripts/build-guest.sh"
+MANIFEST="$CACHE/manifest.json"
+
+# Modules the guest loads, in the order wanted; their dependencies (from the depmod-generated
+# modules.dep) are inserted before each one. Upper-level SCSI drivers (sd_mod, sr_mod) come before
+# the host adapters so that the adapters' synchronous probing already attaches the disks, and
+# the virtio transports come before the virtio device drivers.
+MODULES=(
+  evdev button
+  pvpanic_mmio pvpanic_pci
+  sd_mod sr_mod
+  virtio_pci virtio_mmio
+  virtio_blk virtio_scsi virtio_net
+  ahci ata_piix
+  e1000 e1000e 8139too
+)
+# Module parameters (trusted: written here). SCSI scanning in the foreground so disks exist
+# before /init goes on.
+declare -A MODULE_PARAMS=([scsi_mod]="scan=sync")
+
+log() { printf 'build-guest: %s\n' "$*" >&2; }
+die() { printf 'build-guest: error: %s\n' "$*" >&2; exit 1; }
+
+force=0
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=1 ;;
+    -h | --help) sed -n '2,10p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$arg' (usage: bash scripts/build-guest.sh [--force])" ;;
+  esac
+done
+
+[ -r "$INIT_SRC" ] || die "missing $INIT_SRC (the guest's /init script)"
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+init_hash=$(sha256_of "$INIT_SRC")
+script_hash=$(sha256_of "$SELF")
+
+# Reads one string field of the (flat, self-written) manifest.
+manifest_field() {
+  sed -n "s/^  \"$1\": \"\\(.*\\)\",\\{0,1\\}\$/\\1/p" "$MANIFEST"
+}
+
+if [ "$force" = 0 ] && [ -r "$MANIFEST" ]; then
+  if [ "$(manifest_field initHash)" = "$init_hash" ] && [ "$(manifest_field scriptHash)" = "$script_hash" ] &&
+    [ -s "$(manifest_field vmlinux)" ] && [ -s "$(manifest_field vmlinuz)" ] && [ -s "$(manifest_field initrd)" ]; then
+    log "up to date: $MANIFEST (kernel $(manifest_field kernelVersion)); --force rebuilds"
+    exit 0
+  fi
+  log "cached guest is stale or incomplete; rebuilding"
+fi
+
+# --- tools -----------------------------------------------------------------------------------
+need_tool() { # tool package
+  command -v "$1" >/dev/null 2>&1 || die "'$1' not found: install the Debian package '$2' (apt-get install $2)"
+}
+need_tool apt-get apt
+need_tool apt-cache apt
+need_tool dpkg dpkg
+need_tool xz xz-utils
+need_tool cpio cpio
+need_tool sha256sum coreutils
+need_tool grep grep
+busybox_bin=/bin/busybox
+if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || [ ! -x "$busybox_bin" ]; then
+  die "static busybox not found: install the Debian package 'busybox-static' (apt-get install busybox-static)"
+fi
+
+# --- kernel package --------------------------------------------------------------------------
+mkdir -p "$CACHE/dl"
+
+resolve_kernel_pkg() {
+  apt-cache depends linux-image-amd64 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-[0-9][0-9.a-z-]*-amd64\)$/\1/p' | head -n1
+}
+kpkg=$(resolve_kernel_pkg || true)
+if [ -z "$kpkg" ]; then
+  log "apt lists have no linux-image-amd64; running apt-get update"
+  apt-get update -qq >&2 || die "apt-get update failed"
+  kpkg=$(resolve_kernel_pkg || true)
+  [ -n "$kpkg" ] || die "apt-cache cannot resolve linux-image-amd64 to a linux-image-*-amd64 package"
+fi
+kver=${kpkg#linux-image-}
+debver=$(apt-cache policy "$kpkg" | sed -n 's/^ *Candidate: //p')
+[ -n "$debver" ] && [ "$debver" != "(none)" ] || die "no installable version of $kpkg in the apt lists"
+log "kernel package $kpkg $debver"
+
+deb="$CACHE/dl/${kpkg}_${debver//:/%3a}_amd64.deb"
+if [ ! -s "$deb" ]; then
+  log "downloading $kpkg (about 70 MB) into $CACHE/dl/"
+  # The download directory belongs to root; apt's _apt sandbox user may not be able to write it.
+  (cd "$CACHE/dl" && apt-get download -q -o APT::Sandbox::User=root "$kpkg=$debver" >&2) ||
+    die "apt-get download $kpkg=$debver failed"
+  [ -s "$deb" ] || die "apt-get download did not produce $deb"
+fi
+
+work=$(mktemp -d "$CACHE/work.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+log "extracting $(basename "$deb")"
+dpkg -x "$deb" "$work/pkg"
+moddir="$work/pkg/lib/modules/$kver"
+[ -d "$moddir" ] || die "$deb has no lib/modules/$kver"
+[ -s "$work/pkg/boot/vmlinuz-$kver" ] || die "$deb has no boot/vmlinuz-$kver"
+
+# --- vmlinux from the bzImage ------------------------------------------------------------------
+# Like the kernel's scripts/extract-vmlinux: try every offset of each compressor's magic and keep
+# the first that decompresses to an ELF file.
+bzimage="$work/pkg/boot/vmlinuz-$kver"
+extract_vmlinux() { # out
+  local magic tool offset fmt
+  for fmt in xz lz4 gzip zstd; do
+    case "$fmt" in
+      xz) magic='\xfd7zXZ\x00'; tool=(xz -dc --single-stream) ;;
+      lz4) magic='\x02\x21\x4c\x18'; tool=(lz4 -dc) ;;
+      gzip) magic='\x1f\x8b\x08'; tool=(gzip -dc) ;;
+      zstd) magic='\x28\xb5\x2f\xfd'; tool=(zstd -dc) ;;
+    esac
+    for offset in $(LC_ALL=C grep -obUaP "$magic" "$bzimage" | cut -d: -f1 | head -n 8); do
+      if ! command -v "${tool[0]}" >/dev/null 2>&1; then
+        die "the kernel is $fmt-compressed but '${tool[0]}' is missing: install the Debian package '${tool[0]}'"
+      fi
+      tail -c +"$((offset + 1))" "$bzimage" | "${tool[@]}" >"$1" 2>/dev/null || true
+      if [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+        log "vmlinux: $fmt stream at byte $offset"
+        return 0
+      fi
+    done
+  done
+  return 1
+}
+extract_vmlinux "$work/vmlinux" || die "no compressed ELF kernel found in $bzimage"
+
+# --- modules -----------------------------------------------------------------------------------
+# The package ships no modules.dep (Debian runs depmod at install time): compute it with busybox
+# depmod on the extracted tree, then order what MODULES needs.
+log "computing module dependencies (depmod)"
+"$busybox_bin" depmod -b "$work/pkg" "$kver"
+[ -s "$moddir/modules.dep" ] || die "depmod produced no modules.dep"
+
+declare -A mod_path=() mod_deps=() visited=()
+while IFS= read -r line; do
+  path=${line%%:*}
+  deps=${line#*:}
+  base=${path##*/}
+  name=${base%.ko}
+  name=${name//-/_}
+  mod_path[$name]=$path
+  mod_deps[$name]=$deps
+done <"$moddir/modules.dep"
+
+order=()
+visit() { # module name (normalised: '_' for '-')
+  local name=$1 dep depname
+  [ -n "${visited[$name]:-}" ] && return 0
+  [ -n "${mod_path[$name]:-}" ] || die "module '$name' is not in $kpkg (check MODULES in $SELF)"
+  visited[$name]=1
+  # modules.dep lists the whole closure; visiting each entry first keeps a valid order.
+  for dep in ${mod_deps[$name]}; do
+    depname=${dep##*/}
+    depname=${depname%.ko}
+    visit "${depname//-/_}"
+  done
+  order+=("$name")
+}
+for m in "${MODULES[@]}"; do visit "${m//-/_}"; done
+
+# --- initramfs ---------------------------------------------------------------------------------
+root="$work/root"
+mkdir -p "$root"/{bin,dev,proc,sys,run,tmp,lib/modules}
+cp "$busybox_bin" "$root/bin/busybox"
+for applet in $("$busybox_bin" --list); do
+  [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
+done
+install -m 0755 "$INIT_SRC" "$root/init"
+# The kernel opens /dev/console before /init mounts devtmpfs.
+mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || log "cannot mknod dev/console (not root?): /init reopens it later"
+: >"$root/lib/modules/load.list"
+for name in "${order[@]}"; do
+  path=${mod_path[$name]}
+  cp "$moddir/$path" "$root/lib/modules/"
+  printf '%s %s\n' "${path##*/}" "${MODULE_PARAMS[$name]:-}" >>"$root/lib/modules/load.list"
+done
+log "modules: ${order[*]}"
+
+# Uncompressed: QEMU hands the initrd over by fw_cfg DMA quickly, while decompressing it under
+# TCG costs more than the bytes saved (measured: see guest/README.md).
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$work/initrd.img"
+
+# --- install into the cache ----------------------------------------------------------------------
+install -m 0644 "$work/vmlinux" "$CACHE/vmlinux"
+install -m 0644 "$bzimage" "$CACHE/vmlinuz"
+install -m 0644 "$work/initrd.img" "$CACHE/initrd.img"
+
+json_str() { # escape for a JSON string: backslash and double quote (paths and versions only)
+  local s=${1//\\/\\\\}
+  printf '"%s"' "${s//\"/\\\"}"
+}
+tmp_manifest="$CACHE/manifest.json.tmp"
+{
+  printf '{\n'
+  printf '  "kernelVersion": %s,\n' "$(json_str "$kver")"
+  printf '  "debVersion": %s,\n' "$(json_str "$debver")"
+  printf '  "vmlinux": %s,\n' "$(json_str "$CACHE/vmlinux")"
+  printf '  "vmlinuz": %s,\n' "$(json_str "$CACHE/vmlinuz")"
+  printf '  "initrd": %s,\n' "$(json_str "$CACHE/initrd.img")"
+  printf '  "initHash": %s,\n' "$(json_str "$init_hash")"
+  printf '  "scriptHash": %s,\n' "$(json_str "$script_hash")"
+  printf '  "builtAt": %s\n' "$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
+  printf '}\n'
+} >"$tmp_manifest"
+mv "$tmp_manifest" "$MANIFEST"
+log "built $CACHE: vmlinux $(du -h "$CACHE/vmlinux" | cut -f1), initrd $(du -h "$CACHE/initrd.img" | cut -f1), kernel $kver"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Sets up everything vmkit needs on Debian 12 with Node 20, as root: system packages (only those missing),
+# npm packages (npm ci), the TypeScript build and the tiny test guest (cached in .cache/guest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+# System packages: qemu-system-x86 (QEMU), qemu-utils (qemu-img), busybox-static (the guest's userland),
+# util-linux (setpriv), xz-utils/lz4/cpio (kernel extraction and the initramfs).
+packages=(qemu-system-x86 qemu-utils busybox-static util-linux xz-utils lz4 cpio)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    say "missing packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}"
+    exit 1
+  fi
+  say "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages, only when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+say "building (tsc)"
+rm -rf dist   # no stale output from removed sources
+npx tsc -p tsconfig.json
+
+bash scripts/build-guest.sh

@@ -1,0 +1,115 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { loadDefinitionFile } from '../../config/index.js';
+import { VmkitError } from '../../errors.js';
+import { openEmbedded } from '../../driver/connection.js';
+import type { ExitInfo } from '../../process/exit-info.js';
+import { createPrivateRoot, removePrivateRoot, sweepStalePrivateRoots } from '../../process/private-root.js';
+import { EXIT } from '../exit-codes.js';
+import { printJson, reportError } from '../output.js';
+
+export interface RunFlags {
+  readonly console?: boolean;
+  readonly grace: string;
+  readonly log?: string;
+  readonly json?: boolean;
+  readonly timeout: string;
+}
+
+/**
+ * `vmkit run FILE`: one VM, embedded, in a fresh private root that is removed when the run ends.
+ * Ctrl-C/SIGTERM asks the guest to power off (ACPI) and waits `--grace` seconds before stopping QEMU;
+ * a second Ctrl-C stops it at once. Exit: 0 guest powered off, 1 QEMU failed/crashed, 2 bad input,
+ * 130/143 stopped by SIGINT/SIGTERM.
+ */
+export async function runCommand(file: string, flags: RunFlags): Promise<number> {
+  const grace = Number(flags.grace);
+  const startTimeout = Number(flags.timeout);
+  if (!Number.isFinite(grace) || grace < 0) return reportError(badFlag('--grace', flags.grace, 'a number of seconds ≥ 0'), flags);
+  if (!Number.isFinite(startTimeout) || startTimeout <= 0) return reportError(badFlag('--timeout', flags.timeout, 'a number of seconds > 0'), flags);
+  let spec;
+  try {
+    spec = await loadDefinitionFile(file);
+  } catch (e) {
+    return reportError(e, flags);
+  }
+  await sweepStalePrivateRoots();
+  const root = await createPrivateRoot();
+  const conn = await openEmbedded({ root });
+  let log: WriteStream | undefined;
+  let stopSignal: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    const domain = conn.list()[0];
+    if (domain === undefined) return;
+    if (stopSignal === undefined) {
+      stopSignal = sig;
+      note(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: asking the guest to power off (ACPI); stopping it in ${grace} s (press Ctrl-C again to stop it now)`, flags);
+      domain.shutdown({ timeoutMs: grace * 1000 }).catch(() => {
+        if (domain.state() !== 'shutoff') {
+          note(`the guest did not power off within ${grace} s: stopping QEMU`, flags);
+          domain.destroy().catch(() => undefined);
+        }
+      });
+    } else {
+      note('stopping QEMU now', flags);
+      domain.destroy({ graceMs: 0 }).catch(() => undefined);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const domain = await conn.define({ spec });
+    if (flags.log !== undefined) {
+      log = createWriteStream(flags.log, { flags: 'a', mode: 0o600 });
+      const l = log;
+      domain.on('console', (chunk) => l.write(chunk));
+    }
+    if (flags.console === true) {
+      domain.on('console', (chunk) => process.stdout.write(chunk));
+      forwardStdin((data) => domain.writeConsole(data));
+    }
+    const stopped = new Promise<ExitInfo>((resolve) => domain.once('stopped', resolve));
+    await domain.start({ timeoutMs: startTimeout * 1000 });
+    const accel = domain.process?.argv.find((a) => a.includes('accel='))?.match(/accel=(\w+)/)?.[1];
+    note(`started '${spec.name}' (pid ${domain.pid ?? '?'}${accel === undefined ? '' : `, accel ${accel}`})`, flags);
+    const info = await stopped;
+    const code = exitStatus(info, stopSignal);
+    if (flags.json === true) printJson({ name: spec.name, ...info, status: code });
+    else if (code === EXIT.failure) process.stderr.write(`vmkit: ${info.message}\n${info.stderrTail.map((l) => `  qemu: ${l}\n`).join('')}`);
+    else note(info.message, flags);
+    return code;
+  } catch (e) {
+    return reportError(e, flags);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.stdin.destroy();
+    await conn.close();
+    await removePrivateRoot(root);
+    if (log !== undefined) await new Promise<void>((resolve) => log?.end(() => resolve()));
+  }
+}
+
+function exitStatus(info: ExitInfo, sig: NodeJS.Signals | undefined): number {
+  if (sig === 'SIGINT') return EXIT.sigint;
+  if (sig === 'SIGTERM') return EXIT.sigterm;
+  return info.reason === 'shutdown' ? EXIT.ok : EXIT.failure;
+}
+
+function forwardStdin(write: (data: Buffer) => void): void {
+  process.stdin.on('data', (chunk: Buffer) => {
+    try {
+      write(chunk);
+    } catch {
+      // the VM is gone; the run is ending
+    }
+  });
+  process.stdin.on('error', () => undefined);
+}
+
+function note(message: string, flags: RunFlags): void {
+  if (flags.json !== true) process.stderr.write(`vmkit: ${message}\n`);
+}
+
+function badFlag(flag: string, value: string, expected: string): VmkitError {
+  return new VmkitError('InvalidArgument', `Invalid ${flag} '${value}': expected ${expected}`, { details: { flag, value } });
+}

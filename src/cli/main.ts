@@ -1,0 +1,67 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT } from './exit-codes.js';
+
+/** Builds the CLI. Commands import their implementation lazily so `vmkit --help` stays fast. */
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('vmkit')
+    .description('Embeddable QEMU/KVM virtual machine manager')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run one VM from FILE, embedded, and return when it ends (exit 0 when the guest powers off)')
+    .argument('<file>', 'definition: native YAML, qemu-launcher YAML (a bare name is looked up in $QEMU_LAUNCHER_CONFIG_DIR)')
+    .option('--console', 'attach the serial console to this terminal (otherwise it goes to the log)')
+    .option('--grace <seconds>', 'on Ctrl-C/SIGTERM, seconds to wait for the ACPI power-off before stopping QEMU', '30')
+    .option('--timeout <seconds>', 'bound on QEMU start-up, until the guest runs', '30')
+    .option('--log <file>', 'append the serial console and QEMU messages to FILE')
+    .option('--json', 'print the outcome as JSON')
+    .action(async (file: string, flags) => {
+      const { runCommand } = await import('./commands/run.js');
+      setExit(await runCommand(file, flags));
+    });
+
+  program
+    .command('argv')
+    .description('print the QEMU command line that run would use, one argument per line')
+    .argument('<file>', 'definition file')
+    .option('--json', 'print as JSON')
+    .action(async (file: string, flags) => {
+      const { argvCommand } = await import('./commands/argv.js');
+      setExit(await argvCommand(file, flags));
+    });
+
+  program
+    .command('validate')
+    .description('check a definition and report every problem with file:line:col (exit 2 if any)')
+    .argument('<file>', 'definition file')
+    .option('--json', 'print as JSON')
+    .action(async (file: string, flags) => {
+      const { validateCommand } = await import('./commands/validate.js');
+      setExit(await validateCommand(file, flags));
+    });
+
+  return program;
+}
+
+export const VERSION = '0.1.0';
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version exit 0; usage errors are bad input
+      return e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    }
+    throw e;
+  }
+  return code;
+}
+

@@ -1,0 +1,44 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { processStartTime } from '../util/proc.js';
+import { ownerAlive } from './state-dir.js';
+
+const PREFIX = 'vmkit-run-';
+
+/** The base directory for throw-away roots: $XDG_RUNTIME_DIR when set, else the system temp dir. */
+export function privateRootBase(env: NodeJS.ProcessEnv = process.env): string {
+  return env.XDG_RUNTIME_DIR !== undefined && env.XDG_RUNTIME_DIR !== '' ? env.XDG_RUNTIME_DIR : tmpdir();
+}
+
+/**
+ * Creates a fresh private root (mode 0700) for one `vmkit run`, recording its owner so that a later run can
+ * sweep it if this process is killed before it can remove it.
+ */
+export async function createPrivateRoot(base = privateRootBase()): Promise<string> {
+  const dir = await mkdtemp(join(base, PREFIX));
+  await writeFile(join(dir, 'owner'), `${process.pid} ${(await processStartTime(process.pid)) ?? 0}\n`, { mode: 0o600 });
+  return dir;
+}
+
+export async function removePrivateRoot(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Removes private roots left behind by vmkit processes that no longer exist. */
+export async function sweepStalePrivateRoots(base = privateRootBase()): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = (await readdir(base)).filter((e) => e.startsWith(PREFIX));
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const e of entries) {
+    const dir = join(base, e);
+    if (await ownerAlive(join(dir, 'owner'))) continue;
+    await rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}

@@ -1,0 +1,239 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { chown, createWriteStream, type WriteStream } from 'node:fs';
+import type { Socket } from 'node:net';
+import { promisify } from 'node:util';
+import { VmkitError } from '../errors.js';
+import { readIdentity, type Identity } from '../host/accounts.js';
+import { resolveAccel } from '../host/accel.js';
+import { requireExecutable } from '../host/path-lookup.js';
+import type { DomainSpec } from '../model/domain.js';
+import { buildArgv } from '../qemu/argv/index.js';
+import { QmpListener, type QmpClient, type QmpEvent } from '../qmp/index.js';
+import { TailBuffer } from '../util/tail-buffer.js';
+import { qemuCommand, qemuEnvironment } from './command.js';
+import { ConsoleListener } from './console-listener.js';
+import { classifyExit, type ExitInfo } from './exit-info.js';
+import { createRunDir, removeRunDir, type RunDir } from './state-dir.js';
+
+const chownAsync = promisify(chown);
+
+/** What runs between QEMU's start (paused, `-S`) and `cont`: tuning. Returns an undo step. */
+export type BeforeCont = (vm: { readonly pid: number; readonly qmp: QmpClient; readonly spec: DomainSpec }) => Promise<(() => Promise<void>) | void>;
+
+export interface LaunchOptions {
+  /** Connection root: the run directory is created under `<root>/run`. */
+  readonly root: string;
+  readonly beforeCont?: BeforeCont;
+  /** Leave the guest paused after start (no `cont`). */
+  readonly paused?: boolean;
+  readonly signal?: AbortSignal;
+  /** Bound on the whole start, until `cont` answered. Default 30 s. */
+  readonly timeoutMs?: number;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface QemuProcessEvents {
+  console: [Buffer];
+  qmpEvent: [QmpEvent];
+  exit: [ExitInfo];
+}
+
+/**
+ * One running QEMU, a direct child of this process. Started through `setpriv --pdeathsig KILL`, paused,
+ * with QMP and the serial console connected to sockets vmkit listens on; `cont` only after `beforeCont`.
+ * Its exit is observed by waiting on it (we are its parent), never by polling.
+ */
+export class QemuProcess extends EventEmitter<QemuProcessEvents> {
+  readonly exited: Promise<ExitInfo>;
+  private shutdownEvent: { guest: boolean; reason: string } | undefined;
+  private powerdownRequested = false;
+  private destroyRequested = false;
+  private exitInfo: ExitInfo | undefined;
+  private consoleSocket: Socket | undefined;
+  private undoTuning: (() => Promise<void>) | undefined;
+
+  private constructor(
+    readonly spec: DomainSpec,
+    readonly argv: readonly string[],
+    readonly runDir: RunDir,
+    private readonly child: ChildProcess,
+    private readonly stderr: TailBuffer,
+    private readonly log: WriteStream,
+    private readonly childExit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+    public qmp: QmpClient | undefined,
+  ) {
+    super();
+    this.exited = this.childExit.then(async ({ code, signal }) => {
+      const info = classifyExit({
+        exitCode: code,
+        signal,
+        ...(this.shutdownEvent === undefined ? {} : { shutdownEvent: this.shutdownEvent }),
+        powerdownRequested: this.powerdownRequested,
+        destroyRequested: this.destroyRequested,
+        stderrTail: this.stderr.lines(5),
+      });
+      await this.cleanup();
+      this.exitInfo = info;
+      this.emit('exit', info);
+      return info;
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** Starts QEMU for `spec` and returns once the guest runs (or is paused, with `paused`). */
+  static async launch(spec: DomainSpec, opts: LaunchOptions): Promise<QemuProcess> {
+    const env = opts.env ?? process.env;
+    const deadline = AbortSignal.timeout(opts.timeoutMs ?? 30_000);
+    const signal = opts.signal === undefined ? deadline : AbortSignal.any([opts.signal, deadline]);
+    const [setpriv, qemu, accel, identity] = await Promise.all([
+      requireExecutable('setpriv', 'install util-linux (apt-get install util-linux)', env),
+      requireExecutable(spec.emulator, `install QEMU (apt-get install qemu-system-x86) or set 'emulator' to the binary's path`, env),
+      resolveAccel(spec.machine.accel),
+      readIdentity(spec.process.user, spec.process.group),
+    ]);
+    const runDir = await createRunDir(opts.root, spec.name);
+    let qmpListener: QmpListener | undefined;
+    let consoleListener: ConsoleListener | undefined;
+    let vm: QemuProcess | undefined;
+    try {
+      qmpListener = await QmpListener.listen(runDir.qmpSocket);
+      const wantsConsole = spec.rawOptions === undefined && spec.serial.mode === 'console';
+      if (wantsConsole) consoleListener = await ConsoleListener.listen(runDir.consoleSocket);
+      if (identity !== undefined) await shareRunDir(runDir, identity, wantsConsole);
+      const argv = buildArgv(spec, { paths: runDir, accel });
+      const cmd = qemuCommand(setpriv, qemu, argv, identity);
+      vm = QemuProcess.spawn(spec, argv, runDir, cmd, qemuEnvironment(spec.process, env));
+      const failed = vm.childExit.then(() => {
+        throw new VmkitError('QemuFailed', `QEMU failed to start: ${vm?.stderr.lines(5).join('\n') || 'it exited without a message'}`, {
+          details: { stderr: vm?.stderr.lines(20), argv },
+        });
+      });
+      failed.catch(() => undefined);
+      vm.qmp = await Promise.race([qmpListener.accept({ signal }), failed]);
+      vm.qmp.on('event', (ev: QmpEvent) => vm?.onQmpEvent(ev));
+      if (consoleListener !== undefined) vm.attachConsole(await Promise.race([consoleListener.accepted(), failed]));
+      await qmpListener.close();
+      await consoleListener?.close();
+      const undo = await opts.beforeCont?.({ pid: vm.pid, qmp: vm.qmp, spec });
+      if (undo) vm.undoTuning = undo;
+      if (opts.paused !== true) await vm.qmp.execute('cont', undefined, { signal });
+      return vm;
+    } catch (e) {
+      await qmpListener?.close().catch(() => undefined);
+      await consoleListener?.close().catch(() => undefined);
+      if (vm !== undefined) {
+        vm.destroyRequested = true;
+        vm.child.kill('SIGKILL');
+        await vm.exited;
+      } else {
+        await removeRunDir(runDir);
+      }
+      if (e instanceof VmkitError && (e.code === 'Aborted' || e.code === 'Timeout') && opts.signal?.aborted !== true && deadline.aborted) {
+        throw new VmkitError('Timeout', `QEMU did not become ready within ${opts.timeoutMs ?? 30_000} ms`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  /** Asks the guest to power off through ACPI (`system_powerdown`). */
+  async powerdown(): Promise<void> {
+    this.powerdownRequested = true;
+    await this.requireQmp().execute('system_powerdown');
+  }
+
+  /** Stops QEMU: SIGTERM, then SIGKILL after `graceMs` (default 3 s). Resolves when it has exited. */
+  async destroy(graceMs = 3000): Promise<ExitInfo> {
+    if (this.exitInfo !== undefined) return this.exitInfo;
+    this.destroyRequested = true;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Kills QEMU at once with SIGKILL. */
+  async kill(): Promise<ExitInfo> {
+    if (this.exitInfo !== undefined) return this.exitInfo;
+    this.destroyRequested = true;
+    this.child.kill('SIGKILL');
+    return this.exited;
+  }
+
+  /** Writes to the guest's serial console. */
+  writeConsole(data: string | Buffer): void {
+    if (this.consoleSocket !== undefined) this.consoleSocket.write(data);
+    else this.child.stdin?.write(data);
+  }
+
+  private requireQmp(): QmpClient {
+    if (this.qmp === undefined || this.exitInfo !== undefined) {
+      throw new VmkitError('InvalidState', `Domain '${this.spec.name}' is not running`);
+    }
+    return this.qmp;
+  }
+
+  private onQmpEvent(ev: QmpEvent): void {
+    if (ev.event === 'SHUTDOWN') {
+      this.shutdownEvent = { guest: ev.data.guest === true, reason: String(ev.data.reason ?? 'unknown') };
+    }
+    this.emit('qmpEvent', ev);
+  }
+
+  private attachConsole(socket: Socket): void {
+    this.consoleSocket = socket;
+    socket.on('data', (chunk: Buffer) => this.onConsole(chunk));
+    socket.on('error', () => undefined); // QEMU's exit closes it; the exit path reports
+  }
+
+  private onConsole(chunk: Buffer): void {
+    this.log.write(chunk);
+    this.emit('console', chunk);
+  }
+
+  private async cleanup(): Promise<void> {
+    this.consoleSocket?.destroy();
+    await this.qmp?.close().catch(() => undefined);
+    if (this.undoTuning !== undefined) await this.undoTuning().catch(() => undefined);
+    await new Promise<void>((resolve) => this.log.end(() => resolve()));
+    await removeRunDir(this.runDir);
+  }
+
+  /** Spawns the QEMU command with piped stdio; stderr feeds the tail buffer and the log. */
+  private static spawn(spec: DomainSpec, argv: readonly string[], runDir: RunDir, cmd: { file: string; args: string[] }, env: NodeJS.ProcessEnv): QemuProcess {
+    const child = spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const stderr = new TailBuffer();
+    const log = createWriteStream(runDir.logFile, { mode: 0o600 });
+    const childExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('error', (e) => {
+        stderr.push(Buffer.from(`cannot start ${cmd.file}: ${e.message}\n`));
+        resolve({ code: 127, signal: null });
+      });
+      child.once('close', (code, sig) => resolve({ code, signal: sig }));
+    });
+    const vm = new QemuProcess(spec, argv, runDir, child, stderr, log, childExit, undefined);
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr.push(chunk);
+      log.write(chunk);
+    });
+    child.stdout.on('data', (chunk: Buffer) => vm.onConsole(chunk));
+    child.stdin.on('error', () => undefined);
+    return vm;
+  }
+}
+
+/** Lets a QEMU that runs as another user reach the sockets in the (otherwise private) run directory. */
+async function shareRunDir(runDir: RunDir, id: Identity, console: boolean): Promise<void> {
+  const paths = [runDir.dir, runDir.qmpSocket, ...(console ? [runDir.consoleSocket] : [])];
+  for (const p of paths) await chownAsync(p, id.uid, id.gid);
+}
