@@ -222,11 +222,11 @@ test('close() is idempotent, rejects pending calls with QmpClosed and emits clos
   const qmp = await QmpClient.connect(path);
   let closes = 0;
   qmp.on('close', () => closes++);
-  const p = qmp.execute('slow');
+  const p = rejectsWithCode(qmp.execute('slow'), 'QmpClosed');
   const a = qmp.close();
   const b = qmp.close();
   await Promise.all([a, b, qmp.close()]);
-  await rejectsWithCode(p, 'QmpClosed');
+  await p;
   await qmp.close();
   assert.equal(closes, 1);
   assert.equal(qmp.closed, true);
