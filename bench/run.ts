@@ -1,0 +1,53 @@
+/** `npm run bench`: every benchmark, as ratios against bare QEMU measured in the same run. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bareRun, resolveAccel, specFor, vmkitRun, withDirs } from './boot.js';
+import { summarize, table, type Row } from './stats.js';
+import { REPO } from '../test/helpers/guest.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+
+async function abCompare(name: string, target: number, bare: () => Promise<number>, vmkit: () => Promise<number>): Promise<Row> {
+  // One warm-up each (page cache, first-exec costs), then alternating A/B.
+  await bare();
+  await vmkit();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    if (i % 2 === 0) {
+      a.push(await bare());
+      b.push(await vmkit());
+    } else {
+      b.push(await vmkit());
+      a.push(await bare());
+    }
+  }
+  const row = { name, bare: summarize(a), vmkit: summarize(b), target };
+  process.stderr.write(`bench: ${name}: bare ${row.bare.median.toFixed(1)} ms, vmkit ${row.vmkit.median.toFixed(1)} ms\n`);
+  return row;
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const pausedAccel = await resolveAccel('auto');
+  await withDirs(async (dir, conn) => {
+    const paused = await specFor('bench-paused', { machine: 'q35', accel: pausedAccel, action: 'poweroff' });
+    rows.push(await abCompare(`(a) start → QMP answers, paused q35 (${pausedAccel})`, 1.05, () => bareRun(paused, pausedAccel, dir, 'qmp'), () => vmkitRun(conn, paused, 'qmp')));
+    for (const machine of ['q35', 'microvm']) {
+      const spec = await specFor(`bench-${machine}`, { machine, accel: 'tcg', action: 'poweroff' });
+      rows.push(await abCompare(`(b) boot → banner, ${machine} (tcg)`, 1.05, () => bareRun(spec, 'tcg', dir, 'banner'), () => vmkitRun(conn, spec, 'banner')));
+    }
+  });
+  const md = `# vmkit benchmark ${new Date().toISOString()}\n\n${RUNS} runs per side, alternating A/B, after one warm-up each.\n\n${table(rows)}\n`;
+  process.stdout.write(`\n${md}`);
+  const out = join(REPO, 'bench', 'results');
+  await mkdir(out, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  await writeFile(join(out, `boot-${stamp}.md`), md);
+  await writeFile(join(out, `boot-${stamp}.json`), JSON.stringify({ runs: RUNS, rows }, null, 2));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,12 @@
+/**
+ * vmkit's public API. Deep imports are blocked by the package's `exports` map: everything a caller may use
+ * is exported here.
+ */
+export { openEmbedded, Connection, type DefinitionInput, type EmbeddedOptions } from './driver/connection.js';
+export { Domain, type DomainState, type StartOptions, type DomainEvents } from './driver/domain.js';
+export type { ExitInfo, StopReason } from './process/exit-info.js';
+export { VmkitError, ConfigError, formatProblem, isVmkitError, type ErrorCode, type Problem } from './errors.js';
+export type * from './model/domain.js';
+export { parseDefinition, validateDefinition, loadDefinitionFile, detectFormat } from './config/index.js';
+export { buildArgv } from './qemu/argv/index.js';
+export { QmpClient, QmpListener, type QmpEvent, type QmpGreeting } from './qmp/index.js';

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, before, after } from 'node:test';
+import { childPids, cmdline, isDead, runCli, waitUntil } from '../helpers/cli.js';
+import { ACCEL_NOTE, tinyGuest, tinyYaml } from '../helpers/guest.js';
+
+// Every test here boots the tiny guest under TCG (see ACCEL_NOTE) with a bounded timeout.
+describe(`vmkit run (real QEMU; ${ACCEL_NOTE})`, () => {
+  let work: string;
+  let runTmp: string;
+  const env = (): NodeJS.ProcessEnv => ({ TMPDIR: runTmp, XDG_RUNTIME_DIR: '' });
+
+  before(async () => {
+    tinyGuest(); // fails early and clearly when the guest is not built
+    work = await mkdtemp(join(tmpdir(), 'vmkit-test-run-'));
+  });
+  after(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  async function config(name: string, yaml: string): Promise<string> {
+    runTmp = await mkdtemp(join(work, `tmp-${name}-`));
+    const file = join(work, `${name}.yaml`);
+    await writeFile(file, yaml);
+    return file;
+  }
+
+  it('boots the tiny guest, shows its console, exits 0 and removes its state directory', { timeout: 60_000 }, async () => {
+    const file = await config('boot', tinyYaml({ name: 'boot', action: 'report', vcpus: 2 }));
+    const run = runCli(['run', '--console', file], { env: env() });
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /VMKIT-GUEST-BANNER kernel=\S+ cpus=2/);
+    assert.match(r.stdout, /VMKIT-REPORT cmdline=.*vmkit\.action=report/);
+    assert.match(r.stderr, /accel tcg/);
+    assert.deepEqual(await readdir(runTmp), [], 'the private root is removed');
+  });
+
+  it('without --console keeps the console off the terminal and writes it to --log', { timeout: 60_000 }, async () => {
+    const file = await config('log', tinyYaml({ name: 'log' }));
+    const logFile = join(work, 'console.log');
+    const r = await runCli(['run', '--log', logFile, file], { env: env() }).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /VMKIT-GUEST-BANNER/);
+    const { readFile } = await import('node:fs/promises');
+    assert.match(await readFile(logFile, 'utf8'), /VMKIT-GUEST-BANNER/);
+  });
+
+  it('prints the outcome as JSON with --json', { timeout: 60_000 }, async () => {
+    const file = await config('json', tinyYaml({ name: 'json' }));
+    const r = await runCli(['run', '--json', file], { env: env() }).done;
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { name: string; reason: string; status: number };
+    assert.equal(out.name, 'json');
+    assert.equal(out.reason, 'shutdown');
+    assert.equal(out.status, 0);
+  });
+
+  it('on Ctrl-C asks the guest to power off through ACPI and exits 130', { timeout: 60_000 }, async () => {
+    const file = await config('sigint', tinyYaml({ name: 'sigint', action: 'wait' }));
+    const run = runCli(['run', '--console', file], { env: env() });
+    await run.waitFor('VMKIT-GUEST-BANNER');
+    await run.waitFor('VMKIT-GUEST-WAITING', 30_000).catch(() => undefined);
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    assert.match(r.stdout, /VMKIT-GUEST-POWERBUTTON/, 'the guest saw the ACPI power button');
+    assert.match(r.stdout, /VMKIT-GUEST-POWEROFF/);
+    assert.equal(r.code, 130, r.stderr);
+    assert.deepEqual(await readdir(runTmp), []);
+  });
+
+  it('on SIGTERM stops a guest that ignores ACPI after --grace seconds and exits 143', { timeout: 60_000 }, async () => {
+    const file = await config('sigterm', tinyYaml({ name: 'sigterm', cmdline: 'console=ttyS0 quiet acpi=off vmkit.action=wait' }));
+    const run = runCli(['run', '--console', '--grace', '1', file], { env: env() });
+    await run.waitFor('VMKIT-GUEST-BANNER');
+    const t0 = Date.now();
+    run.child.kill('SIGTERM');
+    const r = await run.done;
+    const took = Date.now() - t0;
+    assert.equal(r.code, 143, r.stderr);
+    assert.doesNotMatch(r.stdout, /VMKIT-GUEST-POWERBUTTON/);
+    assert.match(r.stderr, /did not power off within 1 s/);
+    assert.ok(took >= 1000 && took < 10_000, `stopped after the grace period (took ${took} ms)`);
+    assert.deepEqual(await readdir(runTmp), []);
+  });
+
+  it('a second Ctrl-C stops QEMU at once', { timeout: 60_000 }, async () => {
+    const file = await config('twice', tinyYaml({ name: 'twice', cmdline: 'console=ttyS0 quiet acpi=off vmkit.action=wait' }));
+    const run = runCli(['run', '--console', file], { env: env() });
+    await run.waitFor('VMKIT-GUEST-BANNER');
+    run.child.kill('SIGINT');
+    await run.waitFor('asking the guest to power off');
+    const t0 = Date.now();
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.ok(Date.now() - t0 < 5000, 'did not wait for the 30 s grace period');
+    assert.deepEqual(await readdir(runTmp), []);
+  });
+
+  it('kill -9 of vmkit leaves no QEMU behind (gone within a second)', { timeout: 60_000 }, async () => {
+    const file = await config('kill9', tinyYaml({ name: 'kill9', action: 'wait' }));
+    const run = runCli(['run', '--console', file], { env: env() });
+    await run.waitFor('VMKIT-GUEST-BANNER');
+    const vmkitPid = run.child.pid ?? -1;
+    const kids = await childPids(vmkitPid);
+    const qemuPids: number[] = [];
+    for (const pid of kids) if ((await cmdline(pid))?.some((a) => a.includes('qemu-system')) === true) qemuPids.push(pid);
+    assert.equal(qemuPids.length, 1, `QEMU is vmkit's direct child (children: ${kids.join(',')})`);
+    const qemu = qemuPids[0] ?? -1;
+    run.child.kill('SIGKILL');
+    await run.done;
+    const gone = await waitUntil(() => isDead(qemu), 1000, 10);
+    assert.ok(gone, `QEMU ${qemu} still runs 1 s after vmkit was killed`);
+    // The killed run could not remove its private root; the next run sweeps it.
+    assert.equal((await readdir(runTmp)).length, 1);
+    const sweepFile = join(work, 'sweep.yaml');
+    await writeFile(sweepFile, tinyYaml({ name: 'sweep' }));
+    const next = await runCli(['run', sweepFile], { env: env() }).done;
+    assert.equal(next.code, 0, next.stderr);
+    assert.deepEqual(await readdir(runTmp), [], 'the stale private root was swept');
+  });
+
+  it('a broken definition exits 2, names every problem with its position and starts nothing', { timeout: 30_000 }, async () => {
+    const file = await config('broken', 'name: broken\nmemory: lots\ncpu:\n  vcpus: 0\nbogus: 1\n');
+    const r = await runCli(['run', file], { env: env() }).done;
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`${file.replace(/[.]/g, '\\.')}:2:\\d+`));
+    assert.match(r.stderr, /bogus/);
+    assert.deepEqual(await readdir(runTmp), [], 'no private root was created');
+  });
+
+  it('QEMU failing to start (bad machine type) exits 1 with QEMU\'s own message', { timeout: 30_000 }, async () => {
+    const file = await config('badmachine', tinyYaml({ name: 'badmachine', machine: 'no-such-machine' }));
+    const r = await runCli(['run', file], { env: env() }).done;
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /unsupported machine type|no-such-machine/i);
+    assert.deepEqual(await readdir(runTmp), []);
+  });
+});
