@@ -50,3 +50,18 @@ export function prlimit(pid: number, resource: RlimitResource, next?: Rlimit, ct
   const dv = new DataView(old.buffer);
   return { soft: decodeValue(dv.getBigUint64(0, true)), hard: decodeValue(dv.getBigUint64(8, true)) };
 }
+
+/**
+ * Runs `fn` (synchronously) with this process's `resource` limit set to `limit`, then restores it. For
+ * limits that must be in force when a child starts, e.g. RLIMIT_MEMLOCK for QEMU's `-overcommit
+ * mem-lock=on` or VFIO, which lock memory before QMP is up: spawn() forks inside `fn`, and nothing else
+ * runs in between on the JavaScript thread.
+ */
+export function withRlimit<T>(resource: RlimitResource, limit: Rlimit, fn: () => T): T {
+  const old = prlimit(0, resource, limit);
+  try {
+    return fn();
+  } finally {
+    prlimit(0, resource, old);
+  }
+}

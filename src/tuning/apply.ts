@@ -31,6 +31,15 @@ export interface ApplyOptions {
 
 type Step = () => void | Promise<void>;
 
+/**
+ * The limit to set for `memlock`: `unlimited` sets soft and hard; a size sets the soft limit and raises
+ * the hard limit only when it is lower, so that undo can restore it without CAP_SYS_RESOURCE.
+ */
+export function memlockLimit(memlock: 'unlimited' | number, current: Rlimit): Rlimit {
+  if (memlock === 'unlimited') return { soft: 'unlimited', hard: 'unlimited' };
+  return { soft: memlock, hard: current.hard === 'unlimited' || current.hard >= memlock ? current.hard : memlock };
+}
+
 function who(a: ThreadAction): string {
   return a.role === 'emulator' ? a.label : `${a.label} (tid ${a.tid})`;
 }
@@ -75,9 +84,9 @@ export async function applyTuning(pid: number, plan: TuningPlan, opts: ApplyOpti
   let done = '';
   try {
     if (plan.rlimitMemlock !== undefined) {
-      const v = plan.rlimitMemlock;
       const ctx = { what: `QEMU (pid ${pid})` };
-      const old: Rlimit = prlimit(pid, 'MEMLOCK', { soft: v, hard: v }, ctx);
+      const old: Rlimit = prlimit(pid, 'MEMLOCK', undefined, ctx);
+      prlimit(pid, 'MEMLOCK', memlockLimit(plan.rlimitMemlock, old), ctx);
       undoRlimit.push(() => void prlimit(pid, 'MEMLOCK', old, ctx));
       done = 'the memlock limit';
     }
