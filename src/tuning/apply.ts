@@ -83,6 +83,25 @@ export async function applyTuning(pid: number, plan: TuningPlan, opts: ApplyOpti
 
   let done = '';
   try {
+    // Snapshot first: isolation moves threads between cpusets, which resets their affinity.
+    const skip = new Set<number>();
+    for (const a of plan.threads) {
+      const ctx = { what: who(a) };
+      try {
+        if (a.cpus !== undefined || plan.isolate !== undefined) {
+          const old = schedGetaffinity(a.tid, ctx);
+          undoAffinity.push(() => schedSetaffinity(a.tid, old, ctx));
+        }
+        if (a.sched !== undefined) {
+          const old = schedGetscheduler(a.tid, ctx);
+          undoSched.push(() => schedSetscheduler(a.tid, old.policy, old.priority, ctx));
+        }
+      } catch (e) {
+        // Emulator threads include short-lived workers: one that ended needs no tuning.
+        if (a.role === 'emulator' && errnoOf(e) === 'ESRCH') skip.add(a.tid);
+        else throw e;
+      }
+    }
     if (plan.rlimitMemlock !== undefined) {
       const ctx = { what: `QEMU (pid ${pid})` };
       const old: Rlimit = prlimit(pid, 'MEMLOCK', undefined, ctx);
@@ -90,36 +109,24 @@ export async function applyTuning(pid: number, plan: TuningPlan, opts: ApplyOpti
       undoRlimit.push(() => void prlimit(pid, 'MEMLOCK', old, ctx));
       done = 'the memlock limit';
     }
+    const live = plan.threads.filter((a) => !skip.has(a.tid));
     if (plan.isolate !== undefined && hierarchy !== undefined) {
       checkAbort(signal, done);
-      const group = await isolateThreads(
-        hierarchy,
-        { vmName: opts.vmName ?? 'vm', pid, cpus: plan.isolate.cpus, threads: plan.threads },
-        cgOpts,
-      );
+      const group = await isolateThreads(hierarchy, { vmName: opts.vmName ?? 'vm', pid, cpus: plan.isolate.cpus, threads: live }, cgOpts);
       undoCgroup.push(() => group.undo());
       done = 'cgroup isolation';
     }
-    for (const a of plan.threads) {
+    for (const a of live) {
       checkAbort(signal, done);
       const ctx = { what: who(a) };
       try {
-        if (a.cpus !== undefined) {
-          const old = schedGetaffinity(a.tid, ctx);
-          schedSetaffinity(a.tid, a.cpus, ctx);
-          undoAffinity.push(() => schedSetaffinity(a.tid, old, ctx));
-        }
-        if (a.sched !== undefined) {
-          const old = schedGetscheduler(a.tid, ctx);
-          schedSetscheduler(a.tid, a.sched.policy, a.sched.priority ?? 0, ctx);
-          undoSched.push(() => schedSetscheduler(a.tid, old.policy, old.priority, ctx));
-        }
+        if (a.cpus !== undefined) schedSetaffinity(a.tid, a.cpus, ctx);
+        if (a.sched !== undefined) schedSetscheduler(a.tid, a.sched.policy, a.sched.priority ?? 0, ctx);
       } catch (e) {
-        // Emulator threads include short-lived workers: one that ended needs no tuning.
         if (a.role === 'emulator' && errnoOf(e) === 'ESRCH') continue;
         throw e;
       }
-      done = `${who(a)}`;
+      done = who(a);
     }
   } catch (e) {
     const undoErrors = await undoAll();
