@@ -1,0 +1,11 @@
+/**
+ * Definition formats -> validated, read-only DomainSpec.
+ * Native vmkit YAML, qemu-launcher YAML (unchanged), libvirt domain XML (detected; import comes later).
+ */
+export { parseDefinition, validateDefinition, type DefinitionOptions } from './parse-definition.js';
+export { detectFormat } from './detect-format.js';
+export { loadDefinitionFile } from './load-definition-file.js';
+export { locateDefinition, DEFAULT_LAUNCHER_CONFIG_DIR } from './locate-definition.js';
+export { parseCpuSet, formatCpuSet } from './cpuset.js';
+export { parseSize, formatSize, type SizeUnit } from './size.js';
+export { domainJsonSchema, SCHEMA_ID } from './native/schema.js';

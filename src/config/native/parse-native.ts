@@ -1,0 +1,41 @@
+/** Native vmkit YAML: text -> (YAML + positions) -> schema check -> defaults and semantic checks. Pure. */
+import type { FormatInput, FormatResult } from '../format-result.js';
+import { validatorFor } from '../ajv.js';
+import { pruneInvalid } from '../prune.js';
+import { ResolveContext, type Loose } from '../resolve-context.js';
+import { DEADLINE_MESSAGE } from '../sched.js';
+import { reportSchemaErrors, type SchemaProblemHints } from '../schema-problems.js';
+import { readYaml } from '../yaml-source.js';
+import { resolveDomain } from './resolve-domain.js';
+import { domainJsonSchema, type DomainInputT } from './schema.js';
+
+const SCHEMA = domainJsonSchema();
+
+export const NATIVE_HINTS: SchemaProblemHints = {
+  required: {
+    name: 'every domain needs a name',
+    format:
+      'vmkit never guesses an image format (probing lets a guest turn a raw image into a qcow2 that points at host files); set raw, qcow2, ...',
+    path: 'the disk image file',
+    kernel: 'direct kernel boot needs a kernel image',
+    ifname: 'a tap NIC needs the name of an existing host tap interface',
+    nodes: 'the host NUMA nodes, e.g. "0" or "0-1"',
+  },
+  rejectedValues: { deadline: DEADLINE_MESSAGE },
+};
+
+export function parseNative(input: FormatInput): FormatResult {
+  const src = readYaml(input.text, input.file);
+  if (src.doc.errors.length > 0) return { problems: src.problems.list };
+  if (src.value === undefined || src.value === null) {
+    src.problems.add('', { message: 'The definition is empty; it needs at least `name`' });
+    return { problems: src.problems.list };
+  }
+  const validate = validatorFor(SCHEMA);
+  const invalid = validate(src.value) ? [] : reportSchemaErrors(validate.errors ?? [], src.problems, NATIVE_HINTS);
+  const pruned = pruneInvalid(src.value, invalid);
+  if (pruned === null || typeof pruned !== 'object' || Array.isArray(pruned)) return { problems: src.problems.list };
+  const ctx = new ResolveContext(src.problems, input.baseDir, invalid);
+  const spec = resolveDomain(pruned as Loose<DomainInputT>, ctx, input.file);
+  return { spec, problems: src.problems.list };
+}

@@ -1,0 +1,74 @@
+/** Native YAML: validated, pruned input -> DomainSpec with every default filled in. Pure. */
+import type { DomainSpec, GraphicsSpec } from '../../model/domain.js';
+import { managedOptionReason, optionName } from '../managed-options.js';
+import { child } from '../pointer.js';
+import type { Loose, ResolveContext } from '../resolve-context.js';
+import { DEFAULT_MEMORY_MIB, MIN_MEMORY_MIB, resolveCpu, resolveMachine, resolveMemoryBacking, resolveNumaCells, resolveNumaTune } from './resolve-compute.js';
+import { resolveNics } from './resolve-network.js';
+import { resolveBoot, resolveDisks } from './resolve-storage.js';
+import { resolveTuning } from './resolve-tuning.js';
+import type { DomainInputT } from './schema.js';
+
+export const DEFAULT_EMULATOR = 'qemu-system-x86_64';
+export const DEFAULT_VNC_LISTEN = '127.0.0.1';
+
+function resolveIothreads(input: Loose<DomainInputT['iothreads']>): string[] {
+  if (input === undefined) return [];
+  if (typeof input === 'number') return Array.from({ length: input }, (_, i) => `io${i}`);
+  return input.filter((t): t is string => t !== undefined);
+}
+
+function resolveGraphics(input: Loose<DomainInputT['graphics']>): GraphicsSpec {
+  if (input === undefined || input === 'none') return { type: 'none' };
+  if (input === 'vnc') return { type: 'vnc', listen: DEFAULT_VNC_LISTEN, display: 0 };
+  return { type: 'vnc', listen: input.listen ?? DEFAULT_VNC_LISTEN, display: input.display ?? 0 };
+}
+
+/** Reports extra QEMU arguments that would take over what vmkit controls (`-qmp`, `-daemonize`, ...). */
+export function checkQemuArgs(args: readonly (string | undefined)[], at: string, ctx: ResolveContext): string[] {
+  const out: string[] = [];
+  args.forEach((a, i) => {
+    if (a === undefined) return;
+    out.push(a);
+    if (!a.startsWith('-')) return;
+    const reason = managedOptionReason(optionName(a));
+    if (reason !== undefined) ctx.problems.add(child(at, i), { message: `${a} is managed by vmkit: ${reason}`, found: JSON.stringify(a) });
+  });
+  return out;
+}
+
+export function resolveDomain(input: Loose<DomainInputT>, ctx: ResolveContext, file: string | undefined): DomainSpec {
+  const machine = resolveMachine(input.machine);
+  const cpu = resolveCpu(input.cpu, ctx);
+  const memoryMiB = input.memory === undefined ? DEFAULT_MEMORY_MIB : (ctx.sizeMiB(input.memory, '/memory', { minMiB: MIN_MEMORY_MIB }) ?? DEFAULT_MEMORY_MIB);
+  const iothreads = resolveIothreads(input.iothreads);
+  const numaTune = resolveNumaTune(input.numa, ctx);
+  const boot = resolveBoot(input.boot, ctx);
+  const emulator = input.emulator ?? DEFAULT_EMULATOR;
+  return {
+    name: input.name ?? '',
+    ...(input.uuid === undefined ? {} : { uuid: input.uuid.toLowerCase() }),
+    emulator: emulator.includes('/') ? ctx.path(emulator) : emulator,
+    machine,
+    cpu,
+    memoryMiB,
+    memoryBacking: resolveMemoryBacking(input.memory_backing, memoryMiB, ctx),
+    ...(numaTune === undefined ? {} : { numaTune }),
+    numaCells: resolveNumaCells(input.numa_cells, cpu, memoryMiB, ctx),
+    ...(boot === undefined ? {} : { boot }),
+    disks: resolveDisks(input.disks, { machine, iothreads, boot }, ctx),
+    nics: resolveNics(input.nics, ctx),
+    serial: { mode: input.serial ?? 'console' },
+    graphics: resolveGraphics(input.graphics),
+    iothreads,
+    qemuArgs: checkQemuArgs(input.qemu_args ?? [], '/qemu_args', ctx),
+    tuning: resolveTuning(input.tuning, { vcpus: cpu.vcpus, iothreads }, ctx),
+    process: {
+      ...(input.user === undefined ? {} : { user: input.user }),
+      ...(input.group === undefined ? {} : { group: input.group }),
+      env: Object.fromEntries(Object.entries(input.env ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string')),
+      clearEnv: input.clear_env ?? false,
+    },
+    source: { format: 'vmkit-yaml', ...(file === undefined ? {} : { file }) },
+  };
+}

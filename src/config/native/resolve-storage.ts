@@ -1,0 +1,134 @@
+/** Native YAML: boot and disks. Pure. */
+import type { Static } from '@sinclair/typebox';
+import type { BootSpec, DiskBus, DiskSpec, MachineSpec } from '../../model/domain.js';
+import { child } from '../pointer.js';
+import type { Loose, ResolveContext } from '../resolve-context.js';
+import { closest } from '../suggest.js';
+import type { BootInput, DiskInput } from './schema.js';
+
+export function resolveBoot(input: Loose<Static<typeof BootInput>> | undefined, ctx: ResolveContext): BootSpec | undefined {
+  if (input === undefined) return undefined;
+  if ('kernel' in input || 'initrd' in input || 'cmdline' in input) {
+    const k = input as Loose<{ kernel: string; initrd?: string; cmdline?: string }>;
+    return {
+      kind: 'kernel',
+      kernel: k.kernel === undefined ? '' : ctx.path(k.kernel),
+      ...(k.initrd === undefined ? {} : { initrd: ctx.path(k.initrd) }),
+      ...(k.cmdline === undefined ? {} : { cmdline: k.cmdline }),
+    };
+  }
+  const f = input as Loose<{ firmware?: string; order?: ('disk' | 'cdrom' | 'network')[] }>;
+  return {
+    kind: 'firmware',
+    ...(f.firmware === undefined ? {} : { firmware: ctx.path(f.firmware) }),
+    order: (f.order ?? []).filter((o): o is 'disk' | 'cdrom' | 'network' => o !== undefined),
+  };
+}
+
+/** Default bus for a cdrom: IDE on the i440fx `pc` machines, SATA (AHCI) elsewhere. */
+export function defaultCdromBus(machine: MachineSpec): DiskBus {
+  return /^(pc|pc-i440fx.*|pc-\d.*|isapc)$/.test(machine.type) ? 'ide' : 'sata';
+}
+
+const DIRECT_CACHES = new Set(['none', 'directsync']);
+const VIRTIO_SERIAL_MAX = 20;
+
+export function resolveDisks(
+  input: Loose<readonly (Static<typeof DiskInput> | undefined)[]> | undefined,
+  env: { machine: MachineSpec; iothreads: readonly string[]; boot: BootSpec | undefined },
+  ctx: ResolveContext,
+): DiskSpec[] {
+  const disks: DiskSpec[] = [];
+  const bootIndexOwner = new Map<number, number>();
+  const writers = new Map<string, number>();
+  const readers = new Map<string, number>();
+  (input ?? []).forEach((d, i) => {
+    if (d === undefined) return;
+    const at = child('/disks', i);
+    const media = d.media ?? 'disk';
+    const bus = d.bus ?? (media === 'cdrom' ? defaultCdromBus(env.machine) : 'virtio');
+    const readonly = d.readonly ?? media === 'cdrom';
+    if (media === 'cdrom' && bus === 'virtio') {
+      ctx.problems.add(child(at, d.bus === undefined ? 'media' : 'bus'), {
+        message: 'A cdrom cannot be on the virtio bus (virtio-blk has no removable media); use bus sata, scsi or ide',
+        expected: 'bus sata, scsi or ide',
+        found: 'virtio',
+      });
+    }
+    if (media === 'cdrom' && d.readonly === false) {
+      ctx.problems.add(child(at, 'readonly'), { message: 'A cdrom is always read-only; remove `readonly: false` or use media disk', found: 'false' });
+    }
+    if (d.iothread !== undefined) {
+      if (bus !== 'virtio') {
+        ctx.problems.add(child(at, 'iothread'), {
+          message: `An iothread only serves virtio disks (virtio-blk dataplane), but this disk is on bus ${bus}`,
+          expected: 'bus virtio',
+          found: `bus ${bus}`,
+        });
+      }
+      if (!env.iothreads.includes(d.iothread) && !ctx.broken('/iothreads')) {
+        const guess = closest(d.iothread, env.iothreads);
+        ctx.problems.add(child(at, 'iothread'), {
+          message:
+            env.iothreads.length === 0
+              ? `Unknown iothread \`${d.iothread}\`: no iothreads are defined; add \`iothreads: 1\` (id io0) or a list of names`
+              : `Unknown iothread \`${d.iothread}\`${guess === undefined ? '' : `; did you mean \`${guess}\`?`}`,
+          expected: env.iothreads.length === 0 ? 'a name listed in `iothreads`' : `one of ${env.iothreads.map((t) => `\`${t}\``).join(', ')}`,
+          found: JSON.stringify(d.iothread),
+        });
+      }
+    }
+    if (d.aio === 'native' && !DIRECT_CACHES.has(d.cache ?? 'writeback')) {
+      ctx.problems.add(child(at, 'aio'), {
+        message: 'aio native needs O_DIRECT, i.e. cache none or directsync (QEMU requires cache.direct=on for native AIO)',
+        expected: 'cache none or directsync',
+        found: `cache ${d.cache ?? 'writeback (default)'}`,
+      });
+    }
+    if (d.boot_index !== undefined) {
+      if (env.boot?.kind === 'kernel') {
+        ctx.problems.add(child(at, 'boot_index'), { message: 'boot_index only applies to firmware boot, but this domain boots a kernel directly; remove it' });
+      } else if (env.boot?.kind === 'firmware' && env.boot.order.length > 0) {
+        ctx.problems.add(child(at, 'boot_index'), { message: 'Use either boot.order or disks[].boot_index, not both' });
+      }
+      const prev = bootIndexOwner.get(d.boot_index);
+      if (prev !== undefined) {
+        ctx.problems.add(child(at, 'boot_index'), { message: `boot_index ${d.boot_index} is already used by disks[${prev}]; boot indices must be unique`, found: String(d.boot_index) });
+      } else {
+        bootIndexOwner.set(d.boot_index, i);
+      }
+    }
+    if (d.serial !== undefined && bus === 'virtio' && d.serial.length > VIRTIO_SERIAL_MAX) {
+      ctx.problems.add(child(at, 'serial'), {
+        message: `virtio-blk serials hold at most ${VIRTIO_SERIAL_MAX} characters`,
+        expected: `at most ${VIRTIO_SERIAL_MAX} characters`,
+        found: `${d.serial.length} characters`,
+      });
+    }
+    const path = d.path === undefined ? '' : ctx.path(d.path);
+    if (d.path !== undefined) {
+      const other = writers.get(path) ?? (readonly ? undefined : readers.get(path));
+      if (other !== undefined) {
+        ctx.problems.add(child(at, 'path'), {
+          message: `The image is also used by disks[${other}]; an image may be attached twice only when every use is read-only`,
+          found: JSON.stringify(d.path),
+        });
+      }
+      (readonly ? readers : writers).set(path, i);
+    }
+    disks.push({
+      id: `disk${i}`,
+      path,
+      format: d.format ?? 'raw',
+      bus,
+      media,
+      ...(d.cache === undefined ? {} : { cache: d.cache }),
+      ...(d.aio === undefined ? {} : { aio: d.aio }),
+      readonly,
+      ...(d.iothread === undefined ? {} : { iothread: d.iothread }),
+      ...(d.boot_index === undefined ? {} : { bootIndex: d.boot_index }),
+      ...(d.serial === undefined ? {} : { serial: d.serial }),
+    });
+  });
+  return disks;
+}

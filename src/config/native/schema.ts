@@ -1,0 +1,337 @@
+/**
+ * The native vmkit YAML definition format as a TypeBox schema: the single source of the ajv validator and of
+ * the editor-facing JSON Schema (`schema/vmkit-domain.schema.json`, written by `npm run schema`).
+ * Keys are snake_case; unknown keys are errors everywhere. Pure.
+ */
+import { Type, type Static, type TSchema, type TProperties, type TUnsafe } from '@sinclair/typebox';
+import { PATTERNS, type NamedPattern } from '../patterns.js';
+
+export const SCHEMA_ID = 'urn:vmkit:schema:domain-definition:v1';
+
+/** A mapping that rejects unknown keys. */
+function obj<P extends TProperties>(properties: P, description: string) {
+  return Type.Object(properties, { additionalProperties: false, description });
+}
+
+/** A string enum, validated with a single `enum` keyword (clean error messages, editor completion). */
+function oneOf<const V extends readonly string[]>(values: V, description: string): TUnsafe<V[number]> {
+  return Type.Unsafe<V[number]>({ type: 'string', enum: [...values], description });
+}
+
+function str(pattern: NamedPattern, description: string) {
+  return Type.String({ pattern: pattern.source, description });
+}
+
+function text(description: string) {
+  return Type.String({ minLength: 1, description });
+}
+
+function size(description: string) {
+  return Type.Union(
+    [Type.String({ minLength: 1, description: 'A size with a unit: "512M", "2G", "1536MiB" (units are powers of 1024).' }),
+     Type.Integer({ minimum: 1, description: 'A size in MiB.' })],
+    { description: `${description} A string with a unit ("512M", "2G") or a number of MiB.` },
+  );
+}
+
+function cpuSet(description: string) {
+  return Type.Union(
+    [Type.String({ minLength: 1, description: 'A cpuset: "0-3,^2,6" (ranges, `^` excludes).' }),
+     Type.Integer({ minimum: 0, description: 'A single host CPU number.' })],
+    { description: `${description} A cpuset string like "0-3,^2,6" or a single number.` },
+  );
+}
+
+export const SCHED_POLICIES = ['other', 'batch', 'idle', 'fifo', 'rr'] as const;
+export const NUMA_MODES = ['strict', 'preferred', 'interleave'] as const;
+export const DISK_FORMATS = ['raw', 'qcow2', 'qcow', 'vmdk', 'vdi', 'vhdx', 'vpc', 'qed', 'luks'] as const;
+export const DISK_BUSES = ['virtio', 'scsi', 'sata', 'ide'] as const;
+export const DISK_CACHES = ['none', 'writeback', 'writethrough', 'directsync', 'unsafe'] as const;
+export const DISK_AIOS = ['threads', 'native', 'io_uring'] as const;
+export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'rtl8139'] as const;
+export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;
+
+const Sched = obj(
+  {
+    policy: oneOf(SCHED_POLICIES, 'Linux scheduling policy: other, batch, idle, fifo or rr (deadline is not supported).'),
+    priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 99, description: 'Real-time priority 1-99; required for fifo and rr, not allowed for the others.' })),
+  },
+  'Scheduling policy and priority for a group of QEMU threads (like chrt).',
+);
+
+const Account = Type.Union(
+  [str(PATTERNS.account, 'A user or group name.'), Type.Integer({ minimum: 0, maximum: 4294967294, description: 'A numeric id.' })],
+  { description: 'A name or a numeric id.' },
+);
+
+export const MachineInput = Type.Union(
+  [
+    str(PATTERNS.machineType, 'Machine type shorthand, e.g. `machine: q35`.'),
+    obj(
+      {
+        type: Type.Optional(str(PATTERNS.machineType, 'QEMU machine type (default q35): q35, pc, microvm, or a versioned type like pc-q35-7.2.')),
+        accel: Type.Optional(oneOf(['kvm', 'tcg', 'auto'] as const, 'Accelerator: kvm, tcg, or auto (KVM when usable, else TCG; default).')),
+      },
+      'Machine type and accelerator.',
+    ),
+  ],
+  { description: 'The QEMU machine: a type name like `q35`, or {type, accel}.' },
+);
+
+export const CpuInput = obj(
+  {
+    model: Type.Optional(str(PATTERNS.cpuModel, 'QEMU CPU model: host, max, qemu64, Skylake-Client, ... (default: QEMU\'s default for the machine).')),
+    vcpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Number of vCPUs (default 1, or sockets*cores*threads when those are given).' })),
+    sockets: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'vCPU sockets (default 1).' })),
+    cores: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Cores per socket (default vcpus/(sockets*threads)).' })),
+    threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Threads per core (default 1).' })),
+  },
+  'Guest CPU model and topology; sockets*cores*threads must equal vcpus.',
+);
+
+export const MemoryBackingInput = obj(
+  {
+    hugepages: Type.Optional(
+      Type.Union(
+        [
+          Type.Boolean({ description: 'true: back guest RAM with hugepages of the host\'s default size.' }),
+          obj(
+            {
+              page_size: Type.Optional(size('Hugepage size, e.g. "2M" or "1G" (default: the host\'s default hugepage size).')),
+              path: Type.Optional(text('A hugetlbfs mount point to allocate from (relative paths are resolved against the definition file\'s directory).')),
+            },
+            'Hugepage settings.',
+          ),
+        ],
+        { description: 'Back guest RAM with hugetlbfs pages: true, or {page_size, path}.' },
+      ),
+    ),
+    prealloc: Type.Optional(Type.Boolean({ description: 'Allocate all guest RAM when QEMU starts (default false).' })),
+    locked: Type.Optional(Type.Boolean({ description: 'Lock guest RAM in host memory, never swapped (default false; may need tuning.rlimit_memlock).' })),
+  },
+  'How guest RAM is backed on the host.',
+);
+
+export const NumaInput = obj(
+  {
+    mode: Type.Optional(oneOf(NUMA_MODES, 'strict (default), preferred or interleave.')),
+    nodes: cpuSet('Host NUMA nodes to allocate guest memory from, e.g. "0-1".'),
+  },
+  'Host NUMA binding of guest memory (like libvirt numatune).',
+);
+
+export const NumaCellInput = obj(
+  {
+    vcpus: cpuSet('vCPUs in this guest NUMA cell, e.g. "0-1"; every vCPU must be in exactly one cell.'),
+    memory: size('Memory of this cell; the cells\' memory must add up to `memory`.'),
+    host_nodes: Type.Optional(cpuSet('Host NUMA nodes backing this cell\'s memory (overrides `numa.nodes` for the cell).')),
+    mode: Type.Optional(oneOf(NUMA_MODES, 'Binding mode for host_nodes: strict, preferred or interleave.')),
+  },
+  'One guest NUMA cell; its id is its position in the list.',
+);
+
+export const KernelBootInput = obj(
+  {
+    kernel: text('Kernel image for direct kernel boot (-kernel); relative paths are resolved against the definition file\'s directory.'),
+    initrd: Type.Optional(text('Initial ramdisk (-initrd); relative paths are resolved against the definition file\'s directory.')),
+    cmdline: Type.Optional(Type.String({ description: 'Kernel command line (-append).' })),
+  },
+  'Direct kernel boot.',
+);
+
+export const FirmwareBootInput = obj(
+  {
+    firmware: Type.Optional(text('Firmware image (-bios), e.g. an OVMF build; default: QEMU\'s SeaBIOS.')),
+    order: Type.Optional(
+      Type.Array(oneOf(BOOT_DEVICES, 'A boot device class.'), {
+        uniqueItems: true,
+        description: 'Boot device classes in order: disk, cdrom, network (default: QEMU\'s order). Do not combine with disks[].boot_index.',
+      }),
+    ),
+  },
+  'Firmware boot.',
+);
+
+export const BootInput = Type.Union([KernelBootInput, FirmwareBootInput], {
+  description: 'Boot: {kernel, initrd, cmdline} for direct kernel boot, or {firmware, order} for firmware boot (default: QEMU\'s firmware boot).',
+});
+
+export const DiskInput = obj(
+  {
+    path: text('Disk image path, kept verbatim (any characters); relative paths are resolved against the definition file\'s directory.'),
+    format: oneOf(DISK_FORMATS, 'Image format, required and never guessed: raw, qcow2, qcow, vmdk, vdi, vhdx, vpc, qed or luks.'),
+    bus: Type.Optional(oneOf(DISK_BUSES, 'virtio (default for disks), scsi, sata or ide (cdroms default to sata, or ide on pc machines).')),
+    media: Type.Optional(oneOf(['disk', 'cdrom'] as const, 'disk (default) or cdrom.')),
+    cache: Type.Optional(oneOf(DISK_CACHES, 'Host cache mode: none, writeback (QEMU default), writethrough, directsync or unsafe.')),
+    aio: Type.Optional(oneOf(DISK_AIOS, 'I/O backend: threads, native (needs cache none or directsync) or io_uring.')),
+    readonly: Type.Optional(Type.Boolean({ description: 'Attach read-only (default false; true for cdroms).' })),
+    iothread: Type.Optional(str(PATTERNS.qemuId, 'Name of one of `iothreads` to run this disk\'s I/O (virtio only).')),
+    boot_index: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'Boot priority, lower first (firmware boot only; unique).' })),
+    serial: Type.Optional(str(PATTERNS.diskSerial, 'Serial number the guest sees (at most 20 characters on virtio).')),
+  },
+  'A disk or cdrom.',
+);
+
+export const ForwardInput = obj(
+  {
+    host: Type.Integer({ minimum: 1, maximum: 65535, description: 'Host port.' }),
+    guest: Type.Integer({ minimum: 1, maximum: 65535, description: 'Guest port.' }),
+    protocol: Type.Optional(oneOf(['tcp', 'udp'] as const, 'tcp (default) or udp.')),
+    address: Type.Optional(str(PATTERNS.ipv4, 'Host address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces).')),
+  },
+  'A host port forwarded to a guest port.',
+);
+
+const nicModel = () => Type.Optional(oneOf(NIC_MODELS, 'NIC model: virtio (default), e1000, e1000e or rtl8139.'));
+const nicMac = () => Type.Optional(str(PATTERNS.mac, 'MAC address, e.g. 52:54:00:12:34:56 (default: QEMU assigns one).'));
+
+export const UserNicInput = obj(
+  {
+    type: Type.Literal('user', { description: 'User-mode (slirp) networking: no privileges needed.' }),
+    model: nicModel(),
+    mac: nicMac(),
+    forwards: Type.Optional(Type.Array(ForwardInput, { description: 'Host ports forwarded into the guest.' })),
+  },
+  'A user-mode NIC.',
+);
+
+export const TapNicInput = obj(
+  {
+    type: Type.Literal('tap', { description: 'A host tap interface.' }),
+    ifname: str(PATTERNS.ifname, 'Existing host tap interface name, e.g. tap0.'),
+    model: nicModel(),
+    mac: nicMac(),
+  },
+  'A NIC on a host tap interface.',
+);
+
+export const NicInput = Type.Union([UserNicInput, TapNicInput], { description: 'A NIC: {type: user, ...} or {type: tap, ifname, ...}.' });
+
+export const GraphicsInput = Type.Union(
+  [
+    oneOf(['none', 'vnc'] as const, 'none (default): no display; vnc: VNC on 127.0.0.1 display 0.'),
+    obj(
+      {
+        type: Type.Literal('vnc', { description: 'VNC server.' }),
+        listen: Type.Optional(str(PATTERNS.ipv4, 'Address the VNC server listens on (default 127.0.0.1).')),
+        display: Type.Optional(Type.Integer({ minimum: 0, maximum: 59635, description: 'VNC display number; the port is 5900 + display (default 0).' })),
+      },
+      'A VNC display.',
+    ),
+  ],
+  { description: 'Graphics: none (default), vnc, or {type: vnc, listen, display}.' },
+);
+
+export const IothreadsInput = Type.Union(
+  [
+    Type.Integer({ minimum: 0, maximum: 64, description: 'Number of iothreads, named io0, io1, ...' }),
+    Type.Array(str(PATTERNS.qemuId, 'An iothread name.'), { uniqueItems: true, maxItems: 64, description: 'iothread names.' }),
+  ],
+  { description: 'I/O threads for virtio disks: a count (ids io0, io1, ...) or a list of names.' },
+);
+
+export const PinningInput = Type.Union(
+  [
+    Type.Literal('auto', { description: 'vmkit chooses host CPUs for the vCPUs from the host topology at start.' }),
+    obj(
+      {
+        vcpus: Type.Optional(
+          Type.Union(
+            [
+              Type.Record(Type.String({ pattern: PATTERNS.index.source }), cpuSet('Host CPUs for this vCPU.'), {
+                additionalProperties: false,
+                description: 'vCPU index -> host CPUs, e.g. {0: "2", 1: "3"}.',
+              }),
+              Type.Array(cpuSet('Host CPUs for the vCPU at this position.'), { description: 'Host CPUs for vCPU 0, 1, ... in order.' }),
+            ],
+            { description: 'vCPU pinning: a mapping {vcpu: cpuset} or a list of cpusets (index = vCPU).' },
+          ),
+        ),
+        emulator: Type.Optional(cpuSet('Host CPUs for QEMU\'s emulator threads (main loop, I/O).')),
+        iothreads: Type.Optional(
+          Type.Record(Type.String({ pattern: PATTERNS.qemuId.source }), cpuSet('Host CPUs for this iothread.'), {
+            additionalProperties: false,
+            description: 'iothread name -> host CPUs.',
+          }),
+        ),
+      },
+      'Explicit pinning of vCPU, emulator and iothread threads to host CPUs.',
+    ),
+  ],
+  { description: 'Thread pinning: `auto`, or {vcpus, emulator, iothreads}.' },
+);
+
+export const TuningInput = obj(
+  {
+    pinning: Type.Optional(PinningInput),
+    scheduler: Type.Optional(
+      obj(
+        {
+          vcpus: Type.Optional(Sched),
+          emulator: Type.Optional(Sched),
+          iothreads: Type.Optional(Sched),
+        },
+        'Scheduling policy per thread group.',
+      ),
+    ),
+    rlimit_memlock: Type.Optional(
+      Type.Union([Type.Literal('unlimited', { description: 'No limit.' }), size('Locked-memory limit.')], {
+        description: 'RLIMIT_MEMLOCK for QEMU: `unlimited` or a size.',
+      }),
+    ),
+    isolate: Type.Optional(Type.Boolean({ description: 'Reserve the pinned host CPUs for this VM with cpuset cgroups (default false).' })),
+    debug: Type.Optional(Type.Boolean({ description: 'Print the tuning plan when applying it (default false).' })),
+  },
+  'Host-side performance tuning: pinning, scheduling, memlock limit, CPU isolation.',
+);
+
+export const DomainInput = Type.Object(
+  {
+    $schema: Type.Optional(Type.String({ description: 'JSON Schema reference for editors; ignored by vmkit.' })),
+    name: str(PATTERNS.domainName, 'Domain name: 1-64 letters, digits, `_`, `.`, `+` or `-`, starting with a letter, digit or `_`.'),
+    uuid: Type.Optional(str(PATTERNS.uuid, 'Domain UUID (default: none; QEMU uses a null UUID).')),
+    emulator: Type.Optional(text('QEMU binary: a name looked up on PATH or a path (default qemu-system-x86_64).')),
+    machine: Type.Optional(MachineInput),
+    cpu: Type.Optional(CpuInput),
+    memory: Type.Optional(size('Guest RAM, at least 16 MiB (default 256M).')),
+    memory_backing: Type.Optional(MemoryBackingInput),
+    numa: Type.Optional(NumaInput),
+    numa_cells: Type.Optional(Type.Array(NumaCellInput, { minItems: 1, description: 'Guest NUMA topology: cells covering every vCPU once and adding up to `memory`.' })),
+    boot: Type.Optional(BootInput),
+    disks: Type.Optional(Type.Array(DiskInput, { description: 'Disks and cdroms, ids disk0, disk1, ... in order.' })),
+    nics: Type.Optional(Type.Array(NicInput, { description: 'Network interfaces, ids net0, net1, ... in order.' })),
+    serial: Type.Optional(oneOf(['console', 'none'] as const, 'console (default): a serial port that vmkit routes to a terminal or log; none: no serial port.')),
+    graphics: Type.Optional(GraphicsInput),
+    iothreads: Type.Optional(IothreadsInput),
+    qemu_args: Type.Optional(Type.Array(Type.String({ description: 'One QEMU argument.' }), { description: 'Extra QEMU arguments appended last; they win over generated ones.' })),
+    env: Type.Optional(
+      Type.Record(Type.String({ pattern: PATTERNS.envName.source }), Type.String({ description: 'Value.' }), {
+        additionalProperties: false,
+        description: 'Extra environment variables for QEMU.',
+      }),
+    ),
+    clear_env: Type.Optional(Type.Boolean({ description: 'Start QEMU with only `env` (plus PATH) instead of vmkit\'s environment (default false).' })),
+    user: Type.Optional(Type.Union(Account.anyOf, { description: 'User QEMU runs as: a name or uid (needs privileges).' })),
+    group: Type.Optional(Type.Union(Account.anyOf, { description: 'Group QEMU runs as: a name or gid (needs privileges).' })),
+    tuning: Type.Optional(TuningInput),
+  },
+  {
+    additionalProperties: false,
+    description: 'A vmkit virtual machine (domain) definition.',
+  },
+);
+
+export type DomainInputT = Static<typeof DomainInput>;
+
+/** The complete JSON Schema document (what `schema/vmkit-domain.schema.json` holds). */
+export function domainJsonSchema(): Record<string, unknown> {
+  const body = JSON.parse(JSON.stringify(DomainInput)) as Record<string, unknown>;
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: SCHEMA_ID,
+    title: 'vmkit domain definition',
+    ...body,
+  };
+}
+
+export type { TSchema };
