@@ -1,0 +1,190 @@
+/**
+ * Disks as `-blockdev` node graphs (a `file` protocol node, then a format node with an explicit `driver=`, so
+ * QEMU never probes the format of a guest-writable image) and one `-device` per disk on its bus:
+ * - virtio: `virtio-blk-pci` (`virtio-blk-device` on microvm), with `iothread=` when set;
+ * - scsi: one `virtio-scsi-pci,id=scsi0` controller (with the first iothread of its disks), `scsi-hd`/`scsi-cd`
+ *   at `scsi-id=<n>`;
+ * - sata: q35's built-in ICH9 AHCI ports `ide.0`..`ide.5`; on pc an added `ahci,id=ahci0` (`ahci0.0`..`ahci0.5`);
+ * - ide: on pc the PIIX buses `ide.0`/`ide.1`, two units each; on q35 there is no IDE controller, so ide
+ *   disks take the next free AHCI port like sata disks do.
+ */
+
+import type { DiskCache, DiskSpec, DomainSpec } from '../../model/domain.js';
+import { formatOpts, type OptEntry } from '../escape.js';
+import type { BootIndexes } from './boot.js';
+import { machineFamily, virtioTransport } from './machine-family.js';
+import { unsupported } from './unsupported.js';
+
+export const SCSI_CONTROLLER_ID = 'scsi0';
+export const PC_AHCI_ID = 'ahci0';
+const AHCI_PORTS = 6;
+const PIIX_IDE_UNITS = 4;
+
+export interface DiskNodeNames {
+  /** The `file` protocol node (`<id>-file`). */
+  readonly file: string;
+  /** The format node the device is attached to (`<id>-fmt`); QMP block commands take this node name. */
+  readonly format: string;
+  /** The guest device's qdev id (the disk id). */
+  readonly device: string;
+}
+
+export function diskNodeNames(diskId: string): DiskNodeNames {
+  return { file: `${diskId}-file`, format: `${diskId}-fmt`, device: diskId };
+}
+
+interface CacheFlags {
+  readonly direct: boolean;
+  readonly noFlush: boolean;
+  /** The guest sees a volatile write cache (and must flush). */
+  readonly writeCache: boolean;
+}
+
+/** The classic `cache=` modes, spelled out as the -blockdev/-device flags they stand for. */
+const CACHE: Readonly<Record<DiskCache, CacheFlags>> = {
+  none: { direct: true, noFlush: false, writeCache: true },
+  writeback: { direct: false, noFlush: false, writeCache: true },
+  writethrough: { direct: false, noFlush: false, writeCache: false },
+  directsync: { direct: true, noFlush: false, writeCache: false },
+  unsafe: { direct: false, noFlush: true, writeCache: true },
+};
+
+export function diskArgs(spec: DomainSpec, boot: BootIndexes): string[] {
+  const buses = planBuses(spec);
+  const args: string[] = [...controllerArgs(spec, buses.pcAhci)];
+  spec.disks.forEach((disk, i) => {
+    const names = diskNodeNames(disk.id);
+    const cache = disk.cache === undefined ? undefined : CACHE[disk.cache];
+    const readOnly = disk.readonly || disk.media === 'cdrom';
+    const cacheOpts: OptEntry[] = [
+      ['cache.direct', cache?.direct === true ? true : undefined],
+      ['cache.no-flush', cache?.noFlush === true ? true : undefined],
+    ];
+    args.push(
+      '-blockdev',
+      formatOpts(undefined, [
+        ['driver', 'file'],
+        ['node-name', names.file],
+        ['filename', disk.path],
+        ...cacheOpts,
+        ['aio', disk.aio],
+        ['read-only', readOnly ? true : undefined],
+      ]),
+      '-blockdev',
+      formatOpts(undefined, [
+        ['driver', disk.format],
+        ['node-name', names.format],
+        ['file', names.file],
+        ...cacheOpts,
+        ['read-only', readOnly ? true : undefined],
+      ]),
+      '-device',
+      formatOpts(deviceDriver(spec, disk, i), [
+        ...(buses.addresses.get(disk.id) ?? []),
+        ['drive', names.format],
+        ['id', names.device],
+        ['iothread', disk.bus === 'virtio' ? disk.iothread : undefined],
+        ['bootindex', boot.disks.get(disk.id)],
+        ['serial', disk.serial],
+        ['write-cache', cache === undefined || disk.media === 'cdrom' ? undefined : cache.writeCache],
+      ]),
+    );
+  });
+  return args;
+}
+
+function deviceDriver(spec: DomainSpec, disk: DiskSpec, i: number): string {
+  const cd = disk.media === 'cdrom';
+  switch (disk.bus) {
+    case 'virtio':
+      if (cd) unsupported(spec, `disks[${i}].media`, 'A virtio disk cannot be a CD-ROM: use bus scsi or sata', 'cdrom');
+      return `virtio-blk-${virtioTransport(spec.machine.type)}`;
+    case 'scsi':
+      return cd ? 'scsi-cd' : 'scsi-hd';
+    case 'sata':
+    case 'ide':
+      return cd ? 'ide-cd' : 'ide-hd';
+  }
+}
+
+interface BusPlan {
+  /** disk id → its bus address options (`bus=`, `unit=`, `scsi-id=`). */
+  readonly addresses: ReadonlyMap<string, readonly OptEntry[]>;
+  /** A pc machine needs an added AHCI controller. */
+  readonly pcAhci: boolean;
+}
+
+/** Gives each disk its place on a bus, checking the machine has that bus and a free slot on it. */
+function planBuses(spec: DomainSpec): BusPlan {
+  const family = machineFamily(spec.machine.type);
+  const out = new Map<string, OptEntry[]>();
+  let scsiId = 0;
+  let ahciPort = 0;
+  let piixUnit = 0;
+  spec.disks.forEach((disk, i) => {
+    const path = `disks[${i}].bus`;
+    if (disk.aio === 'native' && disk.cache !== 'none' && disk.cache !== 'directsync') {
+      unsupported(spec, `disks[${i}].aio`, 'aio native needs O_DIRECT: set cache to none or directsync, or use aio io_uring or threads', `cache ${disk.cache ?? 'unset'}`);
+    }
+    if (disk.iothread !== undefined && disk.bus !== 'virtio' && disk.bus !== 'scsi') {
+      unsupported(spec, `disks[${i}].iothread`, 'Only virtio and scsi disks can use an iothread: remove it or use bus virtio', disk.bus);
+    }
+    switch (disk.bus) {
+      case 'virtio':
+        return;
+      case 'scsi':
+        out.set(disk.id, [
+          ['bus', `${SCSI_CONTROLLER_ID}.0`],
+          ['channel', 0],
+          ['scsi-id', scsiId++],
+          ['lun', 0],
+        ]);
+        return;
+      case 'sata':
+      case 'ide': {
+        if (family === 'pc' && disk.bus === 'ide') {
+          if (piixUnit >= PIIX_IDE_UNITS) {
+            unsupported(spec, path, `Machine ${spec.machine.type} has ${PIIX_IDE_UNITS} IDE slots (2 buses x 2 units): move this disk to bus sata, scsi or virtio`, 'ide');
+          }
+          out.set(disk.id, [
+            ['bus', `ide.${piixUnit >> 1}`],
+            ['unit', piixUnit & 1],
+          ]);
+          piixUnit++;
+          return;
+        }
+        if (family !== 'pc' && family !== 'q35') {
+          unsupported(spec, path, `Machine ${spec.machine.type} has no ${disk.bus.toUpperCase()} controller: use bus virtio or scsi, or machine q35/pc`, disk.bus);
+        }
+        if (ahciPort >= AHCI_PORTS) {
+          unsupported(spec, path, `Machine ${spec.machine.type} has ${AHCI_PORTS} SATA ports${family === 'q35' ? ' (shared by sata and ide disks)' : ''}: move this disk to bus scsi or virtio`, disk.bus);
+        }
+        out.set(disk.id, [['bus', family === 'q35' ? `ide.${ahciPort}` : `${PC_AHCI_ID}.${ahciPort}`]]);
+        ahciPort++;
+        return;
+      }
+    }
+  });
+  return { addresses: out, pcAhci: family === 'pc' && ahciPort > 0 };
+}
+
+function controllerArgs(spec: DomainSpec, pcAhci: boolean): string[] {
+  const args: string[] = [];
+  const scsi = spec.disks.filter((d) => d.bus === 'scsi');
+  if (scsi.length > 0) {
+    const iothread = scsi.find((d) => d.iothread !== undefined)?.iothread;
+    const other = spec.disks.findIndex((d) => d.bus === 'scsi' && d.iothread !== undefined && d.iothread !== iothread);
+    if (other >= 0) {
+      unsupported(spec, `disks[${other}].iothread`, `All scsi disks share one controller, which already runs in iothread ${iothread}: give them the same iothread`, spec.disks[other]?.iothread);
+    }
+    args.push(
+      '-device',
+      formatOpts(`virtio-scsi-${virtioTransport(spec.machine.type)}`, [
+        ['id', SCSI_CONTROLLER_ID],
+        ['iothread', iothread],
+      ]),
+    );
+  }
+  if (pcAhci) args.push('-device', formatOpts('ahci', [['id', PC_AHCI_ID]]));
+  return args;
+}

@@ -1,0 +1,59 @@
+/** `-netdev` (user or tap) plus its guest `-device` per NIC. netdev id and device id are both the NIC id. */
+
+import type { DomainSpec, NicModel, NicSpec, PortForward } from '../../model/domain.js';
+import { formatOpts, type OptEntry } from '../escape.js';
+import type { BootIndexes } from './boot.js';
+import { virtioTransport } from './machine-family.js';
+import { unsupported } from './unsupported.js';
+
+/** Forwards without a host address listen on loopback only, never on every interface. */
+export const DEFAULT_FORWARD_ADDRESS = '127.0.0.1';
+
+const PCI_MODEL: Readonly<Record<NicModel, string>> = {
+  virtio: 'virtio-net-pci',
+  e1000: 'e1000',
+  e1000e: 'e1000e',
+  rtl8139: 'rtl8139',
+};
+
+export function nicArgs(spec: DomainSpec, boot: BootIndexes): string[] {
+  return spec.nics.flatMap((nic, i) => [
+    '-netdev',
+    netdevOpts(nic),
+    '-device',
+    formatOpts(deviceDriver(spec, nic, i), [
+      ['netdev', nic.id],
+      ['id', nic.id],
+      ['mac', nic.mac],
+      ['bootindex', boot.nics.get(nic.id)],
+    ]),
+  ]);
+}
+
+function netdevOpts(nic: NicSpec): string {
+  if (nic.kind === 'tap') {
+    return formatOpts('tap', [
+      ['id', nic.id],
+      ['ifname', nic.ifname],
+      ['script', 'no'],
+      ['downscript', 'no'],
+    ]);
+  }
+  const forwards: OptEntry[] = nic.forwards.map((f) => ['hostfwd', hostfwd(f)]);
+  return formatOpts('user', [['id', nic.id], ...forwards]);
+}
+
+/** `tcp:127.0.0.1:2222-:22` */
+export function hostfwd(f: PortForward): string {
+  return `${f.protocol}:${f.hostAddress ?? DEFAULT_FORWARD_ADDRESS}:${f.hostPort}-:${f.guestPort}`;
+}
+
+function deviceDriver(spec: DomainSpec, nic: NicSpec, i: number): string {
+  if (virtioTransport(spec.machine.type) === 'device') {
+    if (nic.model !== 'virtio') {
+      unsupported(spec, `nics[${i}].model`, `Machine ${spec.machine.type} has no PCI bus: use model virtio`, nic.model);
+    }
+    return 'virtio-net-device';
+  }
+  return PCI_MODEL[nic.model];
+}
