@@ -454,10 +454,16 @@ async function isolateV1(fs: CgroupFs, h: CpusetHierarchy, vm: string, req: Isol
 
 async function isolateV2(fs: CgroupFs, h: CpusetHierarchy, vm: string, req: IsolateRequest, state: { addedRootCpuset: boolean }): Promise<void> {
   const vmkit = join(h.root, VMKIT_GROUP);
-  const online = parseCpuList(await read(fs, join(h.root, 'cpuset.cpus.effective')));
+  // CPUs already in the vmkit partition have left R's effective set; they are still ours to hand out.
+  const effective = parseCpuList(await read(fs, join(h.root, 'cpuset.cpus.effective')));
+  const held = (await fs.exists(vmkit)) ? await cpusOf(fs, vmkit).catch(() => []) : [];
+  const online = unionCpus(effective, held);
   const outside = subtractCpus(req.cpus, online);
   if (outside.length > 0) {
-    throw new VmkitError('HostError', `Cannot isolate CPUs ${formatCpuList(outside)}: they are not in ${h.root}/cpuset.cpus.effective (${formatCpuList(online)})`);
+    throw new VmkitError(
+      'HostError',
+      `Cannot isolate CPUs ${formatCpuList(outside)}: they are not available in ${h.root} (cpuset.cpus.effective is ${formatCpuList(effective)}; another cpuset partition may hold them)`,
+    );
   }
   if (!(await read(fs, join(h.root, 'cgroup.subtree_control'))).split(/\s+/).includes('cpuset')) {
     await write(fs, join(h.root, 'cgroup.subtree_control'), '+cpuset');
