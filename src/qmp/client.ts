@@ -12,8 +12,9 @@
  *   arrive after it is called: start waiting *before* the command that causes the event, e.g.
  *   `const stopped = qmp.waitForEvent('STOP'); await qmp.execute('stop'); await stopped;`.
  * - 'close' is emitted once, after the socket has closed. Its argument is an error only when the
- *   connection broke (socket error, or QEMU sent something that is not JSON); it is absent after
- *   `close()` or when QEMU hung up (for example after `quit`). Pending calls reject with QmpClosed.
+ *   connection broke (a socket error, or QEMU sent something that is not JSON); it is absent after
+ *   `close()` or when QEMU hung up (EOF, or ECONNRESET/EPIPE as QEMU exits, e.g. after `quit`).
+ *   Pending calls reject with QmpClosed, whose cause is the socket error if there was one.
  * - 'unexpected' carries well-formed messages that fit nowhere (replies with unknown ids, odd shapes).
  *
  * Errors are VmkitError: QmpError (QEMU refused the command; details.class / details.desc), QmpClosed,
@@ -61,6 +62,12 @@ interface EventWaiter {
   reject: (error: unknown) => void;
 }
 
+/**
+ * Socket errors that only mean QEMU went away: a unix socket reports ECONNRESET instead of EOF when QEMU
+ * exits with unread input. They end the connection like EOF does, without a 'close' error.
+ */
+const HANGUP_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
 function remainingMs(deadline: number): number {
   return deadline === Infinity ? Infinity : Math.max(1, Math.ceil(deadline - performance.now()));
 }
@@ -83,8 +90,10 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   #greeting: QmpGreeting | undefined;
   #greetingWaiter: { resolve: (g: QmpGreeting) => void; reject: (e: unknown) => void } | undefined;
   #closed = false;
-  /** Why the connection broke (undefined for an orderly close). */
+  /** Why the connection ended, if an error says so; passed as the cause of QmpClosed rejections. */
   #closeCause: Error | undefined;
+  /** True when the end was abnormal: then 'close' carries an error. */
+  #broken = false;
   #socketClosed = false;
   readonly #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
@@ -99,7 +108,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     });
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.#onData(chunk));
-    socket.on('error', (err) => this.#shutdown(err));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.#shutdown(err, !HANGUP_CODES.has(err.code ?? '')));
     socket.on('end', () => this.#shutdown(undefined));
     socket.on('close', () => this.#onSocketClose());
     if (socket.destroyed) {
@@ -336,11 +345,15 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     }
   }
 
-  /** Marks the client closed, rejects everything pending and destroys the socket. Runs once. */
-  #shutdown(cause: Error | undefined): void {
+  /**
+   * Marks the client closed, rejects everything pending and destroys the socket. Runs once. `broken`
+   * says whether 'close' reports an error (a reset by a peer that exited is not one).
+   */
+  #shutdown(cause: Error | undefined, broken: boolean = cause !== undefined): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeCause = cause;
+    this.#broken = broken;
     for (const call of [...this.#pending.values()]) {
       call.reject(
         qmpClosedError(`while waiting for the reply to QMP command '${call.command}'`, this.#where, { command: call.command }, cause),
@@ -360,7 +373,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     this.#resolveClosed();
     const cause = this.#closeCause;
     try {
-      if (cause === undefined) this.emit('close');
+      if (cause === undefined || !this.#broken) this.emit('close');
       else this.emit('close', new VmkitError('QmpClosed', `QMP connection ${this.#where} broke: ${cause.message}`, { cause }));
     } catch (e) {
       rethrowLater(e);

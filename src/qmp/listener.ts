@@ -12,9 +12,9 @@
  * `close()` stops listening, drops connections nobody accepted and removes the socket file; clients
  * already handed out stay open and are closed by their owner.
  */
-import { lstat, chmod, unlink } from 'node:fs/promises';
+import { chmod, lstat, stat, unlink } from 'node:fs/promises';
 import net from 'node:net';
-import { isAbsolute } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
 import { VmkitError } from '../errors.js';
 import { bounded, checkTimeout, DEFAULT_TIMEOUT_MS } from './bounded.js';
 import { QmpClient, type ClientOptions } from './client.js';
@@ -86,6 +86,8 @@ export class QmpListener {
 
   /**
    * Listens on a new unix socket at `path` (absolute, at most 107 bytes) and sets its mode (default 0o600).
+   * Between bind and chmod the file briefly has the umask's mode: the 0700 directory is what keeps other
+   * users out, so put the socket in one.
    * Rejects with AlreadyExists if anything exists at `path`, NotFound if the directory is missing,
    * InvalidArgument for a bad path or mode.
    */
@@ -98,6 +100,13 @@ export class QmpListener {
       });
     }
     const server = net.createServer({ pauseOnConnect: true });
+    const dir = dirname(path);
+    const dirStat = await stat(dir).catch(() => undefined);
+    if (dirStat === undefined || !dirStat.isDirectory()) {
+      throw new VmkitError('NotFound', `Cannot listen on QMP socket ${path}: directory ${dir} does not exist; create it (mode 0700) first`, {
+        details: { path },
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => reject(listenError(path, err));
       server.once('error', onError);

@@ -216,6 +216,22 @@ test('the connection closing mid-command rejects it with QmpClosed naming the co
   assert.deepEqual(closeArgs, [[]]);
 });
 
+test('a reset as QEMU exits with unread input counts as a hang-up: close has no error, the pending call gets QmpClosed', async (t) => {
+  const path = join(await tempDir(t), 'q.sock');
+  const fake = await fakeServer(t, path);
+  const qmp = await QmpClient.connect(path);
+  const conn = await fake.nextConn();
+  conn.socket.pause(); // leave the next command unread in the kernel buffer, as an exiting QEMU does
+  const closed = once(qmp, 'close');
+  // 1 MiB: more than Node's read-ahead and the socket buffer, so input is surely left unread.
+  const p = rejectsWithCode(qmp.execute('query-status', { pad: 'x'.repeat(1 << 20) }), 'QmpClosed');
+  await new Promise((r) => setTimeout(r, 30));
+  conn.socket.destroy();
+  const err = await p;
+  assert.equal((err.cause as NodeJS.ErrnoException | undefined)?.code, 'ECONNRESET');
+  assert.deepEqual(await closed, []);
+});
+
 test('close() is idempotent, rejects pending calls with QmpClosed and emits close once', async (t) => {
   const path = join(await tempDir(t), 'q.sock');
   await fakeServer(t, path);

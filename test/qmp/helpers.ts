@@ -155,3 +155,19 @@ export async function rejectsWithCode(p: Promise<unknown>, code: string): Promis
   }
   throw new Error(`expected a rejection with code ${code}, but it resolved`);
 }
+
+/** QEMU's own version, from `qemu-system-x86_64 --version`. */
+export async function qemuVersion(): Promise<{ major: number; minor: number; micro: number }> {
+  const { execFile } = await import('node:child_process');
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile('qemu-system-x86_64', ['--version'], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+  );
+  const m = /version (\d+)\.(\d+)\.(\d+)/.exec(out);
+  if (m === null) throw new Error(`cannot read the QEMU version from: ${out}`);
+  return { major: Number(m[1]), minor: Number(m[2]), micro: Number(m[3]) };
+}
+
+/** Argv that makes QEMU connect to a vmkit QmpListener at `path` (the client direction). */
+export function clientMonitorArgs(path: string): string[] {
+  return ['-chardev', `socket,id=vmkit-qmp,path=${path},server=off`, '-mon', 'chardev=vmkit-qmp,mode=control'];
+}
