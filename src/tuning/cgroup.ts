@@ -19,221 +19,23 @@
  * pool (v1); tasks of other cgroups (container managers') are left alone.
  * Operations on one root are serialised within the process.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VmkitError } from '../errors.js';
 import { DOMAIN_NAME_PATTERN } from '../model/domain.js';
 import { realCgroupFs, type CgroupFs } from './cgroup-fs.js';
+import type { CgroupOptions, CpusetHierarchy } from './cgroup-detect.js';
+import { codeOf, ensureDir, hostError, ids, moveAll, read, removeDir, withLock, write } from './cgroup-files.js';
+import { groupName, ownerAlive, parseGroupName, processStart, type GroupOwner } from './cgroup-owner.js';
 import { formatCpuList, parseCpuList, subtractCpus, unionCpus } from './cpu-list.js';
 import type { ThreadAction } from './plan.js';
 
+export { detectCpuset, parseMountinfo } from './cgroup-detect.js';
+export type { CgroupOptions, CpusetHierarchy } from './cgroup-detect.js';
+export { groupName, parseGroupName, processStart } from './cgroup-owner.js';
+export type { GroupOwner } from './cgroup-owner.js';
+
 export const VMKIT_GROUP = 'vmkit';
 export const POOL_GROUP = 'pool';
-
-export interface CpusetHierarchy {
-  readonly version: 1 | 2;
-  /** The hierarchy root vmkit works under (v1: the cpuset mount; v2: the cgroup2 mount). */
-  readonly root: string;
-}
-
-export interface CgroupOptions {
-  /** Injected cgroup file operations (tests); default: the real file system. */
-  readonly fs?: CgroupFs;
-  /** Where /proc is (owner liveness); default `/proc`. */
-  readonly procRoot?: string;
-}
-
-export interface GroupOwner {
-  readonly vm: string;
-  readonly pid: number;
-  /** Process start time in clock ticks since boot, from /proc/<pid>/stat. */
-  readonly start: string;
-}
-
-export function groupName(o: GroupOwner): string {
-  return `${o.vm}@${o.pid}-${o.start}`;
-}
-
-export function parseGroupName(name: string): GroupOwner | undefined {
-  const m = /^(.+)@(\d+)-(\d+)$/.exec(name);
-  return m === null ? undefined : { vm: m[1]!, pid: Number(m[2]), start: m[3]! };
-}
-
-/** Start time of `pid` (field 22 of /proc/<pid>/stat), or undefined when it does not exist. */
-export async function processStart(pid: number, procRoot = '/proc'): Promise<string | undefined> {
-  let stat: string;
-  try {
-    stat = await readFile(`${procRoot}/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // comm (field 2) may contain spaces and parentheses: count fields after the last ')'.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return rest[19]; // fields 3.. -> index 0 is field 3, so field 22 is index 19
-}
-
-async function ownerAlive(o: GroupOwner, procRoot: string | undefined): Promise<boolean> {
-  return (await processStart(o.pid, procRoot)) === o.start;
-}
-
-// ---- small helpers -------------------------------------------------------------------------------
-
-function codeOf(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
-}
-
-function hostError(action: string, path: string, e: unknown): VmkitError {
-  if (e instanceof VmkitError) return e;
-  const code = codeOf(e) ?? 'error';
-  return new VmkitError('HostError', `Cannot ${action} (${path}): ${code}${e instanceof Error ? `: ${e.message.replace(/^[A-Z]+: /, '')}` : ''}`, {
-    cause: e,
-    details: { path, errno: code },
-  });
-}
-
-async function write(fs: CgroupFs, path: string, data: string, action?: string): Promise<void> {
-  try {
-    await fs.write(path, data);
-  } catch (e) {
-    throw hostError(action ?? `write '${data}' to ${path.split('/').pop()}`, path, e);
-  }
-}
-
-async function read(fs: CgroupFs, path: string): Promise<string> {
-  try {
-    return (await fs.read(path)).trim();
-  } catch (e) {
-    throw hostError(`read ${path.split('/').pop()}`, path, e);
-  }
-}
-
-async function ids(fs: CgroupFs, path: string): Promise<number[]> {
-  const text = await read(fs, path);
-  return text === '' ? [] : text.split('\n').map(Number);
-}
-
-/** mkdir; false when it already existed. */
-async function ensureDir(fs: CgroupFs, path: string): Promise<boolean> {
-  try {
-    await fs.mkdir(path);
-    return true;
-  } catch (e) {
-    if (codeOf(e) === 'EEXIST') return false;
-    throw hostError('create the cgroup', path, e);
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** rmdir, retrying EBUSY for up to ~1 s (a group stays populated until its last task has fully exited). */
-async function removeDir(fs: CgroupFs, path: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await fs.rmdir(path);
-      return;
-    } catch (e) {
-      const code = codeOf(e);
-      if (code === 'ENOENT') return;
-      if (code === 'EBUSY' && attempt < 20) {
-        await sleep(50);
-        continue;
-      }
-      throw hostError('remove the cgroup', path, e);
-    }
-  }
-}
-
-/** Moves each id into `file`, ignoring tasks that exited (ESRCH) or may not move (EINVAL: kernel threads). */
-async function moveAll(fs: CgroupFs, tids: readonly number[], file: string): Promise<void> {
-  for (const tid of tids) {
-    try {
-      await fs.write(file, String(tid));
-    } catch (e) {
-      const code = codeOf(e);
-      if (code !== 'ESRCH' && code !== 'EINVAL') throw hostError(`move task ${tid}`, file, e);
-    }
-  }
-}
-
-const locks = new Map<string, Promise<unknown>>();
-async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const prev = locks.get(key) ?? Promise.resolve();
-  const run = prev.then(fn, fn);
-  const tail = run.catch(() => undefined);
-  locks.set(key, tail);
-  try {
-    return await run;
-  } finally {
-    if (locks.get(key) === tail) locks.delete(key);
-  }
-}
-
-// ---- detection -----------------------------------------------------------------------------------
-
-interface Mount {
-  readonly point: string;
-  readonly fsType: string;
-  readonly superOptions: readonly string[];
-}
-
-/** Parses /proc/self/mountinfo (octal escapes such as \040 decoded). */
-export function parseMountinfo(text: string): Mount[] {
-  const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  const out: Mount[] = [];
-  for (const line of text.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(' ');
-    const right = line.slice(sep + 3).split(' ');
-    if (left[4] === undefined || right[0] === undefined) continue;
-    out.push({ point: unescape(left[4]), fsType: right[0], superOptions: (right[2] ?? '').split(',') });
-  }
-  return out;
-}
-
-/**
- * Finds the cpuset hierarchy: `cgroupRoot` when given (v2 if it has cgroup.controllers, v1 if it has
- * cpuset.cpus), else from /proc/self/mountinfo: a cgroup2 mount whose controllers include cpuset, else a
- * cgroup v1 mount with the cpuset controller. HostError naming what is missing otherwise.
- */
-export async function detectCpuset(opts: CgroupOptions & { cgroupRoot?: string } = {}): Promise<CpusetHierarchy> {
-  const fs = opts.fs ?? realCgroupFs;
-  const probe = async (root: string): Promise<CpusetHierarchy | undefined> => {
-    if (await fs.exists(join(root, 'cgroup.controllers'))) {
-      const controllers = (await read(fs, join(root, 'cgroup.controllers'))).split(/\s+/);
-      if (!controllers.includes('cpuset')) {
-        throw new VmkitError(
-          'HostError',
-          `Cannot isolate CPUs: the cgroup v2 hierarchy at ${root} has no cpuset controller (available: ${controllers.join(' ') || 'none'}); it is probably bound to a cgroup v1 hierarchy`,
-          { details: { root } },
-        );
-      }
-      return { version: 2, root };
-    }
-    if (await fs.exists(join(root, 'cpuset.cpus'))) return { version: 1, root };
-    return undefined;
-  };
-  if (opts.cgroupRoot !== undefined) {
-    const h = await probe(opts.cgroupRoot);
-    if (h === undefined) {
-      throw new VmkitError('HostError', `Cannot isolate CPUs: ${opts.cgroupRoot} is neither a cgroup v2 root nor a cpuset v1 cgroup`, {
-        details: { root: opts.cgroupRoot },
-      });
-    }
-    return h;
-  }
-  const mounts = parseMountinfo(await readFile(`${opts.procRoot ?? '/proc'}/self/mountinfo`, 'utf8'));
-  for (const m of mounts.filter((x) => x.fsType === 'cgroup2')) {
-    const controllers = await fs.read(join(m.point, 'cgroup.controllers')).catch(() => '');
-    if (controllers.split(/\s+/).includes('cpuset')) return { version: 2, root: m.point };
-  }
-  const v1 = mounts.find((x) => x.fsType === 'cgroup' && x.superOptions.includes('cpuset'));
-  if (v1 !== undefined) return { version: 1, root: v1.point };
-  throw new VmkitError(
-    'HostError',
-    'Cannot isolate CPUs: no cpuset cgroup hierarchy is mounted (no cgroup2 mount offers cpuset, and no cgroup v1 cpuset mount exists); mount one, e.g. `mount -t cgroup -o cpuset cpuset /sys/fs/cgroup/cpuset`',
-  );
-}
 
 // ---- shared part: R/vmkit and the pool -----------------------------------------------------------------
 
