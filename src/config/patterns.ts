@@ -19,7 +19,7 @@ export const PATTERNS = {
   ipv4: p('^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$', 'an IPv4 address like 127.0.0.1'),
   qemuId: p('^[A-Za-z][A-Za-z0-9_.-]{0,31}$', 'an id of up to 32 letters, digits, `_`, `.` or `-` that starts with a letter'),
   ifname: p('^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$', 'a network interface name of 1-15 letters, digits, `_`, `.` or `-`'),
-  machineType: p('^[A-Za-z0-9][A-Za-z0-9_.-]*$', 'a QEMU machine type like q35, pc or microvm'),
+  machineType: p('^[a-z0-9][a-z0-9_.-]*$', 'a QEMU machine type like q35, pc or microvm (lowercase)'),
   cpuModel: p('^[A-Za-z0-9][A-Za-z0-9_.-]*$', 'a QEMU CPU model name like host, max or Skylake-Client (no features)'),
   envName: p('^[A-Za-z_][A-Za-z0-9_]*$', 'an environment variable name (letters, digits and `_`, not starting with a digit)'),
   account: p('^[A-Za-z_][A-Za-z0-9_.-]*\\$?$', 'a user or group name'),

@@ -68,7 +68,7 @@ export function parseLauncher(input: FormatInput): FormatResult {
   const vcpuPins = ctx.broken('/qemu')
     ? []
     : resolveLauncherPins(launcher.vcpu_pinning as Parameters<typeof resolveLauncherPins>[0], { cpu: derived.cpu, known: derived.topologyKnown, source: topologySource }, ctx);
-  const vcpuSched = checkSched(launcher.scheduler, launcher.priority, { policy: '/launcher/scheduler', priority: '/launcher/priority' }, src.problems, { allowZero: true });
+  const vcpuSched = ctx.broken('/launcher/scheduler') || ctx.broken('/launcher/priority') ? undefined : checkSched(launcher.scheduler, launcher.priority, { policy: '/launcher/scheduler', priority: '/launcher/priority' }, src.problems, { allowZero: true });
 
   let rlimitMemlock: TuningSpec['rlimitMemlock'];
   const rl = launcher.rlimit_memlock;

@@ -37,7 +37,8 @@ export function resolveCpu(input: Loose<Static<typeof CpuInput>> | undefined, ct
       });
     }
   }
-  if (sockets * cores * threads !== vcpus && !ctx.broken(at)) {
+  const splitFailed = input?.cores === undefined && vcpus % (sockets * threads) !== 0;
+  if (sockets * cores * threads !== vcpus && !splitFailed && !ctx.broken(at)) {
     ctx.problems.add(at, {
       message: `The topology does not match the vCPU count: sockets*cores*threads = ${sockets}*${cores}*${threads} = ${sockets * cores * threads}, but vcpus = ${vcpus}`,
       expected: `sockets*cores*threads = ${vcpus}`,
@@ -149,7 +150,7 @@ export function resolveNumaCells(
   if (complete && !ctx.broken('/cpu')) {
     const missing = Array.from({ length: cpu.vcpus }, (_, i) => i).filter((v) => !owner.has(v));
     if (missing.length > 0) {
-      ctx.problems.add('/numa_cells', { message: `vCPU(s) ${formatCpuSet(missing)} are in no NUMA cell; every vCPU must be in exactly one cell` });
+      ctx.problems.add('/numa_cells', { message: `vCPU(s) ${formatCpuSet(missing)} are in no NUMA cell; every vCPU must be in exactly one cell`, at: 'key' });
     }
   }
   if (complete && !ctx.broken('/memory') && total !== memoryMiB) {
@@ -157,6 +158,7 @@ export function resolveNumaCells(
       message: `The cells' memory adds up to ${total} MiB, but the guest has ${memoryMiB} MiB`,
       expected: `a total of ${memoryMiB} MiB`,
       found: `${total} MiB`,
+      at: 'key',
     });
   }
   return cells;

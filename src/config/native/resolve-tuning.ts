@@ -10,7 +10,7 @@ import type { TuningInput } from './schema.js';
 type SchedInput = Loose<{ policy: 'other' | 'batch' | 'idle' | 'fifo' | 'rr'; priority?: number }> | undefined;
 
 function sched(input: SchedInput, at: string, ctx: ResolveContext): ThreadSched | undefined {
-  if (input === undefined || input.policy === undefined) return undefined;
+  if (input === undefined || input.policy === undefined || ctx.broken(at)) return undefined;
   return checkSched(input.policy, input.priority, { policy: child(at, 'policy'), priority: child(at, 'priority') }, ctx.problems);
 }
 

@@ -3,7 +3,7 @@
  * the editor-facing JSON Schema (`schema/vmkit-domain.schema.json`, written by `npm run schema`).
  * Keys are snake_case; unknown keys are errors everywhere. Pure.
  */
-import { Type, type Static, type TSchema, type TProperties, type TUnsafe } from '@sinclair/typebox';
+import { Type, type Static, type TProperties, type TUnsafe } from '@sinclair/typebox';
 import { PATTERNS, type NamedPattern } from '../patterns.js';
 
 export const SCHEMA_ID = 'urn:vmkit:schema:domain-definition:v1';
@@ -334,4 +334,9 @@ export function domainJsonSchema(): Record<string, unknown> {
   };
 }
 
-export type { TSchema };
+
+
+/** The JSON Schema file's exact text (2-space JSON with a final newline). */
+export function domainJsonSchemaText(): string {
+  return `${JSON.stringify(domainJsonSchema(), null, 2)}\n`;
+}
