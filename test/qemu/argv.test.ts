@@ -85,6 +85,21 @@ describe('buildArgv disks', () => {
     assert.equal(parts.length, 3);
   });
 
+  test('argv() opens paths under /dev with the host_device or host_cdrom driver', () => {
+    const disks = [
+      disk('/srv', 'd0', { path: '/dev/vg0/lv,x', format: 'raw' }),
+      disk('/srv', 'cd0', { path: '/dev/sr0', format: 'raw', media: 'cdrom', bus: 'sata' }),
+      disk('/srv', 'd1', { path: '/dev/shm/scratch.img', format: 'raw' }),
+      disk('/srv', 'd2', { path: '/devices/x.img', format: 'raw' }),
+    ];
+    const files = valuesOf(buildArgv(spec({ disks }), ctx), '-blockdev').filter((b) => b.includes('-file,filename'));
+    assert.deepEqual(
+      files.map((b) => b.split(',node-name')[0]),
+      ['driver=host_device', 'driver=host_cdrom', 'driver=file', 'driver=file'],
+    );
+    assert.ok(files[0]?.endsWith('filename=/dev/vg0/lv,,x'));
+  });
+
   test('argv() gives every disk format node an explicit driver', () => {
     const formats = ['raw', 'qcow2', 'vmdk', 'vdi', 'vhdx', 'vpc', 'qed', 'qcow'] as const;
     const argv = buildArgv(spec({ disks: formats.map((format, i) => disk('/srv', `d${i}`, { format })) }), ctx);
@@ -163,6 +178,7 @@ describe('buildArgv disks', () => {
     assertConfigError(() => buildArgv(spec({ machine: microvm, disks: [disk('/srv', 'd0', { bus: 'ide' })] }), ctx), 'disks[0].bus');
     assertConfigError(() => buildArgv(spec({ disks: [disk('/srv', 'd0', { bus: 'sata', iothread: 'io0' })] }), ctx), 'disks[0].iothread');
     assertConfigError(() => buildArgv(spec({ disks: [disk('/srv', 'd0', { aio: 'native', cache: 'writeback' })] }), ctx), 'disks[0].aio');
+    assertConfigError(() => buildArgv(spec({ disks: [disk('/srv', 'd0', { format: 'luks' })] }), ctx), 'disks[0].format');
   });
 
   test('argv() names the definition file in the problem it throws', () => {

@@ -1,5 +1,5 @@
 /**
- * Disks as `-blockdev` node graphs (a `file` protocol node, then a format node with an explicit `driver=`, so
+ * Disks as `-blockdev` node graphs (a protocol node: `file`, or `host_device` for paths under /dev, then a format node with an explicit `driver=`, so
  * QEMU never probes the format of a guest-writable image) and one `-device` per disk on its bus:
  * - virtio: `virtio-blk-pci` (`virtio-blk-device` on microvm), with `iothread=` when set;
  * - scsi: one `virtio-scsi-pci,id=scsi0` controller (with the first iothread of its disks), `scsi-hd`/`scsi-cd`
@@ -63,7 +63,7 @@ export function diskArgs(spec: DomainSpec, boot: BootIndexes): string[] {
     args.push(
       '-blockdev',
       formatOpts(undefined, [
-        ['driver', 'file'],
+        ['driver', protocolDriver(disk)],
         ['node-name', names.file],
         ['filename', disk.path],
         ...cacheOpts,
@@ -91,6 +91,17 @@ export function diskArgs(spec: DomainSpec, boot: BootIndexes): string[] {
     );
   });
   return args;
+}
+
+/**
+ * QEMU's `file` driver refuses block devices, which take `host_device` (`host_cdrom` for a CD-ROM drive).
+ * The spec does not say which a path is and argv building cannot look, so a path under /dev (other than the
+ * tmpfs and hugetlbfs mounts there) is taken to be a device.
+ */
+function protocolDriver(disk: DiskSpec): 'file' | 'host_device' | 'host_cdrom' {
+  const device = disk.path.startsWith('/dev/') && !/^\/dev\/(shm|hugepages[^/]*|mqueue)\//.test(disk.path);
+  if (!device) return 'file';
+  return disk.media === 'cdrom' ? 'host_cdrom' : 'host_device';
 }
 
 function deviceDriver(spec: DomainSpec, disk: DiskSpec, i: number): string {
@@ -123,6 +134,9 @@ function planBuses(spec: DomainSpec): BusPlan {
   let piixUnit = 0;
   spec.disks.forEach((disk, i) => {
     const path = `disks[${i}].bus`;
+    if (disk.format === 'luks') {
+      unsupported(spec, `disks[${i}].format`, 'LUKS images need a key secret, which vmkit cannot pass yet: use a decrypted image or qcow2', 'luks');
+    }
     if (disk.aio === 'native' && disk.cache !== 'none' && disk.cache !== 'directsync') {
       unsupported(spec, `disks[${i}].aio`, 'aio native needs O_DIRECT: set cache to none or directsync, or use aio io_uring or threads', `cache ${disk.cache ?? 'unset'}`);
     }
