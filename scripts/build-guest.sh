@@ -16,17 +16,19 @@ SELF="$ROOT/scripts/build-guest.sh"
 MANIFEST="$CACHE/manifest.json"
 
 # Modules the guest loads, in the order wanted; their dependencies (from the depmod-generated
-# modules.dep) are inserted before each one. Upper-level SCSI drivers (sd_mod, sr_mod) come before
-# the host adapters so that the adapters' synchronous probing already attaches the disks, and
-# the virtio transports come before the virtio device drivers.
-MODULES=(
-  evdev button
-  pvpanic_mmio pvpanic_pci
+# modules.dep) are inserted before each one.
+# BASE_MODULES load before /init acts: the ACPI power button (button + evdev for /dev/input/event*)
+# and pvpanic (ISA and PCI), so that a crash raises QEMU's GUEST_PANICKED event.
+BASE_MODULES=(button evdev pvpanic_mmio pvpanic_pci)
+# DEVICE_MODULES are the disk, CD-ROM and network drivers. Upper-level SCSI drivers (sd_mod, sr_mod)
+# come before the host adapters so that the adapters' probing already attaches the disks, and the
+# virtio transports come before the virtio device drivers.
+DEVICE_MODULES=(
   sd_mod sr_mod
   virtio_pci virtio_mmio
   virtio_blk virtio_scsi virtio_net
   ahci ata_piix
-  e1000 e1000e 8139too
+  e1000 e1000e 8139cp
 )
 # Module parameters (trusted: written here). SCSI scanning in the foreground so disks exist
 # before /init goes on.
@@ -162,21 +164,36 @@ while IFS= read -r line; do
   mod_deps[$name]=$deps
 done <"$moddir/modules.dep"
 
-order=()
-visit() { # module name (normalised: '_' for '-')
-  local name=$1 dep depname
+order=() groups=()
+visit() { # group, module name (normalised: '_' for '-')
+  local group=$1 name=$2 dep depname
   [ -n "${visited[$name]:-}" ] && return 0
-  [ -n "${mod_path[$name]:-}" ] || die "module '$name' is not in $kpkg (check MODULES in $SELF)"
+  [ -n "${mod_path[$name]:-}" ] || die "module '$name' is not in $kpkg (check the module lists in $SELF)"
   visited[$name]=1
   # modules.dep lists the whole closure; visiting each entry first keeps a valid order.
   for dep in ${mod_deps[$name]}; do
     depname=${dep##*/}
     depname=${depname%.ko}
-    visit "${depname//-/_}"
+    visit "$group" "${depname//-/_}"
   done
   order+=("$name")
+  groups+=("$group")
 }
-for m in "${MODULES[@]}"; do visit "${m//-/_}"; done
+for m in "${BASE_MODULES[@]}"; do visit base "${m//-/_}"; done
+for m in "${DEVICE_MODULES[@]}"; do visit device "${m//-/_}"; done
+
+# Debian signs its modules; the guest has no use for the signatures (not enforced) and checking
+# them costs time under TCG. A signed module ends with: signature, struct module_signature
+# (12 bytes, the last 4 being the big-endian signature length), "~Module signature appended~\n".
+strip_signature() { # file
+  local file=$1 size sig_len
+  local marker='~Module signature appended~'
+  size=$(stat -c %s "$file")
+  [ "$(tail -c 28 "$file" | head -c 27)" = "$marker" ] || return 0
+  sig_len=$(tail -c 32 "$file" | head -c 4 | od -An -tu1 | awk '{ print ($1 * 16777216) + ($2 * 65536) + ($3 * 256) + $4 }')
+  [ "$sig_len" -gt 0 ] && [ "$sig_len" -lt "$size" ] || die "bad module signature length in $file"
+  truncate -s $((size - 28 - 12 - sig_len)) "$file"
+}
 
 # --- initramfs ---------------------------------------------------------------------------------
 root="$work/root"
@@ -189,10 +206,12 @@ install -m 0755 "$INIT_SRC" "$root/init"
 # The kernel opens /dev/console before /init mounts devtmpfs.
 mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || log "cannot mknod dev/console (not root?): /init reopens it later"
 : >"$root/lib/modules/load.list"
-for name in "${order[@]}"; do
+for i in "${!order[@]}"; do
+  name=${order[$i]}
   path=${mod_path[$name]}
   cp "$moddir/$path" "$root/lib/modules/"
-  printf '%s %s\n' "${path##*/}" "${MODULE_PARAMS[$name]:-}" >>"$root/lib/modules/load.list"
+  strip_signature "$root/lib/modules/${path##*/}"
+  printf '%s %s %s\n' "${groups[$i]}" "${path##*/}" "${MODULE_PARAMS[$name]:-}" >>"$root/lib/modules/load.list"
 done
 log "modules: ${order[*]}"
 
