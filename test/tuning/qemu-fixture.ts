@@ -86,13 +86,23 @@ export async function startQemu(opts: { smp: number; iothreads?: readonly string
   try {
     await once(child, 'spawn');
     const deadline = Date.now() + 10_000;
+    let replies: unknown[];
     for (;;) {
       if (child.exitCode !== null) throw new Error(`QEMU exited ${child.exitCode}: ${stderr}`);
-      if (await stat(socket).then(() => true, () => false)) break;
-      if (Date.now() > deadline) throw new Error(`QEMU did not create ${socket}: ${stderr}`);
+      // The socket file appears at bind(), a moment before listen(): retry refused connections.
+      const ready = await stat(socket).then(() => true, () => false);
+      const got = ready ? await qmp(socket, ['query-cpus-fast', 'query-iothreads']).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT') return undefined;
+        throw e;
+      }) : undefined;
+      if (got !== undefined) {
+        replies = got;
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`QEMU's QMP socket ${socket} did not answer: ${stderr}`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const [cpus, ios] = await qmp(socket, ['query-cpus-fast', 'query-iothreads']);
+    const [cpus, ios] = replies;
     const pid = child.pid!;
     const threads = parseQemuThreads(cpus, ios, await readThreadIds(pid));
     const comm = new Map<number, string>();
