@@ -40,6 +40,7 @@ function chooseName(derived: DerivedFields, file: string | undefined, ctx: Resol
   if (DOMAIN_NAME_PATTERN.test(cleaned)) return cleaned;
   ctx.problems.add(derived.guestNamePointer ?? '/qemu', {
     message: 'Cannot name this domain: add a `- name: my-vm` option (letters, digits, `_`, `.`, `+`, `-`)',
+    at: 'key',
     ...(guest === undefined ? {} : { found: JSON.stringify(guest) }),
   });
   return '';

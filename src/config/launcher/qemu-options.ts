@@ -80,7 +80,7 @@ export function compileQemuOptions(doc: Document, index: SourceIndex, problems: 
 
   const compileValue = (node: Node | null, pointer: string, name: string): string | undefined => {
     if (node === null || (isScalar(node) && node.value === null)) {
-      problems.add(pointer, { message: `\`${name}\` has no value; write \`- ${name}\` for a flag, or give it a value` });
+      problems.add(pointer, { message: `\`${name}\` has no value; write \`- ${name}\` for a flag, or give it a value`, at: 'key' });
       return undefined;
     }
     if (isScalar(node)) return scalarText(node);
