@@ -10,7 +10,7 @@ import { sortProblems } from './problems.js';
 
 export interface DefinitionOptions {
   /** Source file name, used in problem locations and DomainSpec.source.file. */
-  readonly file?: string;
+  readonly file?: string | undefined;
   /** Directory that relative paths in the definition are resolved against. */
   readonly baseDir: string;
 }

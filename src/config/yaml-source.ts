@@ -12,8 +12,10 @@ export interface YamlSource {
   /** The document as plain data (mappings are objects with string keys); undefined when empty. */
   readonly value: unknown;
   readonly index: SourceIndex;
-  /** Syntax problems; the data is unreliable when there are any. */
+  /** Problems found while reading: syntax, duplicate keys, unsupported nodes. */
   readonly problems: Problems;
+  /** True when the data cannot be checked further (syntax errors, or a document too large to expand). */
+  readonly fatal: boolean;
 }
 
 /** Bound on nodes visited (alias expansion included), against "billion laughs" documents. */
@@ -39,11 +41,16 @@ export function readYaml(text: string, file?: string): YamlSource {
   const index = new SourceIndex(lines);
   const placeholder = new Problems({ file, index });
   for (const e of [...doc.errors, ...doc.warnings]) {
-    const message = e.code === 'DUPLICATE_KEY' ? 'Duplicate key: each key may appear once in a mapping' : `YAML: ${e.message}`;
+    const m = /^(?:"([^"\n]*)"|'([^'\n]*)'|([^:\n,{}[\]]+?))[ \t]*:/.exec(text.slice(e.pos[0]));
+    const key = m === null ? '' : (m[1] ?? m[2] ?? m[3] ?? '');
+    const message =
+      e.code === 'DUPLICATE_KEY'
+        ? `Duplicate key${key === '' ? '' : ` \`${key}\``}: each key may appear once in a mapping`
+        : `YAML: ${e.message}`;
     placeholder.addAt(index.offsetPos(e.pos[0]), '', { message });
   }
   if (doc.errors.length > 0) {
-    return { doc, value: undefined, index, problems: placeholder };
+    return { doc, value: undefined, index, problems: placeholder, fatal: true };
   }
 
   let budget = MAX_NODES;
@@ -119,5 +126,5 @@ export function readYaml(text: string, file?: string): YamlSource {
   const problems = new Problems({ file, index, root: value });
   problems.list.push(...placeholder.list);
   for (const s of structural) problems.add(s.pointer, { message: s.message, at: s.at });
-  return { doc, value, index, problems };
+  return { doc, value, index, problems, fatal: budget < 0 };
 }

@@ -81,7 +81,7 @@ test('duplicate keys are problems at the second occurrence', () => {
   const { text, file, baseDir } = fixture('native-duplicate-key.yaml');
   const ps = validateDefinition(text, { file, baseDir });
   assert.deepEqual(ps.map(where), ['5:1 ']);
-  assert.match(ps[0]?.message ?? '', /Duplicate key/);
+  assert.equal(ps[0]?.message, 'Duplicate key `memory`: each key may appear once in a mapping');
 });
 
 test('YAML syntax errors are problems with positions', () => {
@@ -194,4 +194,14 @@ test('cpusets and sizes with bad syntax are problems, not crashes', () => {
   assert.match(p.message, /Invalid cpuset: range "1-0" ends before it starts/);
   assert.equal(only('name: a\nmemory: lots').message, 'Cannot parse size');
   assert.equal(only('name: a\nmemory: 1000K').message, 'Sizes must be whole MiB here');
+});
+
+test('a document whose aliases expand beyond the node budget is refused quickly', () => {
+  const levels = Array.from({ length: 8 }, (_, i) => `l${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`);
+  const text = `name: a\nl0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n${levels.join('\n')}\n`;
+  const started = Date.now();
+  const ps = problems(text);
+  assert.ok(Date.now() - started < 2000, 'bounded work');
+  assert.equal(ps.length, 1);
+  assert.match(ps[0]?.message ?? '', /The document is too large \(more than 100000 values, aliases expanded\)/);
 });

@@ -16,7 +16,7 @@ import { LauncherFile, type LauncherFileT } from './schema.js';
 
 export const LAUNCHER_HINTS: SchemaProblemHints = {
   required: {
-    launcher: 'a qemu-launcher definition has a `launcher:` section with at least `binary`',
+    launcher: 'a top-level `qemu:` key makes this a qemu-launcher definition, which needs a `launcher:` section with at least `binary`',
     binary: 'the QEMU binary to run, e.g. qemu-system-x86_64 or /usr/bin/qemu-kvm',
     qemu: 'the list of QEMU options',
   },
@@ -48,7 +48,7 @@ function chooseName(derived: DerivedFields, file: string | undefined, ctx: Resol
 
 export function parseLauncher(input: FormatInput): FormatResult {
   const src = readYaml(input.text, input.file);
-  if (src.doc.errors.length > 0) return { problems: src.problems.list };
+  if (src.fatal) return { problems: src.problems.list };
   if (src.value === undefined || src.value === null) {
     src.problems.add('', { message: 'The definition is empty' });
     return { problems: src.problems.list };

@@ -26,7 +26,7 @@ export const NATIVE_HINTS: SchemaProblemHints = {
 
 export function parseNative(input: FormatInput): FormatResult {
   const src = readYaml(input.text, input.file);
-  if (src.doc.errors.length > 0) return { problems: src.problems.list };
+  if (src.fatal) return { problems: src.problems.list };
   if (src.value === undefined || src.value === null) {
     src.problems.add('', { message: 'The definition is empty; it needs at least `name`' });
     return { problems: src.problems.list };
