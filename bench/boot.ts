@@ -18,6 +18,7 @@ import type { DomainSpec } from '../src/model/domain.js';
 import { buildArgv } from '../src/qemu/argv/index.js';
 import { QmpListener } from '../src/qmp/index.js';
 import { runDirPaths } from '../src/process/state-dir.js';
+import { argvContext } from '../src/process/argv-context.js';
 import { tinyGuest, tinyYaml } from '../test/helpers/guest.js';
 
 export const BANNER = 'VMKIT-GUEST-BANNER';
@@ -25,7 +26,7 @@ export const BANNER = 'VMKIT-GUEST-BANNER';
 /** Bare QEMU: spawn the argv, accept QMP, optionally `cont` and wait for the banner. Returns ms. */
 export async function bareRun(spec: DomainSpec, accel: 'kvm' | 'tcg', dir: string, mode: 'qmp' | 'banner'): Promise<number> {
   const paths = runDirPaths(dir);
-  const argv = buildArgv(spec, { paths, accel });
+  const argv = buildArgv(spec, { ...(await argvContext(spec, paths)), accel });
   const qmpL = await QmpListener.listen(paths.qmpSocket);
   let consoleText = '';
   let onBanner: (() => void) | undefined;

@@ -5,12 +5,12 @@ import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { VmkitError } from '../errors.js';
 import { readIdentity, type Identity } from '../host/accounts.js';
-import { resolveAccel } from '../host/accel.js';
 import { requireExecutable } from '../host/path-lookup.js';
 import type { DomainSpec } from '../model/domain.js';
 import { buildArgv } from '../qemu/argv/index.js';
 import { QmpListener, type QmpClient, type QmpEvent } from '../qmp/index.js';
 import { TailBuffer } from '../util/tail-buffer.js';
+import { argvContext } from './argv-context.js';
 import { qemuCommand, qemuEnvironment } from './command.js';
 import { ConsoleListener } from './console-listener.js';
 import { classifyExit, type ExitInfo } from './exit-info.js';
@@ -93,10 +93,9 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     const env = opts.env ?? process.env;
     const deadline = AbortSignal.timeout(opts.timeoutMs ?? 30_000);
     const signal = opts.signal === undefined ? deadline : AbortSignal.any([opts.signal, deadline]);
-    const [setpriv, qemu, accel, identity] = await Promise.all([
+    const [setpriv, qemu, identity] = await Promise.all([
       requireExecutable('setpriv', 'install util-linux (apt-get install util-linux)', env),
       requireExecutable(spec.emulator, `install QEMU (apt-get install qemu-system-x86) or set 'emulator' to the binary's path`, env),
-      resolveAccel(spec.machine.accel),
       readIdentity(spec.process.user, spec.process.group),
     ]);
     const runDir = await createRunDir(opts.root, spec.name);
@@ -108,7 +107,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       const wantsConsole = spec.rawOptions === undefined && spec.serial.mode === 'console';
       if (wantsConsole) consoleListener = await ConsoleListener.listen(runDir.consoleSocket);
       if (identity !== undefined) await shareRunDir(runDir, identity, wantsConsole);
-      const argv = buildArgv(spec, { paths: runDir, accel });
+      const argv = buildArgv(spec, await argvContext(spec, runDir));
       const cmd = qemuCommand(setpriv, qemu, argv, identity);
       vm = QemuProcess.spawn(spec, argv, runDir, cmd, qemuEnvironment(spec.process, env));
       const failed = vm.childExit.then(() => {
