@@ -32,7 +32,3 @@ const BY_SOURCE = new Map<string, string>(Object.values(PATTERNS).map((x) => [x.
 export function patternText(source: string): string | undefined {
   return BY_SOURCE.get(source);
 }
-
-export function matches(pattern: NamedPattern, value: string): boolean {
-  return new RegExp(pattern.source).test(value);
-}

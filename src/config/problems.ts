@@ -23,10 +23,6 @@ export class Problems {
     this.#root = ctx.root;
   }
 
-  get size(): number {
-    return this.list.length;
-  }
-
   /** A problem about the value at a JSON pointer. */
   add(pointer: string, init: ProblemInit): void {
     this.addAt(this.#index?.pos(pointer, init.at ?? 'value'), displayPath(pointer, this.#root), init);

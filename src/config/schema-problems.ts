@@ -168,7 +168,11 @@ export function reportSchemaErrors(errors: readonly ErrorObject[], problems: Pro
       case 'required': {
         const key = String(params.missingProperty);
         const hint = hints.required?.[key];
-        add(child(at, key), { message: `Missing required key \`${key}\`${hint === undefined ? '' : `: ${hint}`}` });
+        const keySchema = asSchema(parent.properties)[key];
+        add(child(at, key), {
+          message: `Missing required key \`${key}\`${hint === undefined ? '' : `: ${hint}`}`,
+          ...(keySchema === undefined ? {} : { expected: describeSchema(keySchema) }),
+        });
         break;
       }
       case 'additionalProperties': {

@@ -42,6 +42,7 @@ test('every problem of a file is reported at once, each with file:line:col and f
   const byPath = (path: string): Problem[] => ps.filter((p) => p.path === path);
   assert.match(byPath('memroy')[0]?.message ?? '', /Unknown key `memroy`; did you mean `memory`\?/);
   assert.match(byPath('disks[0].format')[0]?.message ?? '', /Missing required key `format`: vmkit never guesses/);
+  assert.equal(byPath('disks[0].format')[0]?.expected, '`raw`, `qcow2`, `qcow`, `vmdk`, `vdi`, `vhdx`, `vpc`, `qed` or `luks`');
   assert.equal(byPath('disks[1].format')[0]?.found, 'a string ("qcow3")');
   assert.match(byPath('disks[1].format')[0]?.message ?? '', /did you mean `qcow2`/);
   assert.match(byPath('disks[1].aio')[0]?.message ?? '', /cache none or directsync/);
