@@ -100,6 +100,10 @@ export class Connection implements DomainHost {
     process.off('exit', this.onExit);
   }
 
+  pinnedCpus(except: string): number[] {
+    return this.list().flatMap((d) => (d.name === except ? [] : d.pins));
+  }
+
   track(vm: QemuProcess): void {
     this.live.add(vm);
   }

@@ -3,6 +3,8 @@ import { VmkitError } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { ExitInfo } from '../process/exit-info.js';
 import { QemuProcess, type BeforeCont } from '../process/qemu-process.js';
+import type { TuningPlan } from '../tuning/index.js';
+import { pinnedByPlan, prepareTuning } from './tuning-hook.js';
 
 export type DomainState = 'shutoff' | 'starting' | 'running' | 'paused' | 'shutting-down' | 'stopping';
 
@@ -15,6 +17,8 @@ export interface StartOptions {
 
 export interface DomainEvents {
   started: [{ pid: number }];
+  /** The tuning plan applied before the guest ran, as data and as text. */
+  tuning: [TuningPlan, string];
   stopped: [ExitInfo];
   console: [Buffer];
   state: [DomainState];
@@ -23,6 +27,8 @@ export interface DomainEvents {
 export interface DomainHost {
   readonly root: string;
   readonly beforeCont?: BeforeCont;
+  /** Host CPUs that running domains other than `name` pin vCPUs to. */
+  pinnedCpus(except: string): number[];
   track(vm: QemuProcess): void;
   untrack(vm: QemuProcess): void;
 }
@@ -33,6 +39,8 @@ export interface DomainHost {
  */
 export class Domain extends EventEmitter<DomainEvents> {
   private current: DomainState = 'shutoff';
+  /** Host CPUs this domain's vCPUs are pinned to while it runs. */
+  pins: number[] = [];
   private vm: QemuProcess | undefined;
   private lastExit: ExitInfo | undefined;
 
@@ -69,14 +77,23 @@ export class Domain extends EventEmitter<DomainEvents> {
     this.setState('starting');
     let vm: QemuProcess;
     try {
+      const tuning = await prepareTuning(this.spec, {
+        exclude: () => this.host.pinnedCpus(this.name),
+        onPlan: (plan, text) => {
+          this.pins = pinnedByPlan(plan);
+          this.emit('tuning', plan, text);
+        },
+      });
+      const beforeCont = chain(tuning, this.host.beforeCont);
       vm = await QemuProcess.launch(this.spec, {
         root: this.host.root,
-        ...(this.host.beforeCont === undefined ? {} : { beforeCont: this.host.beforeCont }),
+        ...(beforeCont === undefined ? {} : { beforeCont }),
         ...(opts.paused === undefined ? {} : { paused: opts.paused }),
         ...(opts.signal === undefined ? {} : { signal: opts.signal }),
         ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
       });
     } catch (e) {
+      this.pins = [];
       this.setState('shutoff');
       throw e;
     }
@@ -90,6 +107,7 @@ export class Domain extends EventEmitter<DomainEvents> {
     vm.once('exit', (info) => {
       this.host.untrack(vm);
       this.vm = undefined;
+      this.pins = [];
       this.lastExit = info;
       this.setState('shutoff');
       this.emit('stopped', info);
@@ -154,4 +172,24 @@ export class Domain extends EventEmitter<DomainEvents> {
     this.current = s;
     this.emit('state', s);
   }
+}
+
+/** Runs `a` then `b` before `cont`; the undo runs in reverse order. */
+function chain(a: BeforeCont | undefined, b: BeforeCont | undefined): BeforeCont | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return async (vm) => {
+    const undoA = await a(vm);
+    let undoB;
+    try {
+      undoB = await b(vm);
+    } catch (e) {
+      if (undoA) await undoA();
+      throw e;
+    }
+    return async () => {
+      if (undoB) await undoB();
+      if (undoA) await undoA();
+    };
+  };
 }

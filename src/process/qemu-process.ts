@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { chown, createWriteStream, type WriteStream } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -9,6 +9,8 @@ import { requireExecutable } from '../host/path-lookup.js';
 import type { DomainSpec } from '../model/domain.js';
 import { buildArgv } from '../qemu/argv/index.js';
 import { QmpListener, type QmpClient, type QmpEvent } from '../qmp/index.js';
+import { prlimit, withRlimit } from '../sys/rlimit.js';
+import { memlockLimit } from '../tuning/apply.js';
 import { TailBuffer } from '../util/tail-buffer.js';
 import { argvContext } from './argv-context.js';
 import { qemuCommand, qemuEnvironment } from './command.js';
@@ -210,7 +212,11 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
 
   /** Spawns the QEMU command with piped stdio; stderr feeds the tail buffer and the log. */
   private static spawn(spec: DomainSpec, argv: readonly string[], runDir: RunDir, cmd: { file: string; args: string[] }, env: NodeJS.ProcessEnv): QemuProcess {
-    const child = spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    // QEMU locks guest memory (mem-lock, VFIO) before QMP is up, so a memlock limit must be in place at
+    // exec: the child inherits this process's limits, raised just around the (synchronous) fork.
+    const memlock = spec.tuning.rlimitMemlock;
+    const start = (): ChildProcess => spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const child = (memlock === undefined ? start() : withRlimit('MEMLOCK', memlockLimit(memlock, prlimit(0, 'MEMLOCK')), start)) as ChildProcessWithoutNullStreams;
     const stderr = new TailBuffer();
     const log = createWriteStream(runDir.logFile, { mode: 0o600 });
     const childExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
