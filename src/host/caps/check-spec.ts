@@ -1,0 +1,78 @@
+/**
+ * The one call an operation makes: look up the spec's binary once (cache or probe), then validate the
+ * whole spec against those capabilities. define/start/validate/run each call this once, never per device.
+ */
+import { ConfigError, isVmkitError, type Problem } from '../../errors.js';
+import type { DomainSpec } from '../../model/domain.js';
+import type { CapsCache } from './caps-cache.js';
+import { definitionLocator, displayPath, type FieldLocator } from './locate-field.js';
+import type { QemuCaps } from './types.js';
+import { validateAgainstCaps } from './validate-spec.js';
+
+export interface HostCheckOptions {
+  readonly cache: CapsCache;
+  /** The definition's text: problems then carry file:line:col. */
+  readonly text?: string;
+  /** The definition's file name for positions; default spec.source.file. */
+  readonly file?: string;
+  readonly signal?: AbortSignal;
+  /** Bound on the capability look-up (a cold cache probes QEMU: ~0.2-1 s). */
+  readonly timeoutMs?: number;
+}
+
+export interface HostCheck {
+  /** Undefined when the binary was not found (then `problems` says so). */
+  readonly caps?: QemuCaps;
+  readonly problems: readonly Problem[];
+}
+
+/** Where the QEMU binary is named in each definition format. */
+function emulatorPointer(spec: DomainSpec): string {
+  return spec.source.format === 'qemu-launcher' ? '/launcher/binary' : '/emulator';
+}
+
+/**
+ * The problems of `spec` on its binary, without throwing for them: a missing binary is a problem at the
+ * field naming it. Rejects only for failures that are not the definition's (QemuFailed from a probe,
+ * Timeout, Aborted).
+ */
+export async function hostProblems(spec: DomainSpec, opts: HostCheckOptions): Promise<HostCheck> {
+  const file = opts.file ?? spec.source.file;
+  const locate: FieldLocator | undefined = opts.text === undefined ? undefined : definitionLocator(opts.text, file);
+  let caps: QemuCaps;
+  try {
+    caps = await opts.cache.lookup(spec.emulator, {
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+    });
+  } catch (e) {
+    if (isVmkitError(e) && e.code === 'NotFound') {
+      const pointer = emulatorPointer(spec);
+      const pos = locate?.(pointer);
+      return {
+        problems: [
+          {
+            ...(file === undefined ? {} : { file }),
+            ...(pos === undefined ? {} : { line: pos.line, col: pos.col }),
+            path: displayPath(pointer),
+            message: e.message,
+            found: JSON.stringify(spec.emulator),
+          },
+        ],
+      };
+    }
+    throw e;
+  }
+  return { caps, problems: validateAgainstCaps(spec, caps, locate === undefined ? {} : { positions: locate }) };
+}
+
+/**
+ * Looks up the spec's binary and checks the spec against it; returns the capabilities (use the same ones
+ * for the rest of the operation, e.g. `effectiveAccel(spec, caps)`). Throws ConfigError listing every
+ * problem, or what hostProblems() rejects with.
+ */
+export async function checkSpecAgainstHost(spec: DomainSpec, opts: HostCheckOptions): Promise<QemuCaps> {
+  const { caps, problems } = await hostProblems(spec, opts);
+  if (problems.length > 0 || caps === undefined) throw new ConfigError(problems);
+  return caps;
+}
