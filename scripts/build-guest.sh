@@ -15,14 +15,16 @@ INIT_SRC="$ROOT/guest/init"
 SELF="$ROOT/scripts/build-guest.sh"
 MANIFEST="$CACHE/manifest.json"
 
-# Modules the guest loads, in the order wanted; their dependencies (from the depmod-generated
-# modules.dep) are inserted before each one.
-# BASE_MODULES load before /init acts: the ACPI power button (button + evdev for /dev/input/event*)
-# and pvpanic (ISA and PCI), so that a crash raises QEMU's GUEST_PANICKED event.
-BASE_MODULES=(button evdev pvpanic_mmio pvpanic_pci)
-# DEVICE_MODULES are the disk, CD-ROM and network drivers. Upper-level SCSI drivers (sd_mod, sr_mod)
-# come before the host adapters so that the adapters' probing already attaches the disks, and the
-# virtio transports come before the virtio device drivers.
+# Modules the guest loads, by group; /init loads a group when its action needs it. Each group
+# lists its modules in the order wanted; their dependencies (from the depmod-generated modules.dep)
+# are inserted before each one.
+# button: the ACPI power button driver and evdev (/dev/input/event*), for vmkit.action=sleep|wait.
+BUTTON_MODULES=(button evdev)
+# pvpanic (ISA and PCI devices), so that vmkit.action=crash raises QEMU's GUEST_PANICKED event.
+PVPANIC_MODULES=(pvpanic_mmio pvpanic_pci)
+# device: disks, CD-ROMs and NICs. Upper-level SCSI drivers (sd_mod, sr_mod) come before the host
+# adapters so that the adapters' probing already attaches the disks, and the virtio transports
+# come before the virtio device drivers.
 DEVICE_MODULES=(
   sd_mod sr_mod
   virtio_pci virtio_mmio
@@ -167,9 +169,9 @@ done <"$moddir/modules.dep"
 order=() groups=()
 visit() { # group, module name (normalised: '_' for '-')
   local group=$1 name=$2 dep depname
-  [ -n "${visited[$name]:-}" ] && return 0
+  [ -n "${visited[$group:$name]:-}" ] && return 0
   [ -n "${mod_path[$name]:-}" ] || die "module '$name' is not in $kpkg (check the module lists in $SELF)"
-  visited[$name]=1
+  visited[$group:$name]=1
   # modules.dep lists the whole closure; visiting each entry first keeps a valid order.
   for dep in ${mod_deps[$name]}; do
     depname=${dep##*/}
@@ -179,7 +181,8 @@ visit() { # group, module name (normalised: '_' for '-')
   order+=("$name")
   groups+=("$group")
 }
-for m in "${BASE_MODULES[@]}"; do visit base "${m//-/_}"; done
+for m in "${BUTTON_MODULES[@]}"; do visit button "${m//-/_}"; done
+for m in "${PVPANIC_MODULES[@]}"; do visit pvpanic "${m//-/_}"; done
 for m in "${DEVICE_MODULES[@]}"; do visit device "${m//-/_}"; done
 
 # Debian signs its modules; the guest has no use for the signatures (not enforced) and checking
@@ -209,11 +212,13 @@ mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || log "cannot mknod dev/cons
 for i in "${!order[@]}"; do
   name=${order[$i]}
   path=${mod_path[$name]}
-  cp "$moddir/$path" "$root/lib/modules/"
-  strip_signature "$root/lib/modules/${path##*/}"
-  printf '%s %s %s\n' "${groups[$i]}" "${path##*/}" "${MODULE_PARAMS[$name]:-}" >>"$root/lib/modules/load.list"
+  if [ ! -e "$root/lib/modules/${path##*/}" ]; then
+    cp "$moddir/$path" "$root/lib/modules/"
+    strip_signature "$root/lib/modules/${path##*/}"
+  fi
+  printf '%s %s %s %s\n' "${groups[$i]}" "${path##*/}" "$name" "${MODULE_PARAMS[$name]:-}" >>"$root/lib/modules/load.list"
 done
-log "modules: ${order[*]}"
+log "modules: button: ${BUTTON_MODULES[*]}; pvpanic: ${PVPANIC_MODULES[*]}; device: ${DEVICE_MODULES[*]} (+ dependencies: ${#order[@]} in all)"
 
 # Uncompressed: QEMU hands the initrd over by fw_cfg DMA quickly, while decompressing it under
 # TCG costs more than the bytes saved (measured: see guest/README.md).
