@@ -75,7 +75,7 @@ describe(`openEmbedded (real QEMU; ${ACCEL_NOTE})`, () => {
       await d.start();
       assert.equal(d.state(), 'running');
       await assert.rejects(d.start(), (e: unknown) => e instanceof VmkitError && e.code === 'InvalidState' && /running/.test(e.message));
-      await c.waitFor('VMKIT-GUEST-WAITING');
+      await c.waitFor('VMKIT-GUEST-READY');
       const info = await d.shutdown({ timeoutMs: 30_000 });
       assert.equal(info.reason, 'shutdown');
       assert.equal(info.requested, true);
