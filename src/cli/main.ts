@@ -43,6 +43,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(await validateCommand(file, flags));
     });
 
+  const host = program.command('host').description('facts about this host: QEMU capabilities and virtualization readiness');
+
+  host
+    .command('caps')
+    .description('print what a QEMU binary offers (machines, CPU models, devices, backends), probed once and cached')
+    .option('--binary <path>', 'QEMU binary: a name on PATH or a path', 'qemu-system-x86_64')
+    .option('--json', 'print as JSON')
+    .action(async (flags) => {
+      const { hostCapsCommand } = await import('./commands/host-caps.js');
+      setExit(await hostCapsCommand(flags));
+    });
+
+  host
+    .command('validate')
+    .description('check this host for running VMs: PASS / WARN / FAIL with a remedy each (exit 1 if any FAIL)')
+    .option('--json', 'print as JSON')
+    .action(async (flags) => {
+      const { hostValidateCommand } = await import('./commands/host-validate.js');
+      setExit(await hostValidateCommand(flags));
+    });
+
   return program;
 }
 

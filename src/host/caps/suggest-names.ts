@@ -50,7 +50,9 @@ export function closestNames(word: string, candidates: Iterable<string>, max = 3
     if (score !== Infinity) scored.push({ name: c, score });
   }
   scored.sort((a, b) => a.score - b.score || a.name.length - b.name.length || a.name.localeCompare(b.name));
-  return scored.slice(0, max).map((s) => s.name);
+  // Only names about as close as the best one: `virtio-rng-pci` for `virtio-rng-pcie`, not `virtio-9p-pci` too.
+  const best = scored[0]?.score ?? 0;
+  return scored.filter((s) => s.score <= best + 1).slice(0, max).map((s) => s.name);
 }
 
 /** `a`, `a or b`, `a, b or c` */
