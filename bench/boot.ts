@@ -27,6 +27,9 @@ export const BANNER = 'VMKIT-GUEST-BANNER';
 export async function bareRun(spec: DomainSpec, accel: 'kvm' | 'tcg', dir: string, mode: 'qmp' | 'banner'): Promise<number> {
   const paths = runDirPaths(dir);
   const argv = buildArgv(spec, { ...(await argvContext(spec, paths)), accel });
+  // The clock starts before the sockets exist: running this argv needs someone listening on them, and
+  // vmkit's time includes creating them too.
+  const t0 = performance.now();
   const qmpL = await QmpListener.listen(paths.qmpSocket);
   let consoleText = '';
   let onBanner: (() => void) | undefined;
@@ -37,7 +40,6 @@ export async function bareRun(spec: DomainSpec, accel: 'kvm' | 'tcg', dir: strin
     });
   });
   await new Promise<void>((r) => consoleServer.listen(paths.consoleSocket, r));
-  const t0 = performance.now();
   const child = spawn('qemu-system-x86_64', argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((r) => child.on('close', () => r()));
   try {

@@ -6,6 +6,9 @@ import { summarize, table, type Row } from './stats.js';
 import { REPO } from '../test/helpers/guest.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+/** BENCH_ONLY=a,b limits the run to some groups (a: paused start, b: boots). */
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
+const wanted = (group: string): boolean => ONLY.length === 0 || ONLY.includes(group);
 
 async function abCompare(name: string, target: number, bare: () => Promise<number>, vmkit: () => Promise<number>): Promise<Row> {
   // One warm-up each (page cache, first-exec costs), then alternating A/B.
@@ -32,8 +35,8 @@ async function main(): Promise<void> {
   const pausedAccel = await resolveAccel('auto');
   await withDirs(async (dir, conn) => {
     const paused = await specFor('bench-paused', { machine: 'q35', accel: pausedAccel, action: 'poweroff' });
-    rows.push(await abCompare(`(a) start → QMP answers, paused q35 (${pausedAccel})`, 1.05, () => bareRun(paused, pausedAccel, dir, 'qmp'), () => vmkitRun(conn, paused, 'qmp')));
-    for (const machine of ['q35', 'microvm']) {
+    if (wanted('a')) rows.push(await abCompare(`(a) start → QMP answers, paused q35 (${pausedAccel})`, 1.05, () => bareRun(paused, pausedAccel, dir, 'qmp'), () => vmkitRun(conn, paused, 'qmp')));
+    for (const machine of wanted('b') ? ['q35', 'microvm'] : []) {
       const spec = await specFor(`bench-${machine}`, { machine, accel: 'tcg', action: 'poweroff' });
       rows.push(await abCompare(`(b) boot → banner, ${machine} (tcg)`, 1.05, () => bareRun(spec, 'tcg', dir, 'banner'), () => vmkitRun(conn, spec, 'banner')));
     }

@@ -9,6 +9,19 @@ import { VmkitError } from '../errors.js';
  */
 export async function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   if (name.includes('/')) return (await isExecutable(name)) ? name : undefined;
+  // A hit is remembered per PATH and re-checked with one access(2); a miss is always searched again.
+  const key = `${env.PATH ?? ''}\0${name}`;
+  const known = found.get(key);
+  if (known !== undefined && (await isExecutable(known))) return known;
+  const hit = await searchPath(name, env);
+  if (hit === undefined) found.delete(key);
+  else found.set(key, hit);
+  return hit;
+}
+
+const found = new Map<string, string>();
+
+async function searchPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const dirs = (env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter);
   for (const dir of dirs) {
     if (dir === '' || !isAbsolute(dir)) continue;

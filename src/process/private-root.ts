@@ -1,8 +1,7 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processStartTime } from '../util/proc.js';
-import { ownerAlive } from './state-dir.js';
+import { ownerAlive, ownerRecord } from './state-dir.js';
 
 const PREFIX = 'vmkit-run-';
 
@@ -17,7 +16,7 @@ export function privateRootBase(env: NodeJS.ProcessEnv = process.env): string {
  */
 export async function createPrivateRoot(base = privateRootBase()): Promise<string> {
   const dir = await mkdtemp(join(base, PREFIX));
-  await writeFile(join(dir, 'owner'), `${process.pid} ${(await processStartTime(process.pid)) ?? 0}\n`, { mode: 0o600 });
+  await writeFile(join(dir, 'owner'), await ownerRecord(), { mode: 0o600 });
   return dir;
 }
 

@@ -38,9 +38,16 @@ export async function createRunDir(root: string, name: string): Promise<RunDir> 
   await mkdir(base, { recursive: true, mode: 0o700 });
   const dir = await mkdtemp(join(base, `${name}.`));
   const paths = runDirPaths(dir);
-  const start = await processStartTime(process.pid);
-  await writeFile(paths.ownerFile, `${process.pid} ${start ?? 0}\n`, { mode: 0o600 });
+  await writeFile(paths.ownerFile, await ownerRecord(), { mode: 0o600 });
   return paths;
+}
+
+let ownRecord: Promise<string> | undefined;
+
+/** "<pid> <start time>" of this process (read once), as written to owner files. */
+export function ownerRecord(): Promise<string> {
+  ownRecord ??= processStartTime(process.pid).then((start) => `${process.pid} ${start ?? 0}\n`);
+  return ownRecord;
 }
 
 export async function removeRunDir(dir: RunDir): Promise<void> {
