@@ -32,7 +32,8 @@ describe('vmkit argv and vmkit validate', () => {
     assert.ok(lines.includes('q35,accel=tcg'));
     const blockdev = lines.filter((l) => l.includes('filename='));
     assert.equal(blockdev.length, 1);
-    X
+    // relative paths resolve against the file's directory; the comma is doubled, so `file=` stays inside the value
+    assert.equal(blockdev[0], `driver=file,node-name=disk0-file,filename=${dir.replace(/,/g, ',,')}/a,,file=/etc/shadow`);
     assert.ok(lines.some((l) => l.startsWith('driver=raw') || l.includes(',driver=raw') || l.includes('driver=raw,')), 'explicit format driver');
   });
 
