@@ -67,8 +67,9 @@ export async function readCacheFile(file: string, key: CapsKey): Promise<CacheRe
   return { status: 'hit', caps: data.caps };
 }
 
-/** Writes the entry atomically; creates `dir` (mode 0700) if needed. */
-export async function writeCacheFile(dir: string, name: string, key: CapsKey, caps: QemuCaps): Promise<void> {
+/** Writes the entry `<dir>/<name>` atomically; creates `dir` (mode 0700) if needed. */
+export async function writeCacheFile(dir: string, entry: { name: string; key: CapsKey; caps: QemuCaps }): Promise<void> {
+  const { name, key, caps } = entry;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const final = join(dir, name);
   const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

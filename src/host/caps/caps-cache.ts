@@ -149,7 +149,7 @@ export class CapsCache {
       const after = await readCapsKey(key.binary, this.#facts).catch(() => undefined);
       if (after === undefined || keyString(after) !== k) return deepFreeze(caps);
       try {
-        await writeCacheFile(this.cacheDir, cacheFileName(key.binary), key, caps);
+        await writeCacheFile(this.cacheDir, { name: cacheFileName(key.binary), key, caps });
       } catch {
         // An unwritable cache costs the next process a probe; it is not this look-up's failure.
       }

@@ -27,10 +27,11 @@ function distance(a: string, b: string): number {
 }
 
 /**
- * Up to `max` candidates close to `word`, best first: small edit distance (case, `-` and `_` ignored), or
- * containing the word / contained in it. Empty when nothing is close.
+ * Up to `max` (default 3) candidates close to `word`, best first: small edit distance (case, `-` and `_`
+ * ignored), or containing the word / contained in it. Empty when nothing is close.
  */
-export function closestNames(word: string, candidates: Iterable<string>, max = 3): string[] {
+export function closestNames(word: string, candidates: Iterable<string>, opts: { max?: number } = {}): string[] {
+  const max = opts.max ?? 3;
   const w = normalize(word);
   if (w === '') return [];
   const limit = Math.max(1, Math.floor(w.length / 3));
