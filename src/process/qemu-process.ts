@@ -13,6 +13,8 @@ import { prlimit, withRlimit } from '../sys/rlimit.js';
 import { memlockLimit } from '../tuning/apply.js';
 import { TailBuffer } from '../util/tail-buffer.js';
 import { argvContext } from './argv-context.js';
+import { checkHost } from './host-check.js';
+import type { CapsCache } from '../host/caps/index.js';
 import { qemuCommand, qemuEnvironment } from './command.js';
 import { ConsoleListener } from './console-listener.js';
 import { classifyExit, type ExitInfo } from './exit-info.js';
@@ -33,6 +35,15 @@ export interface LaunchOptions {
   /** Bound on the whole start, until `cont` answered. Default 30 s. */
   readonly timeoutMs?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** Capabilities cache to check the spec against (default: the shared one, see host-check.ts). */
+  readonly caps?: CapsCache;
+  /**
+   * Daemon mode: QEMU must outlive this process. No `--pdeathsig`, and QEMU gets its own session (so a
+   * terminal's Ctrl-C or the daemon's process group signals do not reach it). Default false.
+   */
+  readonly detached?: boolean;
+  /** Arguments appended after the generated argv, given the run directory (daemon mode: its own sockets). */
+  readonly extraArgs?: (runDir: RunDir) => readonly string[];
 }
 
 export interface QemuProcessEvents {
@@ -95,10 +106,11 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     const env = opts.env ?? process.env;
     const deadline = AbortSignal.timeout(opts.timeoutMs ?? 30_000);
     const signal = opts.signal === undefined ? deadline : AbortSignal.any([opts.signal, deadline]);
-    const [setpriv, qemu, identity] = await Promise.all([
+    const [setpriv, qemu, identity, caps] = await Promise.all([
       requireExecutable('setpriv', 'install util-linux (apt-get install util-linux)', env),
       requireExecutable(spec.emulator, `install QEMU (apt-get install qemu-system-x86) or set 'emulator' to the binary's path`, env),
       readIdentity(spec.process.user, spec.process.group),
+      checkHost(spec, { ...(opts.caps === undefined ? {} : { cache: opts.caps }), signal }),
     ]);
     const runDir = await createRunDir(opts.root, spec.name);
     let qmpListener: QmpListener | undefined;
@@ -109,9 +121,9 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       const wantsConsole = spec.rawOptions === undefined && spec.serial.mode === 'console';
       if (wantsConsole) consoleListener = await ConsoleListener.listen(runDir.consoleSocket);
       if (identity !== undefined) await shareRunDir(runDir, identity, wantsConsole);
-      const argv = buildArgv(spec, await argvContext(spec, runDir));
-      const cmd = qemuCommand(setpriv, qemu, argv, identity);
-      vm = QemuProcess.spawn(spec, argv, runDir, cmd, qemuEnvironment(spec.process, env));
+      const argv = [...buildArgv(spec, await argvContext(spec, runDir)), ...(opts.extraArgs?.(runDir) ?? [])];
+      const cmd = qemuCommand(setpriv, qemu, argv, identity, { pdeathsig: opts.detached !== true });
+      vm = QemuProcess.spawn(spec, argv, runDir, cmd, qemuEnvironment(spec.process, env), opts.detached === true);
       const failed = vm.childExit.then(() => {
         throw new VmkitError('QemuFailed', `QEMU failed to start: ${vm?.stderr.lines(5).join('\n') || 'it exited without a message'}`, {
           details: { stderr: vm?.stderr.lines(20), argv },
@@ -211,11 +223,18 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
   }
 
   /** Spawns the QEMU command with piped stdio; stderr feeds the tail buffer and the log. */
-  private static spawn(spec: DomainSpec, argv: readonly string[], runDir: RunDir, cmd: { file: string; args: string[] }, env: NodeJS.ProcessEnv): QemuProcess {
+  private static spawn(
+    spec: DomainSpec,
+    argv: readonly string[],
+    runDir: RunDir,
+    cmd: { file: string; args: string[] },
+    env: NodeJS.ProcessEnv,
+    detached = false,
+  ): QemuProcess {
     // QEMU locks guest memory (mem-lock, VFIO) before QMP is up, so a memlock limit must be in place at
     // exec: the child inherits this process's limits, raised just around the (synchronous) fork.
     const memlock = spec.tuning.rlimitMemlock;
-    const start = (): ChildProcess => spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const start = (): ChildProcess => spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env, detached });
     const child = (memlock === undefined ? start() : withRlimit('MEMLOCK', memlockLimit(memlock, prlimit(0, 'MEMLOCK')), start)) as ChildProcessWithoutNullStreams;
     const stderr = new TailBuffer();
     const log = createWriteStream(runDir.logFile, { mode: 0o600 });

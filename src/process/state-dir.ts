@@ -11,6 +11,10 @@ import { processStartTime } from '../util/proc.js';
  *   qemu.pid      QEMU's pid file
  *   qemu.log      QEMU's stderr and the serial console
  *   owner         "<pid> <start time>" of the vmkit process that owns the directory, for sweeping
+ * and, for a QEMU started by the daemon (which must outlive a daemon restart):
+ *   qmp-adopt.sock  a second QMP monitor QEMU serves, for a restarted daemon to re-connect to
+ *   runtime.json    what a restarted daemon needs to re-adopt QEMU (pid, start time, sockets)
+ * (console.sock is then served by QEMU too, so a restarted daemon can re-attach the console.)
  */
 export interface RunDir {
   readonly dir: string;
@@ -19,6 +23,8 @@ export interface RunDir {
   readonly pidFile: string;
   readonly logFile: string;
   readonly ownerFile: string;
+  readonly adoptQmpSocket: string;
+  readonly runtimeFile: string;
 }
 
 export function runDirPaths(dir: string): RunDir {
@@ -29,6 +35,8 @@ export function runDirPaths(dir: string): RunDir {
     pidFile: join(dir, 'qemu.pid'),
     logFile: join(dir, 'qemu.log'),
     ownerFile: join(dir, 'owner'),
+    adoptQmpSocket: join(dir, 'qmp-adopt.sock'),
+    runtimeFile: join(dir, 'runtime.json'),
   };
 }
 
