@@ -37,6 +37,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('validate')
     .description('check a definition and report every problem with file:line:col (exit 2 if any)')
     .argument('<file>', 'definition file')
+    .option('--no-host', 'check the file only, not against this host\'s QEMU binary')
     .option('--json', 'print as JSON')
     .action(async (file: string, flags) => {
       const { validateCommand } = await import('./commands/validate.js');

@@ -4,7 +4,7 @@
  */
 export { parseDefinition, validateDefinition, type DefinitionOptions } from './parse-definition.js';
 export { detectFormat } from './detect-format.js';
-export { loadDefinitionFile } from './load-definition-file.js';
+export { loadDefinitionFile, readDefinitionFile } from './load-definition-file.js';
 export { locateDefinition, DEFAULT_LAUNCHER_CONFIG_DIR } from './locate-definition.js';
 export { parseCpuSet, formatCpuSet } from './cpuset.js';
 export { parseSize, formatSize, type SizeUnit } from './size.js';

@@ -23,6 +23,12 @@ function isFile(p: string): boolean {
  * (unreadable or too large) or ConfigError.
  */
 export async function loadDefinitionFile(arg: string, opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<DomainSpec> {
+  const { path, text } = await readDefinitionFile(arg, opts);
+  return parseDefinition(text, { file: path, baseDir: dirname(path) });
+}
+
+/** Locates and reads a definition without parsing it (for callers that also need the text, for positions). */
+export async function readDefinitionFile(arg: string, opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ path: string; text: string }> {
   const path = locateDefinition(arg, { env: opts.env ?? process.env, cwd: opts.cwd ?? process.cwd(), exists: isFile });
   let text: string;
   try {
@@ -35,5 +41,5 @@ export async function loadDefinitionFile(arg: string, opts: { env?: NodeJS.Proce
     if (e instanceof VmkitError) throw e;
     throw new VmkitError('HostError', `Cannot read definition ${path}: ${(e as Error).message}`, { cause: e });
   }
-  return parseDefinition(text, { file: path, baseDir: dirname(path) });
+  return { path, text };
 }

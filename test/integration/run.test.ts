@@ -132,11 +132,21 @@ describe(`vmkit run (real QEMU; ${ACCEL_NOTE})`, () => {
     assert.deepEqual(await readdir(runTmp), [], 'no private root was created');
   });
 
-  it('QEMU failing to start (bad machine type) exits 1 with QEMU\'s own message', { timeout: 30_000 }, async () => {
-    const file = await config('badmachine', tinyYaml({ name: 'badmachine', machine: 'no-such-machine' }));
+  it('QEMU failing to start (a disk image it cannot open) exits 1 with QEMU\'s own message', { timeout: 30_000 }, async () => {
+    const missing = join(work, 'no-such-disk.qcow2');
+    const file = await config('qemufail', tinyYaml({ name: 'qemufail', extra: `disks:\n  - { path: ${JSON.stringify(missing)}, format: qcow2 }` }));
     const r = await runCli(['run', file], { env: env() }).done;
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /unsupported machine type|no-such-machine/i);
+    assert.match(r.stderr, /QEMU failed to start/);
+    assert.match(r.stderr, /no-such-disk\.qcow2.*No such file or directory/);
     assert.deepEqual(await readdir(runTmp), []);
+  });
+
+  it('a machine type this QEMU lacks is rejected before start with its position and the closest names (exit 2)', { timeout: 30_000 }, async () => {
+    const file = await config('badmachine', tinyYaml({ name: 'badmachine', machine: 'q36' }));
+    const r = await runCli(['run', file], { env: env() }).done;
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /badmachine\.yaml:3:\d+: machine\.type: Machine type "q36" is not available .*did you mean q35/);
+    assert.deepEqual(await readdir(runTmp), [], 'nothing started');
   });
 });

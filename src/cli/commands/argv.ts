@@ -1,8 +1,8 @@
-import { loadDefinitionFile } from '../../config/index.js';
 import { argvContext } from '../../process/argv-context.js';
 import { findExecutable } from '../../host/path-lookup.js';
 import { buildArgv, describeArgv } from '../../qemu/argv/index.js';
 import { runDirPaths } from '../../process/state-dir.js';
+import { loadChecked } from '../definition.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson, reportError } from '../output.js';
 
@@ -16,8 +16,8 @@ export const RUN_DIR_PLACEHOLDER = '$VMKIT_RUN_DIR';
  */
 export async function argvCommand(file: string, flags: { json?: boolean }): Promise<number> {
   try {
-    const spec = await loadDefinitionFile(file);
-    const ctx = await argvContext(spec, runDirPaths(RUN_DIR_PLACEHOLDER));
+    const { spec, caps } = await loadChecked(file);
+    const ctx = await argvContext(spec, runDirPaths(RUN_DIR_PLACEHOLDER), caps);
     const argv = buildArgv(spec, ctx);
     const binary = (await findExecutable(spec.emulator)) ?? spec.emulator;
     if (flags.json === true) printJson({ binary, argv, accel: ctx.accel });

@@ -1,9 +1,9 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { loadDefinitionFile } from '../../config/index.js';
 import { VmkitError } from '../../errors.js';
 import { openEmbedded } from '../../driver/connection.js';
 import type { ExitInfo } from '../../process/exit-info.js';
 import { createPrivateRoot, removePrivateRoot, sweepStalePrivateRoots } from '../../process/private-root.js';
+import { loadChecked } from '../definition.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson, reportError } from '../output.js';
 
@@ -28,7 +28,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   if (!Number.isFinite(startTimeout) || startTimeout <= 0) return reportError(badFlag('--timeout', flags.timeout, 'a number of seconds > 0'), flags);
   let spec;
   try {
-    spec = await loadDefinitionFile(file);
+    spec = (await loadChecked(file)).spec;
   } catch (e) {
     return reportError(e, flags);
   }

@@ -1,22 +1,34 @@
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { locateDefinition, validateDefinition } from '../../config/index.js';
-import { formatProblem, VmkitError } from '../../errors.js';
-import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseDefinition, readDefinitionFile, validateDefinition } from '../../config/index.js';
+import { ConfigError, formatProblem, type Problem } from '../../errors.js';
+import { hostProblems } from '../../host/caps/index.js';
+import { capsCacheFor } from '../../process/host-check.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson, reportError } from '../output.js';
 
-/** `vmkit validate FILE`: reports every problem at once; exit 2 if there is any. */
-export async function validateCommand(file: string, flags: { json?: boolean }): Promise<number> {
+/**
+ * `vmkit validate FILE`: reports every problem at once, those of the file and (unless --no-host) those of
+ * this host's QEMU binary (machine types, CPU models, devices, accelerators); exit 2 if there is any.
+ */
+export async function validateCommand(file: string, flags: { json?: boolean; host?: boolean }): Promise<number> {
   let path: string;
   let text: string;
   try {
-    path = locateDefinition(file, { env: process.env, cwd: process.cwd(), exists: existsSync });
-    text = await readFile(path, 'utf8');
+    ({ path, text } = await readDefinitionFile(file));
   } catch (e) {
-    return reportError(e instanceof VmkitError ? e : new VmkitError('NotFound', `Cannot read ${file}: ${(e as Error).message}`), flags);
+    return reportError(e, flags);
   }
-  const problems = validateDefinition(text, { file: path, baseDir: dirname(resolve(path)) });
+  const opts = { file: path, baseDir: dirname(path) };
+  const problems: Problem[] = [...validateDefinition(text, opts)];
+  if (problems.length === 0 && flags.host !== false) {
+    try {
+      const spec = parseDefinition(text, opts);
+      problems.push(...(await hostProblems(spec, { cache: capsCacheFor(), text, file: path })).problems);
+    } catch (e) {
+      if (e instanceof ConfigError) problems.push(...e.problems);
+      else return reportError(e, flags);
+    }
+  }
   if (flags.json === true) printJson({ file: path, valid: problems.length === 0, problems });
   else if (problems.length === 0) process.stdout.write(`${path}: valid\n`);
   else {

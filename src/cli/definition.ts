@@ -1,0 +1,23 @@
+import { dirname } from 'node:path';
+import { parseDefinition, readDefinitionFile } from '../config/index.js';
+import type { QemuCaps } from '../host/caps/index.js';
+import type { DomainSpec } from '../model/domain.js';
+import { checkHost } from '../process/host-check.js';
+
+export interface CheckedDefinition {
+  readonly spec: DomainSpec;
+  readonly path: string;
+  readonly text: string;
+  readonly caps: QemuCaps;
+}
+
+/**
+ * Reads, parses and checks a definition against the QEMU binary's capabilities, so that every problem, of
+ * the file or of the host, comes with its file:line:col (ConfigError) before anything starts.
+ */
+export async function loadChecked(arg: string): Promise<CheckedDefinition> {
+  const { path, text } = await readDefinitionFile(arg);
+  const spec = parseDefinition(text, { file: path, baseDir: dirname(path) });
+  const caps = await checkHost(spec, { text, file: path });
+  return { spec, path, text, caps };
+}
