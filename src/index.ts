@@ -2,8 +2,27 @@
  * vmkit's public API. Deep imports are blocked by the package's `exports` map: everything a caller may use
  * is exported here.
  */
-export { openEmbedded, Connection, type DefinitionInput, type EmbeddedOptions } from './driver/connection.js';
+export { openEmbedded, Connection, type DefinitionInput, type EmbeddedOptions, type DriverOptions, type OpenReport } from './driver/connection.js';
 export { Domain, type DomainState, type StartOptions, type DomainEvents } from './driver/domain.js';
+export type {
+  VmConnection,
+  VmDomain,
+  DomainInfo,
+  DiskSummary,
+  NicSummary,
+  StopInfo,
+  LifecycleEvent,
+  LifecycleEventType,
+  DefineOptions,
+  ShutdownOptions,
+  DestroyOptions,
+  DomainUpdate,
+  DefinitionText,
+  DefinitionFormat,
+  DomainHandleEvents,
+  ConnectionEvents,
+} from './driver/api-types.js';
+export { DEFAULT_POLICIES, type LifecyclePolicies, type PolicyAction } from './driver/policies.js';
 export type { ExitInfo, StopReason } from './process/exit-info.js';
 export { VmkitError, ConfigError, formatProblem, isVmkitError, type ErrorCode, type Problem } from './errors.js';
 export type * from './model/domain.js';

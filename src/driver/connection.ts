@@ -1,90 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
-import { loadDefinitionFile, parseDefinition } from '../config/index.js';
+import { isAbsolute } from 'node:path';
+import { deepFreeze } from '../config/deep-freeze.js';
 import { VmkitError } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
-import type { BeforeCont, QemuProcess } from '../process/qemu-process.js';
-import { sweepStaleRunDirs } from '../process/state-dir.js';
+import type { BeforeCont } from '../process/qemu-process.js';
+import type { ConnectionEvents, DefineOptions, DomainInfo, LifecycleEvent, LifecycleEventType, VmConnection } from './api-types.js';
+import { AdoptedQemu } from './adopted-qemu.js';
+import { readDefinition, type DefinitionInput } from './definition-input.js';
 import { Domain, type DomainHost } from './domain.js';
+import { JobQueue } from './job-queue.js';
+import { DEFAULT_POLICIES, resolvePolicies } from './policies.js';
+import { reconcileRunDirs, type ReconcileResult } from './reconcile.js';
+import { RootLock } from './root-lock.js';
+import { checkDomainName, DomainStore, STORE_VERSION, type StoredDomain, type StoredStatus } from './store.js';
+import type { VmProcess } from './vm-process.js';
 
-/** What `define` accepts: a spec, a definition file, or a definition's text. */
-export type DefinitionInput =
-  | { readonly spec: DomainSpec }
-  | { readonly path: string }
-  | { readonly text: string; readonly file?: string; readonly baseDir?: string };
+export type { DefinitionInput } from './definition-input.js';
 
 export interface EmbeddedOptions {
   /** Absolute directory holding this connection's private state. Created if missing. */
   readonly root: string;
   /** Runs between QEMU's paused start and `cont` (tuning). */
   readonly beforeCont?: BeforeCont;
+  /** Skip fsyncs of the store (throw-away roots such as `vmkit run`'s). Default false. */
+  readonly noSync?: boolean;
+}
+
+export interface DriverOptions extends EmbeddedOptions {
+  /**
+   * Daemon mode: QEMU outlives this process (no PDEATHSIG, its own session, a QMP monitor and console it
+   * serves), and opening the root re-adopts the QEMUs an earlier daemon left running. Default false.
+   */
+  readonly detached?: boolean;
+}
+
+/** What opening a root found in its run directory. */
+export interface OpenReport {
+  readonly adopted: string[];
+  /** Domains whose QEMU died while no driver watched. */
+  readonly diedUnmonitored: string[];
+  /** Domains whose start was interrupted; their QEMU was killed. */
+  readonly killed: string[];
+  /** Store entries that could not be read (left in place). */
+  readonly problems: string[];
 }
 
 /**
  * The whole vmkit API for one root. In embedded mode the driver runs in this process: QEMU is a child of
- * this process and dies with it. Several connections with different roots may live in one process.
+ * this process and dies with it. In daemon mode (`detached`) the same driver runs inside `vmkit daemon`.
+ * Definitions persist in the root (`<root>/domains`); one driver per root at a time (`<root>/lock`).
  */
-export class Connection implements DomainHost {
+export class Connection extends EventEmitter<ConnectionEvents> implements VmConnection, DomainHost {
   readonly uri: string;
   readonly root: string;
   readonly beforeCont?: BeforeCont;
+  readonly detached: boolean;
+  readonly noSync: boolean;
+  /** What opening the root found (re-adopted, died, killed). */
+  openReport: OpenReport = { adopted: [], diedUnmonitored: [], killed: [], problems: [] };
+  private readonly store: DomainStore;
   private readonly domains = new Map<string, Domain>();
-  private readonly live = new Set<QemuProcess>();
+  private readonly byUuid = new Map<string, Domain>();
+  /** UUIDs claimed by defines in progress. */
+  private readonly claimed = new Set<string>();
+  /** One job queue per name: shared by the domain and the define/undefine of that name. */
+  private readonly queues = new Map<string, JobQueue>();
+  private readonly live = new Set<VmProcess>();
+  private seqCounter = 0;
   private readonly onExit = (): void => {
     // Synchronous last resort on process exit: QEMU dies through PDEATHSIG; remove its run directories.
+    if (this.detached) return;
     for (const vm of this.live) rmSync(vm.runDir.dir, { recursive: true, force: true });
   };
   private closed = false;
 
-  private constructor(opts: EmbeddedOptions) {
+  private constructor(opts: DriverOptions, private readonly lock: RootLock) {
+    super();
     this.root = opts.root;
+    this.detached = opts.detached === true;
+    this.noSync = opts.noSync === true;
     this.uri = `embed://${opts.root}`;
     if (opts.beforeCont !== undefined) this.beforeCont = opts.beforeCont;
+    this.store = new DomainStore(opts.root, { noSync: this.noSync });
+    this.setMaxListeners(0);
     process.on('exit', this.onExit);
   }
 
-  /** Opens (creating if needed) an embedded connection rooted at `root`, sweeping stale run directories. */
-  static async open(opts: EmbeddedOptions): Promise<Connection> {
-    if (!isAbsolute(opts.root)) {
-      throw new VmkitError('InvalidArgument', `Embedded root must be an absolute path, got '${opts.root}'`, { details: { root: opts.root } });
+  /** Opens (creating if needed) a root: locks it, loads its domains, reconciles its run directory. */
+  static async open(opts: DriverOptions): Promise<Connection> {
+    if (typeof opts.root !== 'string' || !isAbsolute(opts.root)) {
+      throw new VmkitError('InvalidArgument', `Embedded root must be an absolute path, got '${String(opts.root)}'`, { details: { root: opts.root } });
     }
     await mkdir(opts.root, { recursive: true, mode: 0o700 });
-    await sweepStaleRunDirs(opts.root);
-    return new Connection(opts);
+    const lock = await RootLock.acquire(opts.root);
+    const conn = new Connection(opts, lock);
+    try {
+      const { domains, problems } = await conn.store.loadAll();
+      for (const d of domains) conn.add(new Domain(d.record, conn, conn.queueFor(d.record.name), d.status));
+      const found = await reconcileRunDirs(opts.root);
+      conn.openReport = { ...(await conn.reconcile(found)), problems };
+    } catch (e) {
+      await conn.close();
+      throw e;
+    }
+    return conn;
   }
 
-  /** Defines (or, when shut off, redefines) a domain. */
-  async define(input: DefinitionInput | DomainSpec): Promise<Domain> {
+  /**
+   * Defines a domain, or redefines a shut-off one (keeping its UUID). The definition is stored before
+   * this resolves; nothing is started or probed (no process is forked).
+   */
+  async define(input: DefinitionInput | DomainSpec, opts: DefineOptions = {}): Promise<Domain> {
     this.requireOpen();
-    const spec = await toSpec(input);
-    const existing = this.domains.get(spec.name);
-    if (existing !== undefined) {
-      if (existing.state() !== 'shutoff') {
-        throw new VmkitError('InvalidState', `Cannot redefine domain '${spec.name}': it is ${existing.state()}, and redefine needs shutoff`, {
-          details: { domain: spec.name, state: existing.state() },
+    const parsed = await readDefinition(input);
+    const name = parsed.spec.name;
+    checkDomainName(name);
+    const policiesUpdate = opts.policies;
+    if (policiesUpdate !== undefined) resolvePolicies(policiesUpdate); // fail before queueing
+    return this.queueFor(name).run('define', async () => {
+      this.requireOpen();
+      const existing = this.domains.get(name);
+      const wanted = parsed.spec.uuid?.toLowerCase();
+      if (existing !== undefined && wanted !== undefined && wanted !== existing.uuid) {
+        throw new VmkitError('AlreadyExists', `Domain '${name}' already exists with UUID ${existing.uuid}, but the definition says ${wanted}: remove the uuid, or undefine '${name}' first`, {
+          details: { name, uuid: existing.uuid, wanted },
         });
       }
-      existing.spec = spec;
-      return existing;
-    }
-    const domain = new Domain(spec, this);
-    this.domains.set(spec.name, domain);
-    return domain;
+      const uuid = existing?.uuid ?? wanted ?? randomUUID();
+      const owner = this.byUuid.get(uuid);
+      if ((owner !== undefined && owner !== existing) || (existing === undefined && this.claimed.has(uuid))) {
+        throw new VmkitError('AlreadyExists', `UUID ${uuid} is already used by domain '${owner?.name ?? '(being defined)'}': give '${name}' another uuid or none`, {
+          details: { name, uuid, owner: owner?.name },
+        });
+      }
+      if (existing !== undefined && existing.state() !== 'shutoff') {
+        throw new VmkitError('InvalidState', `Cannot redefine domain '${name}': it is ${existing.state()}, and redefine needs shutoff`, {
+          details: { domain: name, state: existing.state(), allowed: ['shutoff'] },
+        });
+      }
+      const now = new Date().toISOString();
+      const record: StoredDomain = deepFreeze({
+        version: STORE_VERSION,
+        name,
+        uuid,
+        format: parsed.format,
+        text: parsed.text,
+        ...(parsed.file === undefined ? {} : { file: parsed.file }),
+        ...(parsed.baseDir === undefined ? {} : { baseDir: parsed.baseDir }),
+        spec: parsed.spec.uuid === uuid ? parsed.spec : { ...parsed.spec, uuid },
+        autostart: opts.autostart ?? existing?.record.autostart ?? false,
+        policies: resolvePolicies(policiesUpdate, existing?.record.policies ?? DEFAULT_POLICIES),
+        createdAt: existing?.record.createdAt ?? now,
+        updatedAt: now,
+      });
+      this.claimed.add(uuid);
+      try {
+        await this.store.save(record);
+      } finally {
+        this.claimed.delete(uuid);
+      }
+      if (existing !== undefined) {
+        existing.redefine(record);
+        this.publish(existing, 'defined', { reason: 'updated' });
+        return existing;
+      }
+      const domain = new Domain(record, this, this.queueFor(name));
+      this.add(domain);
+      this.publish(domain, 'defined', { reason: 'new' });
+      return domain;
+    });
   }
 
-  /** Removes a shut-off domain's definition. */
-  undefine(name: string): void {
-    const d = this.lookup(name);
-    if (d.state() !== 'shutoff') {
-      throw new VmkitError('InvalidState', `Cannot undefine domain '${name}': it is ${d.state()}, and undefine needs shutoff`);
-    }
-    this.domains.delete(name);
+  /** Removes a shut-off domain's definition (by name or UUID). */
+  async undefine(nameOrUuid: string): Promise<void> {
+    this.requireOpen();
+    const d = this.lookup(nameOrUuid);
+    await this.queueFor(d.name).run('undefine', async () => {
+      if (this.domains.get(d.name) !== d) {
+        throw new VmkitError('NotFound', `No domain named '${nameOrUuid}' in ${this.uri}`, { details: { name: nameOrUuid } });
+      }
+      if (d.state() !== 'shutoff') {
+        throw new VmkitError('InvalidState', `Cannot undefine domain '${d.name}': it is ${d.state()}, and undefine needs shutoff`, {
+          details: { domain: d.name, state: d.state(), allowed: ['shutoff'] },
+        });
+      }
+      await this.store.remove(d.name);
+      this.domains.delete(d.name);
+      this.byUuid.delete(d.uuid);
+      d.markRemoved();
+      this.publish(d, 'undefined');
+    });
+    this.dropQueue(d.name);
   }
 
-  lookup(name: string): Domain {
-    const d = this.domains.get(name);
-    if (d === undefined) throw new VmkitError('NotFound', `No domain named '${name}' in ${this.uri}`, { details: { name } });
+  /** The domain with this name or UUID; throws NotFound. */
+  lookup(nameOrUuid: string): Domain {
+    const d = this.domains.get(nameOrUuid) ?? this.byUuid.get(String(nameOrUuid).toLowerCase());
+    if (d === undefined) throw new VmkitError('NotFound', `No domain named '${nameOrUuid}' in ${this.uri}`, { details: { name: nameOrUuid } });
     return d;
   }
 
@@ -92,41 +207,167 @@ export class Connection implements DomainHost {
     return [...this.domains.values()];
   }
 
-  /** Destroys every running domain of this connection and releases it. */
+  /** Every domain as plain data, with the sequence number they are consistent with. */
+  snapshot(): { seq: number; domains: DomainInfo[] } {
+    return { seq: this.seqCounter, domains: this.list().map((d) => d.snapshot()) };
+  }
+
+  /** Starts every shut-off domain marked autostart, in parallel. Returns the names started and the failures. */
+  async autostart(): Promise<{ started: string[]; failed: { name: string; error: VmkitError | Error }[] }> {
+    const wanted = this.list().filter((d) => d.record.autostart && d.state() === 'shutoff');
+    const started: string[] = [];
+    const failed: { name: string; error: VmkitError | Error }[] = [];
+    await Promise.all(
+      wanted.map(async (d) => {
+        try {
+          await d.start();
+          started.push(d.name);
+        } catch (e) {
+          failed.push({ name: d.name, error: e as Error });
+        }
+      }),
+    );
+    return { started, failed };
+  }
+
+  /**
+   * Embedded: destroys every running domain and releases the root. Daemon mode: lets go of the running
+   * QEMUs without stopping them (a later daemon re-adopts them) and releases the root.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.live].map((vm) => vm.kill()));
+    if (this.detached) await Promise.all(this.list().map((d) => d.release()));
+    else await Promise.all([...this.live].map((vm) => vm.kill()));
     process.off('exit', this.onExit);
+    await this.lock.release();
   }
+
+  // ---- DomainHost --------------------------------------------------------------------------------------
 
   pinnedCpus(except: string): number[] {
     return this.list().flatMap((d) => (d.name === except ? [] : d.pins));
   }
 
-  track(vm: QemuProcess): void {
+  track(vm: VmProcess): void {
     this.live.add(vm);
   }
 
-  untrack(vm: QemuProcess): void {
+  untrack(vm: VmProcess): void {
     this.live.delete(vm);
+  }
+
+  nextSeq(): number {
+    return ++this.seqCounter;
+  }
+
+  publish(domain: Domain, type: LifecycleEventType, extra: Partial<LifecycleEvent> = {}): void {
+    const event: LifecycleEvent = {
+      type,
+      domain: domain.name,
+      uuid: domain.uuid,
+      state: domain.state(),
+      time: new Date().toISOString(),
+      ...extra,
+      seq: domain.seq,
+    };
+    this.emit('event', event);
+  }
+
+  saveRecord(record: StoredDomain): Promise<void> {
+    return this.store.save(record);
+  }
+
+  saveStatus(name: string, status: StoredStatus): Promise<void> {
+    return this.store.saveStatus(name, status);
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------------
+
+  private add(d: Domain): void {
+    this.domains.set(d.name, d);
+    this.byUuid.set(d.uuid, d);
+  }
+
+  private queueFor(name: string): JobQueue {
+    let q = this.queues.get(name);
+    if (q === undefined) {
+      q = new JobQueue();
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  private dropQueue(name: string): void {
+    const q = this.queues.get(name);
+    if (q !== undefined && q.size === 0 && !this.domains.has(name)) this.queues.delete(name);
+  }
+
+  /** Re-adopts live QEMUs and records the ones that died or whose start was interrupted. */
+  private async reconcile(found: ReconcileResult): Promise<Omit<OpenReport, 'problems'>> {
+    const adopted: string[] = [];
+    const died: string[] = [];
+    await Promise.all(
+      found.adopt.map(async (rec) => {
+        const d = this.domains.get(rec.name);
+        let vm: AdoptedQemu | undefined;
+        try {
+          if (d === undefined || d.uuid !== rec.uuid) throw new Error('no such domain');
+          vm = await AdoptedQemu.attach(rec);
+          await d.adopt(vm);
+          adopted.push(rec.name);
+        } catch (e) {
+          // Not adoptable (no definition, or QMP does not answer): stop it rather than leave it unmanaged.
+          await vm?.release().catch(() => undefined);
+          try {
+            if (await AdoptedQemu.alive(rec)) process.kill(rec.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+          if (d !== undefined) {
+            await d.recordUnmonitoredStop({
+              reason: 'crashed',
+              exitCode: null,
+              signal: null,
+              requested: false,
+              stderrTail: [],
+              message: `QEMU (pid ${rec.pid}) could not be re-adopted (${(e as Error).message}); it was killed`,
+            });
+          }
+        }
+      }),
+    );
+    for (const rec of found.died) {
+      const d = this.domains.get(rec.name);
+      if (d === undefined || d.uuid !== rec.uuid) continue;
+      died.push(rec.name);
+      await d.recordUnmonitoredStop({
+        reason: 'crashed',
+        exitCode: null,
+        signal: null,
+        requested: false,
+        stderrTail: [],
+        message: `crashed while unmonitored: QEMU (pid ${rec.pid}) exited while no vmkit daemon was watching`,
+      });
+    }
+    for (const k of found.killed) {
+      const d = this.domains.get(k.name);
+      if (d === undefined) continue;
+      await d.recordUnmonitoredStop({
+        reason: 'failed',
+        exitCode: null,
+        signal: 'SIGKILL',
+        requested: false,
+        stderrTail: [],
+        message: `start interrupted: the driver stopped before QEMU (pid ${k.pid}) was fully started, so QEMU was killed`,
+      });
+    }
+    return { adopted: adopted.sort(), diedUnmonitored: died.sort(), killed: found.killed.map((k) => k.name).sort() };
   }
 
   private requireOpen(): void {
     if (this.closed) throw new VmkitError('InvalidState', `Connection ${this.uri} is closed`);
   }
-}
-
-async function toSpec(input: DefinitionInput | DomainSpec): Promise<DomainSpec> {
-  if ('spec' in input) return input.spec;
-  if ('path' in input) return loadDefinitionFile(input.path);
-  if ('text' in input) {
-    return parseDefinition(input.text, {
-      ...(input.file === undefined ? {} : { file: input.file }),
-      baseDir: input.baseDir ?? (input.file === undefined ? process.cwd() : resolve(input.file, '..')),
-    });
-  }
-  return input;
 }
 
 /** Opens an embedded connection: `openEmbedded({ root: '/abs/dir' })`. */

@@ -3,53 +3,108 @@ import { VmkitError } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { ExitInfo } from '../process/exit-info.js';
 import { QemuProcess, type BeforeCont } from '../process/qemu-process.js';
-import type { TuningPlan } from '../tuning/index.js';
+import type { QmpEvent } from '../qmp/index.js';
+import { processStartTime } from '../util/proc.js';
+import type {
+  DefinitionText,
+  DestroyOptions,
+  DomainHandleEvents,
+  DomainInfo,
+  DomainState,
+  DomainUpdate,
+  LifecycleEvent,
+  LifecycleEventType,
+  ShutdownOptions,
+  StartOptions,
+  StopInfo,
+  VmDomain,
+} from './api-types.js';
+import { AdoptedQemu } from './adopted-qemu.js';
+import { ConsoleLink } from './console-link.js';
+import { daemonArgs, daemonSpec, hasConsole } from './daemon-args.js';
+import type { JobQueue } from './job-queue.js';
+import { policyArgs, resolvePolicies, type LifecyclePolicies } from './policies.js';
+import { writeRuntimeRecord, type RuntimeRecord } from './runtime-record.js';
+import type { StoredDomain, StoredStatus } from './store.js';
 import { pinnedByPlan, prepareTuning } from './tuning-hook.js';
+import type { VmProcess } from './vm-process.js';
 
-export type DomainState = 'shutoff' | 'starting' | 'running' | 'paused' | 'shutting-down' | 'stopping';
+export type { DomainState, StartOptions } from './api-types.js';
 
-export interface StartOptions {
-  /** Leave the guest paused after start. */
-  readonly paused?: boolean;
-  readonly signal?: AbortSignal;
-  readonly timeoutMs?: number;
-}
+export type DomainEvents = DomainHandleEvents;
 
-export interface DomainEvents {
-  started: [{ pid: number }];
-  /** The tuning plan applied before the guest ran, as data and as text. */
-  tuning: [TuningPlan, string];
-  stopped: [ExitInfo];
-  console: [Buffer];
-  state: [DomainState];
-}
-
+/** What a domain needs from its connection. */
 export interface DomainHost {
   readonly root: string;
+  readonly uri: string;
   readonly beforeCont?: BeforeCont;
+  /** Daemon mode: QEMU outlives this process and can be re-adopted. */
+  readonly detached: boolean;
+  readonly noSync: boolean;
   /** Host CPUs that running domains other than `name` pin vCPUs to. */
   pinnedCpus(except: string): number[];
-  track(vm: QemuProcess): void;
-  untrack(vm: QemuProcess): void;
+  track(vm: VmProcess): void;
+  untrack(vm: VmProcess): void;
+  /** Assigns the next connection-wide sequence number and delivers the event. */
+  publish(domain: Domain, type: LifecycleEventType, extra?: Partial<LifecycleEvent>): void;
+  nextSeq(): number;
+  saveRecord(record: StoredDomain): Promise<void>;
+  saveStatus(name: string, status: StoredStatus): Promise<void>;
 }
 
+/** Automatic restarts (onPoweroff/onCrash `restart`) allowed per minute before vmkit gives up. */
+const MAX_RESTARTS_PER_MINUTE = 5;
+
 /**
- * One VM of a Connection. Operations check the state first and fail at once with InvalidState naming both
- * the current state and the states the operation is allowed in.
+ * One VM of a Connection. Operations other than destroy run as jobs on the domain's queue, one at a time;
+ * each checks the state when its turn comes and fails at once with InvalidState naming the current state
+ * and the states it is allowed in. `destroy` does not queue: it stops QEMU (or cancels a start) at once.
  */
-export class Domain extends EventEmitter<DomainEvents> {
+export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
   private current: DomainState = 'shutoff';
+  private pausedWhy: string | undefined;
   /** Host CPUs this domain's vCPUs are pinned to while it runs. */
   pins: number[] = [];
-  private vm: QemuProcess | undefined;
-  private lastExit: ExitInfo | undefined;
+  private vm: VmProcess | undefined;
+  private consoleLink: ConsoleLink | undefined;
+  private lastExit: StopInfo | undefined;
+  private startedAt: number | undefined;
+  private startAbort: AbortController | undefined;
+  private starting: Promise<void> | undefined;
+  private shutdownSeen: { guest: boolean; reason: string } | undefined;
+  private restarts: number[] = [];
+  /** The policies the running QEMU was started with (its `-action` options). */
+  private runPolicies: LifecyclePolicies;
+  private removed = false;
+  /** The connection-wide sequence number of this domain's last change. */
+  seq: number;
 
-  constructor(public spec: DomainSpec, private readonly host: DomainHost) {
+  constructor(
+    private rec: StoredDomain,
+    private readonly host: DomainHost,
+    readonly jobs: JobQueue,
+    status: StoredStatus = {},
+  ) {
     super();
+    this.lastExit = status.lastStop;
+    this.runPolicies = rec.policies;
+    this.seq = host.nextSeq();
   }
 
   get name(): string {
-    return this.spec.name;
+    return this.rec.name;
+  }
+
+  get uuid(): string {
+    return this.rec.uuid;
+  }
+
+  get spec(): DomainSpec {
+    return this.rec.spec;
+  }
+
+  get record(): StoredDomain {
+    return this.rec;
   }
 
   state(): DomainState {
@@ -62,20 +117,257 @@ export class Domain extends EventEmitter<DomainEvents> {
   }
 
   /** The QEMU process while it runs (argv, run directory, QMP), for callers that need the details. */
-  get process(): QemuProcess | undefined {
+  get process(): VmProcess | undefined {
     return this.vm;
   }
 
   /** How the last run ended. */
-  get lastStop(): ExitInfo | undefined {
+  get lastStop(): StopInfo | undefined {
     return this.lastExit;
   }
 
+  /** True once undefined: every operation then fails with NotFound. */
+  get isRemoved(): boolean {
+    return this.removed;
+  }
+
+  // ---- operations ------------------------------------------------------------------------------------
+
   /** Starts QEMU (paused with -S), applies tuning, then lets the guest run. Allowed in: shutoff. */
-  async start(opts: StartOptions = {}): Promise<void> {
-    this.require('start', ['shutoff']);
+  start(opts: StartOptions = {}): Promise<void> {
+    return this.job('start', ['shutoff'], () => this.doStart(opts));
+  }
+
+  /**
+   * Asks the guest to power off (ACPI) and waits until it has, at most `timeoutMs` (default 60 s). On
+   * timeout the guest keeps running and a Timeout error is thrown. Allowed in: running, paused, shutting-down.
+   */
+  shutdown(opts: ShutdownOptions = {}): Promise<StopInfo> {
+    return this.job('shutdown', ['running', 'paused', 'shutting-down'], () => this.doShutdown(opts));
+  }
+
+  /**
+   * Stops QEMU (SIGTERM, SIGKILL after `graceMs`), or cancels a start in progress. Does not wait for other
+   * jobs. Allowed in: starting, running, paused, shutting-down, stopping, crashed.
+   */
+  async destroy(opts: DestroyOptions = {}): Promise<StopInfo> {
+    this.requireDefined('destroy');
+    if (this.current === 'starting' && this.starting !== undefined) {
+      const starting = this.starting;
+      this.startAbort?.abort(new VmkitError('Aborted', `Start of domain '${this.name}' cancelled by destroy`));
+      await starting.catch(() => undefined);
+      if (this.vm === undefined) {
+        return stopInfo({ reason: 'destroyed', exitCode: null, signal: null, requested: false, stderrTail: [], message: 'The start was cancelled by destroy' });
+      }
+    }
+    this.require('destroy', ['running', 'paused', 'shutting-down', 'stopping', 'crashed']);
+    const vm = this.vm;
+    if (vm === undefined) throw this.notRunning('destroy');
+    this.setState('stopping');
+    await vm.destroy(opts.graceMs);
+    return this.lastExit ?? stopInfo(await vm.exited);
+  }
+
+  /** Resets the guest (QMP system_reset); with onReboot destroy QEMU then exits. Allowed in: running, paused. */
+  reboot(): Promise<void> {
+    return this.job('reboot', ['running', 'paused'], async () => {
+      const qmp = this.requireQmp('reboot');
+      const wasShutdown = this.pausedWhy === 'shutdown';
+      await qmp.execute('system_reset');
+      // A guest kept after power-off (onPoweroff preserve) is reset and let run again: a reboot.
+      if (wasShutdown && this.vm?.running === true) await qmp.execute('cont');
+    });
+  }
+
+  /** Pauses the guest's vCPUs (QMP stop). Allowed in: running. */
+  suspend(): Promise<void> {
+    return this.job('suspend', ['running'], async () => {
+      await this.requireQmp('suspend').execute('stop');
+      this.paused('user');
+    });
+  }
+
+  /** Lets a paused guest run again (QMP cont). Allowed in: paused. */
+  resume(): Promise<void> {
+    return this.job('resume', ['paused'], async () => {
+      if (this.pausedWhy === 'shutdown') {
+        throw new VmkitError('InvalidState', `Cannot resume domain '${this.name}': its guest has powered off (kept by onPoweroff preserve); reboot or destroy it`, {
+          details: { domain: this.name, state: this.current, pausedReason: 'shutdown' },
+        });
+      }
+      await this.requireQmp('resume').execute('cont');
+      this.running();
+    });
+  }
+
+  /** Changes autostart or the lifecycle policies (policies apply from the next start). Allowed in any state. */
+  update(change: DomainUpdate): Promise<DomainInfo> {
+    return this.job('update', undefined, async () => {
+      const next: StoredDomain = {
+        ...this.rec,
+        ...(change.autostart === undefined ? {} : { autostart: change.autostart }),
+        policies: resolvePolicies(change.policies, this.rec.policies),
+        updatedAt: new Date().toISOString(),
+      };
+      await this.host.saveRecord(next);
+      this.rec = next;
+      this.touch();
+      return this.info();
+    });
+  }
+
+  /** Resolves when the current run ends (at once with the last stop when shut off). */
+  async waitStopped(): Promise<StopInfo | undefined> {
+    if (this.vm === undefined) return this.lastExit;
+    await this.vm.exited;
+    return this.lastExit;
+  }
+
+  /** Sends input to the guest's serial console. Allowed while QEMU runs. */
+  writeConsole(data: string | Buffer): void {
+    this.require('write to the console of', ['running', 'paused', 'shutting-down', 'crashed']);
+    if (this.consoleLink !== undefined) this.consoleLink.write(data);
+    else if (this.vm !== undefined) this.vm.writeConsole(data);
+    else throw this.notRunning('write to the console of');
+  }
+
+  info(): Promise<DomainInfo> {
+    return Promise.resolve(this.snapshot());
+  }
+
+  definition(): Promise<DefinitionText> {
+    const r = this.rec;
+    return Promise.resolve({ format: r.format, text: r.text, ...(r.file === undefined ? {} : { file: r.file }) });
+  }
+
+  /** The domain as plain data (what `show` prints). */
+  snapshot(): DomainInfo {
+    const s = this.rec.spec;
+    const vm = this.vm;
+    const running = vm?.running === true;
+    const consoleSocket = running && this.host.detached && hasConsole(s) ? vm.runDir.consoleSocket : undefined;
+    return {
+      name: this.name,
+      uuid: this.uuid,
+      state: this.current,
+      ...(this.pausedWhy === undefined || (this.current !== 'paused' && this.current !== 'crashed') ? {} : { pausedReason: this.pausedWhy }),
+      autostart: this.rec.autostart,
+      policies: this.rec.policies,
+      format: this.rec.format,
+      ...(this.rec.file === undefined ? {} : { file: this.rec.file }),
+      ...(running ? { pid: vm.pid } : {}),
+      ...(running && this.startedAt !== undefined ? { startedAt: new Date(this.startedAt).toISOString(), uptimeMs: Date.now() - this.startedAt } : {}),
+      vcpus: s.cpu.vcpus,
+      memoryMiB: s.memoryMiB,
+      machine: s.machine.type,
+      disks: s.disks.map((d) => ({ id: d.id, path: d.path, format: d.format, bus: d.bus, media: d.media, readonly: d.readonly })),
+      nics: s.nics.map((n) => ({
+        id: n.id,
+        kind: n.kind,
+        model: n.model,
+        ...(n.mac === undefined ? {} : { mac: n.mac }),
+        ...(n.kind === 'tap' ? { ifname: n.ifname } : {}),
+      })),
+      ...(running ? { console: { ...(consoleSocket === undefined ? {} : { socket: consoleSocket }), log: vm.runDir.logFile } } : {}),
+      ...(this.lastExit === undefined ? {} : { lastStop: this.lastExit }),
+      ...(this.jobs.running === undefined ? {} : { job: this.jobs.running }),
+      seq: this.seq,
+    };
+  }
+
+  // ---- used by the connection --------------------------------------------------------------------------
+
+  /** Replaces the definition (the connection checked the state on this domain's queue). */
+  redefine(rec: StoredDomain): void {
+    this.rec = rec;
+    this.touch();
+  }
+
+  markRemoved(): void {
+    this.removed = true;
+    this.touch();
+  }
+
+  /** Re-adopts a QEMU started by an earlier daemon. */
+  async adopt(vm: AdoptedQemu): Promise<void> {
+    let status: { status?: string } = {};
+    try {
+      status = (await vm.qmp?.execute<{ status?: string }>('query-status', undefined, { timeoutMs: 5000 })) ?? {};
+    } catch {
+      // state stays running; events correct it
+    }
+    this.startedAt = vm.record.startedAt;
+    this.attach(vm, undefined);
+    switch (status.status) {
+      case 'running':
+        this.running();
+        break;
+      case 'shutdown':
+        this.paused('shutdown');
+        break;
+      case 'guest-panicked':
+        this.crashedPreserved();
+        break;
+      default:
+        this.paused('user');
+    }
+  }
+
+  /** Records a stop vmkit did not see (QEMU died while no daemon watched, or a start was interrupted). */
+  async recordUnmonitoredStop(info: Omit<StopInfo, 'at' | 'unmonitored'>): Promise<void> {
+    const stop: StopInfo = { ...info, at: new Date().toISOString(), unmonitored: true };
+    this.lastExit = stop;
+    await this.host.saveStatus(this.name, { lastStop: stop });
+    this.touch();
+    this.host.publish(this, 'stopped', { reason: stop.reason, message: stop.message, stop });
+  }
+
+  /** Lets go of QEMU without stopping it (daemon shutdown); the domain object is not used afterwards. */
+  async release(): Promise<void> {
+    const vm = this.vm;
+    if (vm === undefined) return;
+    vm.removeAllListeners('exit');
+    this.consoleLink?.close();
+    if (vm instanceof AdoptedQemu) await vm.release();
+    else await vm.qmp?.close();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------------
+
+  private job<T>(op: string, allowed: readonly DomainState[] | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      this.requireDefined(op);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.jobs.run(op, async () => {
+      this.requireDefined(op);
+      if (allowed !== undefined) this.require(op, allowed);
+      return fn();
+    });
+  }
+
+  private doStart(opts: StartOptions): Promise<void> {
+    const run = this.launch(opts);
+    this.starting = run;
+    return run.finally(() => {
+      if (this.starting === run) this.starting = undefined;
+    });
+  }
+
+  private async launch(opts: StartOptions): Promise<void> {
     this.setState('starting');
-    let vm: QemuProcess;
+    this.pausedWhy = undefined;
+    this.shutdownSeen = undefined;
+    const abort = new AbortController();
+    this.startAbort = abort;
+    const signal = opts.signal === undefined ? abort.signal : AbortSignal.any([opts.signal, abort.signal]);
+    const detached = this.host.detached;
+    this.runPolicies = this.rec.policies;
+    const spec = this.launchSpec();
+    let vm: QemuProcess | undefined;
+    let link: ConsoleLink | undefined;
+    let tuned = false;
     try {
       const tuning = await prepareTuning(this.spec, {
         exclude: () => this.host.pinnedCpus(this.name),
@@ -84,82 +376,239 @@ export class Domain extends EventEmitter<DomainEvents> {
           this.emit('tuning', plan, text);
         },
       });
+      tuned = tuning !== undefined;
       const beforeCont = chain(tuning, this.host.beforeCont);
-      vm = await QemuProcess.launch(this.spec, {
+      const console = detached && hasConsole(this.spec);
+      vm = await QemuProcess.launch(detached ? daemonSpec(spec) : spec, {
         root: this.host.root,
         ...(beforeCont === undefined ? {} : { beforeCont }),
-        ...(opts.paused === undefined ? {} : { paused: opts.paused }),
-        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+        paused: detached || opts.paused === true,
+        signal,
         ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+        ...(detached ? { detached: true, extraArgs: (rd) => daemonArgs(rd, console) } : {}),
       });
+      if (detached) {
+        signal.throwIfAborted();
+        if (console) link = await ConsoleLink.connect(vm.runDir.consoleSocket);
+        if (opts.paused !== true) await vm.qmp?.execute('cont', undefined, { signal });
+        const startTime = await processStartTime(vm.pid);
+        if (startTime === undefined) throw new VmkitError('QemuFailed', `QEMU (pid ${vm.pid}) exited right after it started`);
+        const record: RuntimeRecord = {
+          version: 1,
+          name: this.name,
+          uuid: this.uuid,
+          pid: vm.pid,
+          startTime,
+          startedAt: Date.now(),
+          runDir: vm.runDir.dir,
+          qmpSocket: vm.runDir.adoptQmpSocket,
+          ...(console ? { consoleSocket: vm.runDir.consoleSocket } : {}),
+          tuned,
+        };
+        await writeRuntimeRecord(vm.runDir, record, this.host.noSync);
+        signal.throwIfAborted();
+      }
     } catch (e) {
+      link?.close();
+      if (vm !== undefined && vm.running) await vm.kill();
       this.pins = [];
+      this.startAbort = undefined;
       this.setState('shutoff');
+      if (abort.signal.aborted && opts.signal?.aborted !== true) throw abort.signal.reason;
       throw e;
     }
-    this.vm = vm;
-    this.host.track(vm);
-    vm.on('console', (chunk) => this.emit('console', chunk));
-    vm.on('qmpEvent', (ev) => {
-      if (ev.event === 'STOP' && this.current === 'running') this.setState('paused');
-      if (ev.event === 'RESUME' && this.current === 'paused') this.setState('running');
-    });
-    vm.once('exit', (info) => {
-      this.host.untrack(vm);
-      this.vm = undefined;
-      this.pins = [];
-      this.lastExit = info;
-      this.setState('shutoff');
-      this.emit('stopped', info);
-    });
-    this.setState(opts.paused === true ? 'paused' : 'running');
+    this.startAbort = undefined;
+    this.startedAt = Date.now();
+    this.attach(vm, link);
+    if (opts.paused === true) this.paused('user', false);
+    else this.setState('running');
+    this.touch();
     this.emit('started', { pid: vm.pid });
+    this.host.publish(this, 'started', { pid: vm.pid });
   }
 
-  /**
-   * Asks the guest to power off (ACPI) and waits until QEMU has exited, at most `timeoutMs` (default 60 s).
-   * On timeout the guest keeps running and a Timeout error is thrown. Allowed in: running, paused, shutting-down.
-   */
-  async shutdown(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ExitInfo> {
-    const vm = this.requireVm('shutdown', ['running', 'paused', 'shutting-down']);
-    this.setState('shutting-down');
-    await vm.powerdown();
-    const timeoutMs = opts.timeoutMs ?? 60_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new VmkitError('Timeout', `Domain '${this.name}' did not power off within ${timeoutMs} ms after the ACPI request; use destroy to stop it`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([vm.exited, timeout]);
-    } finally {
-      clearTimeout(timer);
+  /** The spec QEMU starts from: the definition plus the `-action` options its policies need. */
+  private launchSpec(): DomainSpec {
+    const extra = policyArgs(this.rec.policies);
+    return extra.length === 0 ? this.spec : { ...this.spec, qemuArgs: [...this.spec.qemuArgs, ...extra] };
+  }
+
+  private attach(vm: VmProcess, link: ConsoleLink | undefined): void {
+    this.vm = vm;
+    this.consoleLink = link;
+    this.host.track(vm);
+    if (link !== undefined) link.on('data', (chunk) => this.emit('console', chunk));
+    vm.on('console', (chunk) => this.emit('console', chunk));
+    vm.on('qmpEvent', (ev) => this.onQmpEvent(ev));
+    vm.once('exit', (info) => this.onExit(vm, info));
+  }
+
+  private onQmpEvent(ev: QmpEvent): void {
+    switch (ev.event) {
+      case 'SHUTDOWN':
+        this.shutdownSeen = { guest: ev.data.guest === true, reason: String(ev.data.reason ?? 'unknown') };
+        break;
+      case 'STOP':
+        if (this.shutdownSeen !== undefined) {
+          // After SHUTDOWN QEMU exits, unless onPoweroff preserve keeps it paused.
+          if (this.runPolicies.onPoweroff === 'preserve' && this.shutdownSeen.reason !== 'guest-panic') this.paused('shutdown');
+        } else if (this.current === 'running' || this.current === 'shutting-down') {
+          this.paused('user');
+        }
+        break;
+      case 'RESUME':
+        if (this.current === 'paused' || this.current === 'crashed') this.running();
+        break;
+      case 'RESET':
+        this.shutdownSeen = undefined;
+        this.emit('rebooted');
+        this.host.publish(this, 'rebooted', { reason: String(ev.data.reason ?? 'reset') });
+        break;
+      case 'GUEST_PANICKED':
+        if (this.runPolicies.onCrash === 'preserve' && ev.data.action === 'pause') this.crashedPreserved();
+        break;
     }
   }
 
-  /** Stops QEMU (SIGTERM, SIGKILL after `graceMs`). Allowed in: starting is excluded; any running state. */
-  async destroy(opts: { graceMs?: number } = {}): Promise<ExitInfo> {
-    const vm = this.requireVm('destroy', ['running', 'paused', 'shutting-down', 'stopping']);
-    this.setState('stopping');
-    return vm.destroy(opts.graceMs);
+  private onExit(vm: VmProcess, info: ExitInfo): void {
+    this.host.untrack(vm);
+    if (this.vm !== vm) return;
+    this.vm = undefined;
+    this.consoleLink?.close();
+    this.consoleLink = undefined;
+    this.pins = [];
+    this.startedAt = undefined;
+    this.pausedWhy = undefined;
+    const stop = stopInfo(info);
+    this.lastExit = stop;
+    this.setState('shutoff');
+    this.touch();
+    void this.host.saveStatus(this.name, { lastStop: stop }).catch(() => undefined);
+    if (stop.reason === 'crashed') {
+      this.emit('crashed', { reason: stop.qemuReason ?? 'crashed', message: stop.message });
+      this.host.publish(this, 'crashed', { reason: 'crashed', message: stop.message });
+    }
+    const restart = this.restartWanted(stop);
+    const message = restart === 'rate-limited' ? `${stop.message}; not restarted: ${MAX_RESTARTS_PER_MINUTE} automatic restarts within a minute` : stop.message;
+    this.emit('stopped', stop);
+    this.host.publish(this, 'stopped', { reason: stop.reason, message, stop });
+    if (restart === true) {
+      this.start().catch(() => undefined);
+    }
   }
 
-  /** Resolves when the current run ends (at once with the last stop when shut off). */
-  async waitStopped(): Promise<ExitInfo | undefined> {
-    return this.vm === undefined ? this.lastExit : this.vm.exited;
+  /** Whether the policies ask for a fresh QEMU after this stop. */
+  private restartWanted(stop: StopInfo): boolean | 'rate-limited' {
+    if (this.removed) return false;
+    const p = this.rec.policies;
+    const reset = stop.qemuReason === 'guest-reset' || stop.qemuReason === 'host-qmp-system-reset';
+    const want = (stop.reason === 'shutdown' && !stop.requested && !reset && p.onPoweroff === 'restart') || (stop.reason === 'crashed' && p.onCrash === 'restart');
+    if (!want) return false;
+    const now = Date.now();
+    this.restarts = this.restarts.filter((t) => now - t < 60_000);
+    if (this.restarts.length >= MAX_RESTARTS_PER_MINUTE) return 'rate-limited';
+    this.restarts.push(now);
+    return true;
   }
 
-  /** Sends input to the guest's serial console. Allowed while QEMU runs. */
-  writeConsole(data: string | Buffer): void {
-    this.requireVm('write to the console of', ['running', 'paused', 'shutting-down']).writeConsole(data);
+  private async doShutdown(opts: ShutdownOptions): Promise<StopInfo> {
+    const vm = this.vm;
+    if (vm === undefined) throw this.notRunning('shutdown');
+    const before = this.current;
+    const preserve = this.runPolicies.onPoweroff === 'preserve';
+    this.setState('shutting-down');
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const bound = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new VmkitError('Timeout', `Domain '${this.name}' did not power off within ${timeoutMs} ms after the ACPI request; use destroy to stop it`, { details: { domain: this.name, timeoutMs } })),
+        timeoutMs,
+      );
+      onAbort = () => reject(new VmkitError('Aborted', `Shutdown of domain '${this.name}' aborted`));
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    const done: Promise<StopInfo> = preserve ? this.poweredOffPreserved(vm) : vm.exited.then(() => this.lastExit ?? stopInfo(info0(vm)));
+    try {
+      await vm.powerdown();
+      return await Promise.race([done, bound]);
+    } catch (e) {
+      if (this.vm === vm && this.current === 'shutting-down') this.setState(before === 'shutting-down' ? 'running' : before);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      if (onAbort !== undefined) opts.signal?.removeEventListener('abort', onAbort);
+    }
   }
 
-  private requireVm(op: string, allowed: DomainState[]): QemuProcess {
-    this.require(op, allowed);
-    if (this.vm === undefined) throw new VmkitError('InvalidState', `Cannot ${op} domain '${this.name}': it is not running`);
-    return this.vm;
+  /** Resolves when a guest kept by onPoweroff preserve has powered off (QEMU paused after SHUTDOWN). */
+  private poweredOffPreserved(vm: VmProcess): Promise<StopInfo> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (this.vm !== vm) {
+          this.off('state', check);
+          if (this.lastExit !== undefined) resolve(this.lastExit);
+          else reject(this.notRunning('shutdown'));
+        } else if (this.current === 'paused' && this.pausedWhy === 'shutdown') {
+          this.off('state', check);
+          resolve(stopInfo({ reason: 'shutdown', exitCode: null, signal: null, requested: true, stderrTail: [], message: 'The guest powered off; QEMU is kept, paused (onPoweroff preserve)' }));
+        }
+      };
+      this.on('state', check);
+    });
   }
 
-  private require(op: string, allowed: DomainState[]): void {
+  private paused(why: string, publish = true): void {
+    this.pausedWhy = why;
+    if (this.current === 'paused') return;
+    this.setState('paused');
+    this.touch();
+    this.emit('suspended', { reason: why });
+    if (publish) this.host.publish(this, 'suspended', { reason: why });
+  }
+
+  private running(): void {
+    if (this.current === 'running') return;
+    const was = this.current;
+    this.pausedWhy = undefined;
+    this.setState('running');
+    this.touch();
+    if (was === 'paused' || was === 'crashed') {
+      this.emit('resumed');
+      this.host.publish(this, 'resumed');
+    }
+  }
+
+  private crashedPreserved(): void {
+    this.pausedWhy = 'panic';
+    this.setState('crashed');
+    this.touch();
+    const message = 'The guest kernel panicked; QEMU is kept, paused (onCrash preserve)';
+    this.emit('crashed', { reason: 'guest-panic', message });
+    this.host.publish(this, 'crashed', { reason: 'guest-panic', message });
+  }
+
+  private touch(): void {
+    this.seq = this.host.nextSeq();
+  }
+
+  private requireQmp(op: string): NonNullable<VmProcess['qmp']> {
+    const qmp = this.vm?.qmp;
+    if (qmp === undefined || this.vm?.running !== true) throw this.notRunning(op);
+    return qmp;
+  }
+
+  private notRunning(op: string): VmkitError {
+    return new VmkitError('InvalidState', `Cannot ${op} domain '${this.name}': it is not running`, { details: { domain: this.name, state: this.current } });
+  }
+
+  private requireDefined(op: string): void {
+    if (this.removed) {
+      throw new VmkitError('NotFound', `Cannot ${op} domain '${this.name}': it has been undefined`, { details: { domain: this.name } });
+    }
+  }
+
+  private require(op: string, allowed: readonly DomainState[]): void {
     if (!allowed.includes(this.current)) {
       throw new VmkitError('InvalidState', `Cannot ${op} domain '${this.name}': it is ${this.current}, and ${op} needs ${allowed.join(' or ')}`, {
         details: { domain: this.name, state: this.current, allowed },
@@ -172,6 +621,14 @@ export class Domain extends EventEmitter<DomainEvents> {
     this.current = s;
     this.emit('state', s);
   }
+}
+
+function stopInfo(info: ExitInfo): StopInfo {
+  return { ...info, at: new Date().toISOString() };
+}
+
+function info0(vm: VmProcess): ExitInfo {
+  return { reason: 'shutdown', exitCode: null, signal: null, requested: true, stderrTail: [], message: `QEMU (pid ${vm.pid}) exited` };
 }
 
 /** Runs `a` then `b` before `cont`; the undo runs in reverse order. */

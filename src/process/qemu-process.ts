@@ -2,6 +2,7 @@ import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'n
 import { EventEmitter } from 'node:events';
 import { chown, createWriteStream, type WriteStream } from 'node:fs';
 import type { Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { VmkitError } from '../errors.js';
 import { readIdentity, type Identity } from '../host/accounts.js';
@@ -121,7 +122,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       const wantsConsole = spec.rawOptions === undefined && spec.serial.mode === 'console';
       if (wantsConsole) consoleListener = await ConsoleListener.listen(runDir.consoleSocket);
       if (identity !== undefined) await shareRunDir(runDir, identity, wantsConsole);
-      const argv = [...buildArgv(spec, await argvContext(spec, runDir)), ...(opts.extraArgs?.(runDir) ?? [])];
+      const argv = [...buildArgv(spec, await argvContext(spec, runDir, caps)), ...(opts.extraArgs?.(runDir) ?? [])];
       const cmd = qemuCommand(setpriv, qemu, argv, identity, { pdeathsig: opts.detached !== true });
       vm = QemuProcess.spawn(spec, argv, runDir, cmd, qemuEnvironment(spec.process, env), opts.detached === true);
       const failed = vm.childExit.then(() => {
@@ -130,7 +131,15 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
         });
       });
       failed.catch(() => undefined);
-      vm.qmp = await Promise.race([qmpListener.accept({ signal }), failed]);
+      // QEMU connects QMP early and sends the greeting only after machine set-up: when that fails it
+      // closes the connection and exits, and its exit (with its message) is the error to report.
+      const started = vm;
+      const accepted = qmpListener.accept({ signal }).catch(async (e: unknown) => {
+        const exited = await Promise.race([started.childExit.then(() => true), delay(2000, undefined, { ref: false }).then(() => false)]);
+        if (exited) return failed;
+        throw e;
+      });
+      vm.qmp = await Promise.race([accepted, failed]);
       vm.qmp.on('event', (ev: QmpEvent) => vm?.onQmpEvent(ev));
       if (consoleListener !== undefined) vm.attachConsole(await Promise.race([consoleListener.accepted(), failed]));
       await qmpListener.close();

@@ -1,0 +1,23 @@
+import type { EventEmitter } from 'node:events';
+import type { ExitInfo } from '../process/exit-info.js';
+import type { QemuProcessEvents } from '../process/qemu-process.js';
+import type { RunDir } from '../process/state-dir.js';
+import type { QmpClient } from '../qmp/index.js';
+
+/**
+ * A running QEMU as the driver sees it: either a child this process started (QemuProcess) or one a
+ * restarted daemon re-adopted (AdoptedQemu). Both emit `console`, `qmpEvent` and `exit`.
+ */
+export interface VmProcess extends EventEmitter<QemuProcessEvents> {
+  readonly pid: number;
+  readonly running: boolean;
+  readonly exited: Promise<ExitInfo>;
+  readonly qmp: QmpClient | undefined;
+  readonly runDir: RunDir;
+  readonly argv: readonly string[];
+  powerdown(): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once QEMU has exited. */
+  destroy(graceMs?: number): Promise<ExitInfo>;
+  kill(): Promise<ExitInfo>;
+  writeConsole(data: string | Buffer): void;
+}
