@@ -6,7 +6,7 @@ import { summarize, table, type Row } from './stats.js';
 import { REPO } from '../test/helpers/guest.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-/** BENCH_ONLY=a,b limits the run to some groups (a: paused start, b: boots). */
+/** BENCH_ONLY=a,b,caps limits the run to some groups (a: paused start, b: boots, caps: capabilities). */
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const wanted = (group: string): boolean => ONLY.length === 0 || ONLY.includes(group);
 
@@ -41,7 +41,12 @@ async function main(): Promise<void> {
       rows.push(await abCompare(`(b) boot → banner, ${machine} (tcg)`, 1.05, () => bareRun(spec, 'tcg', dir, 'banner'), () => vmkitRun(conn, spec, 'banner')));
     }
   });
-  const md = `# vmkit benchmark ${new Date().toISOString()}\n\n${RUNS} runs per side, alternating A/B, after one warm-up each.\n\n${table(rows)}\n`;
+  let extra = '';
+  if (wanted('caps')) {
+    const { capsBench } = await import('./caps.js');
+    extra += `\n## Host capabilities (issue 3)\n\n${(await capsBench({ runs: RUNS })).markdown}\n`;
+  }
+  const md = `# vmkit benchmark ${new Date().toISOString()}\n\n${RUNS} runs per side, alternating A/B, after one warm-up each.\n\n${table(rows)}\n${extra}`;
   process.stdout.write(`\n${md}`);
   const out = join(REPO, 'bench', 'results');
   await mkdir(out, { recursive: true });
