@@ -9,3 +9,4 @@ export { locateDefinition, DEFAULT_LAUNCHER_CONFIG_DIR } from './locate-definiti
 export { parseCpuSet, formatCpuSet } from './cpuset.js';
 export { parseSize, formatSize, type SizeUnit } from './size.js';
 export { domainJsonSchema, SCHEMA_ID } from './native/schema.js';
+export { parseLibvirtXml, exportLibvirtXml, type LibvirtParseOptions, type LibvirtParseResult } from './libvirt/index.js';

@@ -5,6 +5,7 @@ import { deepFreeze } from './deep-freeze.js';
 import { detectFormat } from './detect-format.js';
 import type { FormatInput, FormatResult } from './format-result.js';
 import { parseLauncher } from './launcher/parse-launcher.js';
+import { parseLibvirtXml as parseLibvirtDomainXml } from './libvirt/index.js';
 import { parseNative } from './native/parse-native.js';
 import { sortProblems } from './problems.js';
 
@@ -15,17 +16,9 @@ export interface DefinitionOptions {
   readonly baseDir: string;
 }
 
-/** libvirt domain XML import lands in src/config/libvirt/ later; until then it is a problem, not a crash. */
+/** libvirt domain XML (src/config/libvirt/). */
 function parseLibvirtXml(input: FormatInput): FormatResult {
-  return {
-    problems: [
-      {
-        ...(input.file === undefined ? {} : { file: input.file, line: 1, col: 1 }),
-        path: '',
-        message: 'libvirt domain XML is not supported yet; convert the definition to vmkit YAML',
-      },
-    ],
-  };
+  return parseLibvirtDomainXml(input.text, { file: input.file, baseDir: input.baseDir });
 }
 
 function analyze(text: string, opts: DefinitionOptions): FormatResult {

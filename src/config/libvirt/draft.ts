@@ -1,0 +1,109 @@
+/**
+ * The native definition (the YAML shape of src/config/native/schema.ts) that the XML readers fill in. The
+ * libvirt import goes XML -> draft -> the native schema and resolvers -> DomainSpec, so both formats share
+ * every default, check and message about values; the XML readers only translate (and report what has no
+ * native equivalent). Pure.
+ */
+import type { XmlContext, XmlAt } from './xml-context.js';
+import type { XmlElement } from './xml-tree.js';
+
+export interface DraftDisk {
+  path?: string;
+  format?: string;
+  bus?: string;
+  media?: string;
+  cache?: string;
+  aio?: string;
+  readonly?: boolean;
+  iothread?: string;
+  boot_index?: number;
+  serial?: string;
+}
+
+export interface DraftForward {
+  host?: number;
+  guest?: number;
+  protocol?: string;
+  address?: string;
+}
+
+export interface DraftNic {
+  type: 'user' | 'tap';
+  model?: string;
+  mac?: string;
+  ifname?: string;
+  forwards?: DraftForward[];
+}
+
+export interface DraftSched {
+  policy?: string;
+  priority?: number;
+}
+
+export interface DraftTuning {
+  pinning?: 'auto' | { vcpus?: Record<string, string>; emulator?: string; iothreads?: Record<string, string> };
+  scheduler?: { vcpus?: DraftSched; emulator?: DraftSched; iothreads?: DraftSched };
+  rlimit_memlock?: string;
+  isolate?: boolean;
+  debug?: boolean;
+}
+
+export interface DraftCell {
+  vcpus?: string;
+  memory?: number;
+  host_nodes?: string;
+  mode?: string;
+}
+
+export interface Draft {
+  name?: string;
+  uuid?: string;
+  emulator?: string;
+  machine?: { type?: string; accel?: string };
+  cpu?: { model?: string; vcpus?: number; sockets?: number; cores?: number; threads?: number };
+  memory?: number;
+  memory_backing?: { hugepages?: true | { page_size?: string; path?: string }; prealloc?: boolean; locked?: boolean };
+  numa?: { mode?: string; nodes?: string };
+  numa_cells?: DraftCell[];
+  boot?: { kernel?: string; initrd?: string; cmdline?: string } | { firmware?: string; order?: string[] };
+  disks?: DraftDisk[];
+  nics?: DraftNic[];
+  serial?: string;
+  graphics?: 'none' | { type: 'vnc'; listen?: string; display?: number };
+  iothreads?: string[];
+  qemu_args?: string[];
+  env?: Record<string, string>;
+  clear_env?: boolean;
+  user?: string | number;
+  group?: string | number;
+  tuning?: DraftTuning;
+}
+
+/** What the readers share besides the XML context: the draft being filled and facts found on the way. */
+export interface ReadState {
+  readonly ctx: XmlContext;
+  readonly root: XmlElement;
+  readonly draft: Draft;
+  /** libvirt iothread id -> vmkit iothread name (`iothread<id>` unless the vmkit metadata renames it). */
+  readonly iothreadNames: Map<number, string>;
+  /** Where each iothread id is declared. */
+  readonly iothreadAt: Map<number, XmlAt>;
+  /** The vCPU count, once known. */
+  vcpus: number | undefined;
+  /** The machine type, once known. */
+  machineType: string;
+  /** Direct kernel boot. */
+  kernelBoot: boolean;
+  /** `<os><boot dev>` elements were given (per-device `<boot order>` may not be used with them). */
+  osBootAt: XmlElement | undefined;
+  /** The boot order is libvirt's implicit `hd` (no `<boot>` elements): per-device `<boot order>` replaces it. */
+  implicitBootOrder: boolean;
+  /** vmkit metadata: the hugetlbfs mount to allocate from. */
+  hugepagesPath: { readonly path: string; readonly at: XmlElement } | undefined;
+}
+
+/** Sets a draft value and records where it came from. */
+export function put<T>(state: ReadState, pointer: string, at: XmlAt, value: T): T {
+  state.ctx.map(pointer, at);
+  return value;
+}

@@ -1,0 +1,256 @@
+/**
+ * DomainSpec -> libvirt domain XML (what `vmkit dumpxml` writes). Everything libvirt has an element for is
+ * written as that element, in libvirt's own order; vmkit-only settings go into `<metadata>` under the vmkit
+ * namespace, which libvirt keeps as it is. Importing the result gives the same DomainSpec. Pure.
+ */
+import { VmkitError } from '../../errors.js';
+import type { DiskSpec, DomainSpec, NicSpec, ThreadSched } from '../../model/domain.js';
+import { formatCpuSet } from '../cpuset.js';
+import { DEFAULT_EMULATOR } from '../native/resolve-domain.js';
+import { decodeExtras, type ExtraDevice } from './extra-devices.js';
+import { diskName } from './read-disks.js';
+import { VMKIT_NS } from './read-metadata.js';
+import { QEMU_NS } from './read-qemu.js';
+import { el, serialize, type XmlNode } from './xml-writer.js';
+
+const BOOT_DEV = { disk: 'hd', cdrom: 'cdrom', network: 'network' } as const;
+const TARGET_PREFIX = { virtio: 'vd', scsi: 'sd', sata: 'sd', ide: 'hd' } as const;
+
+/** The libvirt XML for `spec`. Throws VmkitError InvalidArgument for a qemu-launcher spec (see below). */
+export function exportLibvirtXml(spec: DomainSpec): string {
+  if (spec.rawOptions !== undefined) {
+    throw new VmkitError(
+      'InvalidArgument',
+      `Cannot write domain ${spec.name} as libvirt XML: it is a qemu-launcher definition, whose QEMU options are passed through as written instead of being described; keep its YAML`,
+      { details: { name: spec.name } },
+    );
+  }
+  const meta: XmlNode[] = [];
+  const m = (name: string, attrs: readonly (readonly [string, string | number | undefined])[] = [], content: string | readonly XmlNode[] = []): void => {
+    meta.push(el(`vmkit:${name}`, attrs, content));
+  };
+  if (spec.machine.accel === 'auto') m('accel', [], 'auto');
+  if (!spec.emulator.startsWith('/') && spec.emulator !== DEFAULT_EMULATOR) m('emulator', [], spec.emulator);
+  const p = spec.process;
+  if (p.user !== undefined || p.group !== undefined || p.clearEnv) {
+    m('process', [
+      ['user', p.user],
+      ['group', p.group],
+      ['clear-env', p.clearEnv ? 'yes' : undefined],
+    ]);
+  }
+  const t = spec.tuning;
+  const other = (s: ThreadSched | undefined): string | undefined => (s?.policy === 'other' ? 'other' : undefined);
+  const tuningAttrs = [
+    ['pinning', t.autoPin ? 'auto' : undefined],
+    ['isolate', t.isolate ? 'yes' : undefined],
+    ['debug', t.debug ? 'yes' : undefined],
+    ['rlimit-memlock', t.rlimitMemlock],
+    ['vcpu-scheduler', other(t.vcpuSched)],
+    ['emulator-scheduler', other(t.emulatorSched)],
+    ['iothread-scheduler', other(t.iothreadSched)],
+  ] as const;
+  if (tuningAttrs.some((a) => a[1] !== undefined)) m('tuning', tuningAttrs);
+  if (spec.boot === undefined) m('boot', [['mode', 'unset']]);
+  else if (spec.boot.kind === 'firmware' && spec.boot.order.length === 0 && !spec.disks.some((d) => d.bootIndex !== undefined)) m('boot', [['mode', 'qemu-order']]);
+  if (spec.memoryBacking.hugepages?.path !== undefined) m('hugepages', [['path', spec.memoryBacking.hugepages.path]]);
+  const ioIds = iothreadIds(spec.iothreads);
+  spec.iothreads.forEach((name, i) => {
+    const id = ioIds[i] as number;
+    if (name !== `iothread${id}`) m('iothread', [['id', id], ['name', name]]);
+  });
+
+  const { devices: extras, rest: qemuArgs } = decodeExtras(spec.qemuArgs, spec.machine.type);
+  const env = Object.entries(spec.process.env);
+  const qemuCmd = qemuArgs.length > 0 || env.length > 0;
+  const root = el('domain', [['type', spec.machine.accel === 'tcg' ? 'qemu' : 'kvm'], ['xmlns:qemu', qemuCmd ? QEMU_NS : undefined]], [
+    el('name', [], spec.name),
+    spec.uuid !== undefined && el('uuid', [], spec.uuid),
+    meta.length > 0 && el('metadata', [], [el('vmkit:domain', [['xmlns:vmkit', VMKIT_NS]], meta)]),
+    el('memory', [['unit', 'MiB']], String(spec.memoryMiB)),
+    el('currentMemory', [['unit', 'MiB']], String(spec.memoryMiB)),
+    memoryBacking(spec),
+    el('vcpu', [['placement', 'static']], String(spec.cpu.vcpus)),
+    ...iothreads(spec, ioIds),
+    cputune(spec, ioIds),
+    numatune(spec),
+    os(spec),
+    el('features', [], [el('acpi'), el('apic')]),
+    cpu(spec),
+    el('clock', [['offset', 'utc']]),
+    el('on_poweroff', [], 'destroy'),
+    el('on_reboot', [], 'restart'),
+    el('on_crash', [], 'destroy'),
+    devices(spec, ioIds, extras),
+    qemuCmd &&
+      el('qemu:commandline', [], [
+        ...qemuArgs.map((a) => el('qemu:arg', [['value', a]])),
+        ...env.map(([k, v]) => el('qemu:env', [['name', k], ['value', v]])),
+      ]),
+  ]);
+  return serialize(root);
+}
+
+/** libvirt iothread ids for vmkit's names: `iothread<N>` keeps N, other names take the lowest free ids. */
+function iothreadIds(names: readonly string[]): number[] {
+  const ids: (number | undefined)[] = names.map((n) => {
+    const mm = /^iothread([1-9]\d{0,8})$/.exec(n);
+    return mm === null ? undefined : Number(mm[1]);
+  });
+  const used = new Set(ids.filter((x): x is number => x !== undefined));
+  let next = 1;
+  return ids.map((id) => {
+    if (id !== undefined) return id;
+    while (used.has(next)) next++;
+    used.add(next);
+    return next;
+  });
+}
+
+function memoryBacking(spec: DomainSpec): XmlNode | undefined {
+  const mb = spec.memoryBacking;
+  if (mb.hugepages === undefined && !mb.locked && !mb.prealloc) return undefined;
+  const size = mb.hugepages?.pageSizeKiB;
+  return el('memoryBacking', [], [
+    mb.hugepages !== undefined && el('hugepages', [], size === undefined ? [] : [el('page', [['size', size], ['unit', 'KiB']])]),
+    mb.locked && el('locked'),
+    mb.prealloc && el('allocation', [['mode', 'immediate']]),
+  ]);
+}
+
+function iothreads(spec: DomainSpec, ids: readonly number[]): XmlNode[] {
+  if (ids.length === 0) return [];
+  const canonical = ids.every((id, i) => id === i + 1);
+  return [el('iothreads', [], String(ids.length)), !canonical && el('iothreadids', [], ids.map((id) => el('iothread', [['id', id]])))].filter(
+    (x): x is XmlNode => x !== false,
+  );
+}
+
+function schedAttrs(s: ThreadSched): [string, string | number | undefined][] {
+  return [
+    ['scheduler', s.policy],
+    ['priority', s.priority],
+  ];
+}
+
+function cputune(spec: DomainSpec, ids: readonly number[]): XmlNode | undefined {
+  const t = spec.tuning;
+  const idOf = (name: string): number | undefined => ids[spec.iothreads.indexOf(name)];
+  const kids = [
+    ...t.vcpuPins.map((pin) => el('vcpupin', [['vcpu', pin.vcpu], ['cpuset', formatCpuSet(pin.cpus)]])),
+    t.emulatorPin !== undefined && el('emulatorpin', [['cpuset', formatCpuSet(t.emulatorPin)]]),
+    ...t.iothreadPins.map((pin) => el('iothreadpin', [['iothread', idOf(pin.iothread)], ['cpuset', formatCpuSet(pin.cpus)]])),
+    t.vcpuSched !== undefined && t.vcpuSched.policy !== 'other' && el('vcpusched', [['vcpus', `0-${spec.cpu.vcpus - 1}`], ...schedAttrs(t.vcpuSched)]),
+    t.iothreadSched !== undefined &&
+      t.iothreadSched.policy !== 'other' &&
+      el('iothreadsched', [['iothreads', formatCpuSet([...ids].sort((a, b) => a - b))], ...schedAttrs(t.iothreadSched)]),
+    t.emulatorSched !== undefined && t.emulatorSched.policy !== 'other' && el('emulatorsched', schedAttrs(t.emulatorSched)),
+  ].filter((x): x is XmlNode => x !== false);
+  return kids.length === 0 ? undefined : el('cputune', [], kids);
+}
+
+function numatune(spec: DomainSpec): XmlNode | undefined {
+  const nt = spec.numaTune;
+  const nodes = spec.numaCells
+    .map((c) => {
+      const hostNodes = c.hostNodes ?? (c.mode === undefined ? undefined : nt?.hostNodes);
+      const mode = c.mode ?? nt?.mode ?? 'strict';
+      return hostNodes === undefined ? undefined : el('memnode', [['cellid', c.id], ['mode', mode], ['nodeset', formatCpuSet(hostNodes)]]);
+    })
+    .filter((x): x is XmlNode => x !== undefined);
+  if (nt === undefined && nodes.length === 0) return undefined;
+  return el('numatune', [], [nt !== undefined && el('memory', [['mode', nt.mode], ['nodeset', formatCpuSet(nt.hostNodes)]]), ...nodes]);
+}
+
+function os(spec: DomainSpec): XmlNode {
+  const b = spec.boot;
+  const kids: (XmlNode | false)[] = [el('type', [['arch', 'x86_64'], ['machine', spec.machine.type]], 'hvm')];
+  if (b?.kind === 'kernel') {
+    kids.push(el('kernel', [], b.kernel), b.initrd !== undefined && el('initrd', [], b.initrd), b.cmdline !== undefined && el('cmdline', [], b.cmdline));
+  } else if (b?.kind === 'firmware') {
+    kids.push(b.firmware !== undefined && el('loader', [['readonly', 'yes'], ['type', 'rom']], b.firmware));
+    kids.push(...b.order.map((o) => el('boot', [['dev', BOOT_DEV[o]]])));
+  }
+  return el('os', [], kids);
+}
+
+function cpu(spec: DomainSpec): XmlNode {
+  const c = spec.cpu;
+  const topology = el('topology', [['sockets', c.sockets], ['dies', 1], ['cores', c.cores], ['threads', c.threads]]);
+  const numa =
+    spec.numaCells.length > 0 &&
+    el('numa', [], spec.numaCells.map((cell) => el('cell', [['id', cell.id], ['cpus', formatCpuSet(cell.vcpus)], ['memory', cell.memoryMiB], ['unit', 'MiB']])));
+  const kids = [topology, numa];
+  if (c.model === 'host') return el('cpu', [['mode', 'host-passthrough'], ['check', 'none'], ['migratable', 'on']], kids);
+  if (c.model === 'max') return el('cpu', [['mode', 'maximum'], ['check', 'none'], ['migratable', 'on']], kids);
+  if (c.model === undefined) return el('cpu', [['mode', 'custom']], kids);
+  return el('cpu', [['mode', 'custom'], ['match', 'exact'], ['check', 'none']], [el('model', [['fallback', 'forbid']], c.model), ...kids]);
+}
+
+function isBlockPath(path: string): boolean {
+  return path.startsWith('/dev/') && !/^\/dev\/(shm|hugepages[^/]*|mqueue)\//.test(path);
+}
+
+function disks(spec: DomainSpec, ioIds: readonly number[]): XmlNode[] {
+  const next: Record<string, number> = {};
+  return spec.disks.map((d: DiskSpec) => {
+    const prefix = TARGET_PREFIX[d.bus];
+    const index = next[prefix] ?? 0;
+    next[prefix] = index + 1;
+    const block = isBlockPath(d.path);
+    const iothread = d.iothread === undefined ? undefined : ioIds[spec.iothreads.indexOf(d.iothread)];
+    return el('disk', [['type', block ? 'block' : 'file'], ['device', d.media]], [
+      el('driver', [['name', 'qemu'], ['type', d.format], ['cache', d.cache], ['io', d.aio], ['iothread', iothread]]),
+      el('source', [[block ? 'dev' : 'file', d.path]]),
+      el('target', [['dev', diskName(prefix, index)], ['bus', d.bus]]),
+      d.bootIndex !== undefined && el('boot', [['order', d.bootIndex]]),
+      d.readonly && el('readonly'),
+      d.serial !== undefined && el('serial', [], d.serial),
+    ]);
+  });
+}
+
+function nic(n: NicSpec): XmlNode {
+  const mac = n.mac !== undefined && el('mac', [['address', n.mac]]);
+  const model = el('model', [['type', n.model]]);
+  if (n.kind === 'tap') return el('interface', [['type', 'ethernet']], [mac, el('target', [['dev', n.ifname], ['managed', 'no']]), model]);
+  return el('interface', [['type', 'user']], [
+    mac,
+    model,
+    ...n.forwards.map((f) =>
+      el('portForward', [['proto', f.protocol], ['address', f.hostAddress ?? '127.0.0.1']], [el('range', [['start', f.hostPort], ['to', f.guestPort]])]),
+    ),
+  ]);
+}
+
+function extraNode(d: ExtraDevice): XmlNode {
+  if (d.kind === 'hostdev') {
+    const [domain, bus, slotFn] = d.host.split(':') as [string, string, string];
+    const [slot, fn] = slotFn.split('.') as [string, string];
+    return el('hostdev', [['mode', 'subsystem'], ['type', 'pci'], ['managed', 'no']], [
+      el('driver', [['name', 'vfio']]),
+      el('source', [], [el('address', [['domain', `0x${domain}`], ['bus', `0x${bus}`], ['slot', `0x${slot}`], ['function', `0x${fn}`]])]),
+    ]);
+  }
+  if (d.kind === 'balloon') return el('memballoon', [['model', 'virtio']]);
+  return el('rng', [['model', 'virtio']], [d.backend === 'random' ? el('backend', [['model', 'random']], d.source) : el('backend', [['model', 'builtin']])]);
+}
+
+function devices(spec: DomainSpec, ioIds: readonly number[], extras: readonly ExtraDevice[]): XmlNode {
+  const g = spec.graphics;
+  const serial = spec.serial.mode === 'console';
+  return el('devices', [], [
+    spec.emulator.startsWith('/') && el('emulator', [], spec.emulator),
+    ...disks(spec, ioIds),
+    spec.disks.some((d) => d.bus === 'scsi') && el('controller', [['type', 'scsi'], ['index', 0], ['model', 'virtio-scsi']]),
+    el('controller', [['type', 'usb'], ['index', 0], ['model', 'none']]),
+    ...spec.nics.map(nic),
+    serial && el('serial', [['type', 'pty']], [el('target', [['type', 'isa-serial'], ['port', 0]], [el('model', [['name', 'isa-serial']])])]),
+    serial && el('console', [['type', 'pty']], [el('target', [['type', 'serial'], ['port', 0]])]),
+    g.type === 'vnc' && el('graphics', [['type', 'vnc'], ['port', 5900 + g.display], ['autoport', 'no'], ['listen', g.listen]], [el('listen', [['type', 'address'], ['address', g.listen]])]),
+    g.type === 'vnc' && el('video', [], [el('model', [['type', 'vga'], ['heads', 1], ['primary', 'yes']])]),
+    ...extras.filter((x) => x.kind === 'hostdev').map(extraNode),
+    extras.some((x) => x.kind === 'balloon') ? extraNode({ kind: 'balloon' }) : el('memballoon', [['model', 'none']]),
+    ...extras.filter((x) => x.kind === 'rng').map(extraNode),
+  ]);
+}

@@ -1,0 +1,108 @@
+/** `<domain>` -> draft: the top-level elements in dependency order, then every left-over node reported. Pure. */
+import { put, type Draft, type ReadState } from './draft.js';
+import { encodeExtras, extraArgCount, sortExtras } from './extra-devices.js';
+import { readCpu, readIothreads, readMemory, readMemoryBacking, readNumatune, readVcpu } from './read-compute.js';
+import { readControllers, readEmulator, readExtras, readGraphics, readSerial, type PlacedExtra } from './read-devices.js';
+import { readDisks } from './read-disks.js';
+import { readMetadata } from './read-metadata.js';
+import { readNics } from './read-nics.js';
+import { readClock, readFeatures, readLifecycle, readOs, LIBVIRT_DEFAULT_MACHINE } from './read-os.js';
+import { readQemuCommandline } from './read-qemu.js';
+import { readCputune } from './read-tuning.js';
+import type { XmlContext } from './xml-context.js';
+import type { XmlElement } from './xml-tree.js';
+
+export function readDomain(root: XmlElement, ctx: XmlContext): Draft {
+  const draft: Draft = {};
+  const state: ReadState = {
+    ctx,
+    root,
+    draft,
+    iothreadNames: new Map(),
+    iothreadAt: new Map(),
+    vcpus: undefined,
+    machineType: LIBVIRT_DEFAULT_MACHINE,
+    kernelBoot: false,
+    osBootAt: undefined,
+    implicitBootOrder: false,
+    hugepagesPath: undefined,
+  };
+  const meta = readMetadata(state);
+
+  const type = ctx.attr(root, 'type');
+  let accel: string | undefined;
+  if (type === 'kvm') accel = 'kvm';
+  else if (type === 'qemu') accel = 'tcg';
+  else {
+    ctx.error({ el: root, attr: 'type' }, type === undefined ? "<domain> needs type='kvm' or type='qemu'" : `vmkit runs QEMU guests: type='${type}' is not one of them`, {
+      expected: "'kvm' (hardware virtualization) or 'qemu' (TCG emulation)",
+      ...(type === undefined ? {} : { found: type }),
+    });
+  }
+  if (meta.accelAuto !== undefined) accel = put(state, '/machine/accel', meta.accelAuto, 'auto');
+  else ctx.map('/machine/accel', { el: root, attr: 'type' });
+
+  const name = ctx.child(root, 'name');
+  if (name === undefined) {
+    ctx.error(root, '<name> is missing: every domain needs a name');
+    ctx.claim('/name');
+  } else {
+    draft.name = put(state, '/name', { el: name, text: true }, ctx.text(name));
+  }
+  const uuid = ctx.child(root, 'uuid');
+  if (uuid !== undefined) draft.uuid = put(state, '/uuid', { el: uuid, text: true }, ctx.text(uuid));
+  for (const el of [ctx.child(root, 'title'), ctx.child(root, 'description')]) {
+    if (el !== undefined) ctx.unsupported(el, `<${el.name}> is not supported yet: vmkit definitions have no place to keep it; remove it`);
+  }
+
+  const vcpu = readVcpu(state);
+  readCpu(state);
+  readNumatune(state);
+  readMemory(state);
+  readMemoryBacking(state);
+  readIothreads(state, meta);
+  readOs(state, meta);
+  draft.machine = { ...draft.machine, ...(accel === undefined ? {} : { accel }) };
+  readFeatures(state);
+  readClock(state);
+  readLifecycle(state);
+  readCputune(state, vcpu, meta);
+
+  const devices = ctx.child(root, 'devices');
+  let extras: PlacedExtra[] = [{ device: { kind: 'balloon' }, at: root }];
+  let aliases = new Map<string, string>();
+  if (devices === undefined) {
+    draft.serial = 'none';
+    draft.graphics = 'none';
+  } else {
+    readEmulator(state, devices);
+    const controllers = readControllers(state, devices);
+    aliases = readDisks(state, devices, controllers.scsi).aliases;
+    if (state.implicitBootOrder && (draft.disks ?? []).some((d) => d.boot_index !== undefined) && draft.boot !== undefined && 'order' in draft.boot) {
+      draft.boot.order = [];
+    }
+    readNics(state, devices);
+    readSerial(state, devices);
+    readGraphics(state, devices);
+    extras = readExtras(state, devices);
+  }
+  (draft.nics ?? []).forEach((_, i) => aliases.set(`hostnet${i}`, `net${i}`));
+
+  const args = readQemuCommandline(state, aliases);
+  const placed = sortExtras(extras, (e) => e.device);
+  const qemuArgs = encodeExtras(
+    placed.map((e) => e.device),
+    state.machineType,
+  );
+  let k = 0;
+  for (const e of placed) {
+    for (let n = 0; n < extraArgCount(e.device); n++) ctx.map(`/qemu_args/${k++}`, e.at);
+  }
+  for (const a of args) {
+    ctx.map(`/qemu_args/${qemuArgs.length}`, { el: a.at, attr: 'value' });
+    qemuArgs.push(a.value);
+  }
+  if (qemuArgs.length > 0) draft.qemu_args = qemuArgs;
+  ctx.finish(root);
+  return draft;
+}
