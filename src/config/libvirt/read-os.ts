@@ -86,7 +86,7 @@ export function readOs(state: ReadState, meta: VmkitMeta): void {
     draft.boot = {
       kernel: put(state, '/boot/kernel', { el: kernel, text: true }, k),
       ...(initrd === undefined ? {} : { initrd: put(state, '/boot/initrd', { el: initrd, text: true }, ctx.text(initrd)) }),
-      ...(cmdline === undefined ? {} : { cmdline: put(state, '/boot/cmdline', { el: cmdline, text: true }, cmdline.text) }),
+      ...(cmdline === undefined ? {} : { cmdline: put(state, '/boot/cmdline', { el: cmdline, text: true }, ctx.rawText(cmdline)) }),
     };
     return;
   }

@@ -86,11 +86,13 @@ export function readCputune(state: ReadState, facts: VcpuFacts, meta: VmkitMeta)
     }
   }
   if (auto) return;
-  if (Object.keys(vcpuPins).length + Object.keys(iothreadPins).length > 0 || emulator !== undefined) {
+  // In the order the iothreads are declared, whichever pin came first.
+  const ioOrdered = Object.fromEntries([...state.iothreadNames.values()].filter((n) => iothreadPins[n] !== undefined).map((n) => [n, iothreadPins[n] as string]));
+  if (Object.keys(vcpuPins).length + Object.keys(ioOrdered).length > 0 || emulator !== undefined) {
     tuning.pinning = {
       ...(Object.keys(vcpuPins).length === 0 ? {} : { vcpus: vcpuPins }),
       ...(emulator === undefined ? {} : { emulator }),
-      ...(Object.keys(iothreadPins).length === 0 ? {} : { iothreads: iothreadPins }),
+      ...(Object.keys(ioOrdered).length === 0 ? {} : { iothreads: ioOrdered }),
     };
     if (ct !== undefined) ctx.map(pinAt, ct);
   }

@@ -144,6 +144,12 @@ export class XmlContext {
     return el.text.trim();
   }
 
+  /** The element's text as written (not trimmed), marked as used. */
+  rawText(el: XmlElement): string {
+    this.#textUsed.add(el);
+    return el.text;
+  }
+
   error(at: XmlAt, message: string, extra: { expected?: string; found?: string } = {}): void {
     this.problems.at(at, { message, ...extra });
   }
