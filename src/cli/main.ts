@@ -17,6 +17,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--grace <seconds>', 'on Ctrl-C/SIGTERM, seconds to wait for the ACPI power-off before stopping QEMU', '30')
     .option('--timeout <seconds>', 'bound on QEMU start-up, until the guest runs', '30')
     .option('--log <file>', 'append the serial console and QEMU messages to FILE')
+    .option('--debug', 'print the tuning plan (pinning, schedulers, limits) applied before the guest runs')
     .option('--json', 'print the outcome as JSON')
     .action(async (file: string, flags) => {
       const { runCommand } = await import('./commands/run.js');

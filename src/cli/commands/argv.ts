@@ -3,6 +3,7 @@ import { findExecutable } from '../../host/path-lookup.js';
 import { buildArgv, describeArgv } from '../../qemu/argv/index.js';
 import { runDirPaths } from '../../process/state-dir.js';
 import { loadChecked } from '../definition.js';
+import { previewTuning } from '../tuning-preview.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson, reportError } from '../output.js';
 
@@ -20,8 +21,13 @@ export async function argvCommand(file: string, flags: { json?: boolean }): Prom
     const ctx = await argvContext(spec, runDirPaths(RUN_DIR_PLACEHOLDER), caps);
     const argv = buildArgv(spec, ctx);
     const binary = (await findExecutable(spec.emulator)) ?? spec.emulator;
-    if (flags.json === true) printJson({ binary, argv, accel: ctx.accel });
-    else process.stdout.write(`${describeArgv([binary, ...argv])}\n`);
+    const tuning = await previewTuning(spec);
+    if (flags.json === true) printJson({ binary, argv, accel: ctx.accel, ...(tuning === undefined ? {} : { tuning: tuning.split('\n') }) });
+    else {
+      process.stdout.write(`${describeArgv([binary, ...argv])}\n`);
+      // stdout stays the exact argv; the plan goes to stderr
+      if (tuning !== undefined) process.stderr.write(`tuning plan (applied while QEMU is paused, before the guest runs):\n${tuning.replace(/^/gm, '  ')}\n`);
+    }
     return EXIT.ok;
   } catch (e) {
     return reportError(e, flags);

@@ -13,6 +13,7 @@ export interface RunFlags {
   readonly log?: string;
   readonly json?: boolean;
   readonly timeout: string;
+  readonly debug?: boolean;
 }
 
 /**
@@ -66,6 +67,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     if (flags.console === true) {
       domain.on('console', (chunk) => process.stdout.write(chunk));
       forwardStdin((data) => domain.writeConsole(data));
+    }
+    if (flags.debug === true || spec.tuning.debug) {
+      domain.on('tuning', (_plan, text) => process.stderr.write(`vmkit: tuning applied before the guest ran:\n${text.replace(/^/gm, '  ')}\n`));
     }
     const stopped = new Promise<ExitInfo>((resolve) => domain.once('stopped', resolve));
     await domain.start({ timeoutMs: startTimeout * 1000 });
