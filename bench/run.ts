@@ -6,7 +6,7 @@ import { summarize, table, type Row } from './stats.js';
 import { REPO } from '../test/helpers/guest.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-/** BENCH_ONLY=a,b,caps limits the run to some groups (a: paused start, b: boots, caps: capabilities). */
+/** BENCH_ONLY=a,b,caps,tuning limits the run to some groups (a: paused start, b: boots, caps, tuning). */
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const wanted = (group: string): boolean => ONLY.length === 0 || ONLY.includes(group);
 
@@ -32,16 +32,20 @@ async function abCompare(name: string, target: number, bare: () => Promise<numbe
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
+  let extra = '';
   const pausedAccel = await resolveAccel('auto');
   await withDirs(async (dir, conn) => {
     const paused = await specFor('bench-paused', { machine: 'q35', accel: pausedAccel, action: 'poweroff' });
     if (wanted('a')) rows.push(await abCompare(`(a) start → QMP answers, paused q35 (${pausedAccel})`, 1.05, () => bareRun(paused, pausedAccel, dir, 'qmp'), () => vmkitRun(conn, paused, 'qmp')));
+    if (wanted('tuning')) {
+      const { tuningBench } = await import('./tuning.js');
+      extra += `\n## Tuning (issue 4)\n\n${(await tuningBench(conn, RUNS)).markdown}\n`;
+    }
     for (const machine of wanted('b') ? ['q35', 'microvm'] : []) {
       const spec = await specFor(`bench-${machine}`, { machine, accel: 'tcg', action: 'poweroff' });
       rows.push(await abCompare(`(b) boot → banner, ${machine} (tcg)`, 1.05, () => bareRun(spec, 'tcg', dir, 'banner'), () => vmkitRun(conn, spec, 'banner')));
     }
   });
-  let extra = '';
   if (wanted('caps')) {
     const { capsBench } = await import('./caps.js');
     extra += `\n## Host capabilities (issue 3)\n\n${(await capsBench({ runs: RUNS })).markdown}\n`;
