@@ -6,6 +6,7 @@
  */
 import { formatCpuSet } from '../cpuset.js';
 import { child } from '../pointer.js';
+import { formatSize } from '../size.js';
 import { put, type DraftCell, type ReadState } from './draft.js';
 import type { VmkitMeta } from './read-metadata.js';
 import { cpuSetAttr, enumAttr, intAttr, readBytes, readInt, requireAttr } from './read-values.js';
@@ -170,7 +171,7 @@ export function readMemoryBacking(state: ReadState): void {
         ctx.unsupported({ el: page, attr: 'nodeset' }, 'Hugepages for some guest NUMA nodes only are not supported yet; remove nodeset to use them for all memory');
       }
       const bytes = readBytes(ctx, page, { defaultUnit: 'KiB', valueAttr: 'size' });
-      if (bytes !== undefined) pageSize = put(state, '/memory_backing/hugepages/page_size', { el: page, attr: 'size' }, `${bytes}B`);
+      if (bytes !== undefined) pageSize = put(state, '/memory_backing/hugepages/page_size', { el: page, attr: 'size' }, formatSize(bytes));
     });
     out.hugepages =
       pageSize === undefined && path === undefined ? true : { ...(pageSize === undefined ? {} : { page_size: pageSize }), ...(path === undefined ? {} : { path: path.path }) };
@@ -199,9 +200,9 @@ export function readNumatune(state: ReadState): void {
     const mode = enumAttr(ctx, mem, 'mode', modes);
     const placement = enumAttr(ctx, mem, 'placement', ['static', 'auto']);
     if (mode === 'restrictive') {
-      ctx.unsupported({ el: mem, attr: 'mode' }, "mode='restrictive' (cgroup-only binding) is not supported yet; use strict, preferred or interleave");
+      ctx.drop({ el: mem, attr: 'mode' }, "mode='restrictive' (cgroup-only binding) is not supported yet; use strict, preferred or interleave");
     } else if (placement === 'auto') {
-      ctx.unsupported({ el: mem, attr: 'placement' }, "placement='auto' asks numad for nodes, which vmkit does not do; give nodeset");
+      ctx.drop({ el: mem, attr: 'placement' }, "placement='auto' asks numad for nodes, which vmkit does not do; give nodeset");
     } else {
       const nodeset = requireAttr(ctx, mem, 'nodeset', 'host NUMA nodes like "0-1"');
       if (nodeset !== undefined) {
@@ -233,7 +234,7 @@ export function readNumatune(state: ReadState): void {
     seen.add(cellid);
     const at = child('/numa_cells', cellid);
     if (mode === 'restrictive') {
-      ctx.unsupported({ el: node, attr: 'mode' }, "mode='restrictive' is not supported yet; use strict, preferred or interleave");
+      ctx.drop({ el: node, attr: 'mode' }, "mode='restrictive' is not supported yet; use strict, preferred or interleave");
       continue;
     }
     // libvirt binds a cell strictly unless its <memnode> says otherwise.

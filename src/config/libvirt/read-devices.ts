@@ -54,7 +54,7 @@ export function readControllers(state: ReadState, devices: XmlElement): { scsi: 
         break;
       case 'scsi': {
         if (model !== 'virtio-scsi') {
-          ctx.unsupported({ el: c, attr: 'model' }, `SCSI controller model ${model ?? "(libvirt's default, lsilogic)"} is not supported; vmkit's SCSI disks sit on virtio-scsi: model='virtio-scsi'`, {
+          ctx.drop({ el: c, attr: 'model' }, `SCSI controller model ${model ?? "(libvirt's default, lsilogic)"} is not supported; vmkit's SCSI disks sit on virtio-scsi: model='virtio-scsi'`, {
             expected: 'virtio-scsi',
           });
           break;
@@ -71,7 +71,7 @@ export function readControllers(state: ReadState, devices: XmlElement): { scsi: 
         ctx.error({ el: c, attr: 'type' }, '<controller> needs type');
         break;
       default:
-        ctx.unsupported({ el: c, attr: 'type' }, `${type} controllers are not supported yet`);
+        ctx.drop({ el: c, attr: 'type' }, `${type} controllers are not supported yet`);
     }
   }
   return { scsi };
@@ -139,7 +139,7 @@ export function readSerial(state: ReadState, devices: XmlElement): void {
       if (port !== undefined && port !== 0) ctx.unsupported({ el: target, attr: 'port' }, 'Only console port 0 is supported');
     }
     if (ttype !== undefined && ttype !== 'serial') {
-      ctx.unsupported({ el: target ?? c, attr: 'type' }, `Console target type ${ttype} is not supported yet; vmkit's console is the serial port (target type='serial')`);
+      ctx.drop({ el: target ?? c, attr: 'type' }, `Console target type ${ttype} is not supported yet; vmkit's console is the serial port (target type='serial')`, {}, c);
       return;
     }
     if (!present) ctx.map('/serial', c);
@@ -159,13 +159,13 @@ export function readGraphics(state: ReadState, devices: XmlElement): void {
     }
     const type = ctx.attr(g, 'type');
     if (type !== 'vnc') {
-      ctx.unsupported({ el: g, attr: 'type' }, `Graphics type ${type ?? '(none)'} is not supported yet; use type='vnc'`);
+      ctx.drop({ el: g, attr: 'type' }, `Graphics type ${type ?? '(none)'} is not supported yet; use type='vnc'`);
       return;
     }
     const autoport = yesNoAttr(ctx, g, 'autoport');
     const portText = ctx.attr(g, 'port');
     if (autoport === true || portText === undefined || portText === '-1') {
-      ctx.unsupported(portText === undefined || autoport === true ? g : { el: g, attr: 'port' }, "Automatic VNC ports are not supported yet; give a fixed port='5900' (display 0) or 5900+N", {
+      ctx.drop(portText === undefined || autoport === true ? g : { el: g, attr: 'port' }, "Automatic VNC ports are not supported yet; give a fixed port='5900' (display 0) or 5900+N", {
         expected: 'port 5900 or above',
       });
       return;
@@ -177,7 +177,7 @@ export function readGraphics(state: ReadState, devices: XmlElement): void {
     for (const l of ctx.children(g, 'listen')) {
       const ltype = ctx.attr(l, 'type');
       if (ltype !== 'address') {
-        ctx.unsupported({ el: l, attr: 'type' }, `VNC listen type ${ltype ?? '(none)'} is not supported yet; use <listen type='address' address='127.0.0.1'/>`);
+        ctx.drop({ el: l, attr: 'type' }, `VNC listen type ${ltype ?? '(none)'} is not supported yet; use <listen type='address' address='127.0.0.1'/>`);
         continue;
       }
       const address = ctx.attr(l, 'address');
@@ -209,7 +209,7 @@ export function readGraphics(state: ReadState, devices: XmlElement): void {
     else if (type === 'none') {
       if (vnc) ctx.error({ el: model ?? v, attr: 'type' }, "vmkit's VNC display uses a VGA adapter: use <model type='vga'/> or remove <video>");
     } else if (type !== undefined && type !== 'vga') {
-      ctx.unsupported({ el: model ?? v, attr: 'type' }, `Video model ${type} is not supported yet; vmkit's VNC display uses a standard VGA adapter (type='vga')`);
+      ctx.drop({ el: model ?? v, attr: 'type' }, `Video model ${type} is not supported yet; vmkit's VNC display uses a standard VGA adapter (type='vga')`, {}, v);
     } else if (!vnc) {
       ctx.unsupported(v, "A video adapter without a display is not supported yet; add <graphics type='vnc' port='5900'/>, or use <model type='none'/>");
     }
@@ -236,7 +236,7 @@ export function readExtras(state: ReadState, devices: XmlElement): PlacedExtra[]
     const model = ctx.attr(b, 'model');
     if (model === 'none') return;
     if (model !== 'virtio') {
-      ctx.unsupported({ el: b, attr: 'model' }, `Balloon model ${model ?? '(none given)'} is not supported yet; use model='virtio' or model='none'`);
+      ctx.drop({ el: b, attr: 'model' }, `Balloon model ${model ?? '(none given)'} is not supported yet; use model='virtio' or model='none'`);
       return;
     }
     out.push({ device: { kind: 'balloon' }, at: b });
@@ -246,7 +246,7 @@ export function readExtras(state: ReadState, devices: XmlElement): PlacedExtra[]
   for (const r of ctx.children(devices, 'rng')) {
     const model = ctx.attr(r, 'model');
     if (model !== 'virtio') {
-      ctx.unsupported({ el: r, attr: 'model' }, `RNG model ${model ?? '(none given)'} is not supported; use model='virtio'`);
+      ctx.drop({ el: r, attr: 'model' }, `RNG model ${model ?? '(none given)'} is not supported; use model='virtio'`);
       continue;
     }
     const backend = ctx.child(r, 'backend');
@@ -261,7 +261,7 @@ export function readExtras(state: ReadState, devices: XmlElement): PlacedExtra[]
     } else if (bmodel === 'builtin') {
       out.push({ device: { kind: 'rng', backend: 'builtin' }, at: r });
     } else {
-      ctx.unsupported({ el: backend, attr: 'model' }, `RNG backend ${bmodel} is not supported yet; use model='random' or 'builtin'`);
+      ctx.drop({ el: backend, attr: 'model' }, `RNG backend ${bmodel} is not supported yet; use model='random' or 'builtin'`, {}, r);
     }
   }
 
@@ -273,7 +273,7 @@ export function readExtras(state: ReadState, devices: XmlElement): PlacedExtra[]
       continue;
     }
     if (yesNoAttr(ctx, h, 'managed') === true) {
-      ctx.unsupported({ el: h, attr: 'managed' }, "managed='yes' (libvirt rebinds the device to vfio-pci) is not supported yet; bind it to vfio-pci yourself and use managed='no'");
+      ctx.drop({ el: h, attr: 'managed' }, "managed='yes' (libvirt rebinds the device to vfio-pci) is not supported yet; bind it to vfio-pci yourself and use managed='no'");
       continue;
     }
     const driver = ctx.child(h, 'driver');

@@ -70,12 +70,12 @@ function readDisk(
   ctx.map(at, disk);
   const type = enumAttr(ctx, disk, 'type', ['file', 'block', 'network', 'volume', 'dir', 'nvme', 'vhostuser']) ?? 'file';
   if (type !== 'file' && type !== 'block') {
-    ctx.unsupported({ el: disk, attr: 'type' }, `Disks of type '${type}' are not supported yet; vmkit opens image files (type='file') and block devices (type='block')`);
+    ctx.drop({ el: disk, attr: 'type' }, `Disks of type '${type}' are not supported yet; vmkit opens image files (type='file') and block devices (type='block')`);
     return undefined;
   }
   const device = enumAttr(ctx, disk, 'device', ['disk', 'cdrom', 'floppy', 'lun']) ?? 'disk';
   if (device === 'floppy' || device === 'lun') {
-    ctx.unsupported({ el: disk, attr: 'device' }, `device='${device}' is not supported yet; use device='disk' or 'cdrom'`);
+    ctx.drop({ el: disk, attr: 'device' }, `device='${device}' is not supported yet; use device='disk' or 'cdrom'`);
     return undefined;
   }
   const out: DraftDisk = { media: put(state, child(at, 'media'), { el: disk, attr: 'device' }, device) };
@@ -150,7 +150,7 @@ function readDisk(
     if (bus === undefined) {
       if (dev !== undefined && m !== null) ctx.error({ el: target, attr: 'bus' }, 'Give the bus', { expected: 'virtio, scsi, sata or ide' });
     } else if (!['virtio', 'scsi', 'sata', 'ide'].includes(bus)) {
-      ctx.unsupported(busAt, `Disk bus ${bus} is not supported yet; use virtio, scsi, sata or ide`, { found: bus });
+      ctx.drop(busAt, `Disk bus ${bus} is not supported yet; use virtio, scsi, sata or ide`, { found: bus }, disk);
       return undefined;
     } else {
       out.bus = put(state, child(at, 'bus'), busAt, bus);

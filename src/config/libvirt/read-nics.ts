@@ -41,8 +41,7 @@ function readNic(state: ReadState, nic: XmlElement, i: number): DraftNic | undef
   }
   if (type !== 'user' && type !== 'ethernet') {
     const why = NOT_YET[type];
-    ctx.unsupported({ el: nic, attr: 'type' }, `Interfaces of type '${type}' are not supported yet${why === undefined ? '' : ` (${why})`}; use type='user', or type='ethernet' with an existing tap device`);
-    ctx.useAll(nic);
+    ctx.drop({ el: nic, attr: 'type' }, `Interfaces of type '${type}' are not supported yet${why === undefined ? '' : ` (${why})`}; use type='user', or type='ethernet' with an existing tap device`);
     return undefined;
   }
   const out: DraftNic = type === 'user' ? { type: 'user' } : { type: 'tap' };

@@ -56,9 +56,9 @@ export function readOs(state: ReadState, meta: VmkitMeta): void {
     const ltype = enumAttr(ctx, loader, 'type', ['rom', 'pflash']);
     yesNoAttr(ctx, loader, 'readonly');
     if (ltype === 'pflash') {
-      ctx.unsupported({ el: loader, attr: 'type' }, "pflash firmware (OVMF with variables) is not supported yet; use <loader type='rom'> with a firmware image QEMU loads with -bios");
+      ctx.drop({ el: loader, attr: 'type' }, "pflash firmware (OVMF with variables) is not supported yet; use <loader type='rom'> with a firmware image QEMU loads with -bios");
     } else if (ctx.attr(loader, 'secure') !== undefined) {
-      ctx.unsupported({ el: loader, attr: 'secure' }, 'Secure boot is not supported yet');
+      ctx.drop({ el: loader, attr: 'secure' }, 'Secure boot is not supported yet');
     } else {
       loaderPath = ctx.text(loader);
       if (loaderPath === '') {
@@ -77,7 +77,10 @@ export function readOs(state: ReadState, meta: VmkitMeta): void {
     if (loaderPath !== undefined && loader !== undefined) {
       ctx.unsupported(loader, 'A firmware image together with direct kernel boot is not supported yet; remove <loader> or <kernel>');
     }
-    for (const b of boots) ctx.error(b, '<boot dev> has no effect with direct kernel boot (<kernel>); remove it');
+    for (const b of boots) {
+      ctx.error(b, '<boot dev> has no effect with direct kernel boot (<kernel>); remove it');
+      ctx.useAll(b);
+    }
     const k = ctx.text(kernel);
     if (k === '') {
       ctx.error({ el: kernel, text: true }, '<kernel> needs the kernel image path');
@@ -101,7 +104,7 @@ export function readOs(state: ReadState, meta: VmkitMeta): void {
       return;
     }
     if (dev === 'fd') {
-      ctx.unsupported({ el: b, attr: 'dev' }, 'Floppy boot is not supported; vmkit has no floppy drives');
+      ctx.drop({ el: b, attr: 'dev' }, 'Floppy boot is not supported; vmkit has no floppy drives');
       return;
     }
     if (order.includes(BOOT_DEVS[dev])) {

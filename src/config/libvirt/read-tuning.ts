@@ -139,7 +139,7 @@ function readSchedulers(state: ReadState, ct: XmlElement, meta: VmkitMeta): void
     const set = cpuSetAttr(ctx, el, 'vcpus');
     const vcpus = state.vcpus ?? 1;
     if (set !== undefined && set.length !== vcpus) {
-      ctx.unsupported({ el, attr: 'vcpus' }, `A scheduler policy for some vCPUs only is not supported yet; it must cover all ${vcpus} vCPUs (vcpus='0-${vcpus - 1}', or no vcpus attribute)`);
+      ctx.drop({ el, attr: 'vcpus' }, `A scheduler policy for some vCPUs only is not supported yet; it must cover all ${vcpus} vCPUs (vcpus='0-${vcpus - 1}', or no vcpus attribute)`);
       return;
     }
     if (meta.schedOther.has('vcpus')) ctx.error(el, "vmkit metadata already gives the vCPUs the scheduler 'other'; remove one");
@@ -155,11 +155,12 @@ function readSchedulers(state: ReadState, ct: XmlElement, meta: VmkitMeta): void
     const ids = [...state.iothreadNames.keys()];
     if (ids.length === 0) {
       ctx.error(el, 'There are no iothreads to schedule; add <iothreads> or remove this');
+      ctx.useAll(el);
       return;
     }
     const set = cpuSetAttr(ctx, el, 'iothreads');
     if (set !== undefined && !(set.length === ids.length && ids.every((id) => set.includes(id)))) {
-      ctx.unsupported({ el, attr: 'iothreads' }, `A scheduler policy for some iothreads only is not supported yet; it must cover every iothread (${formatCpuSet([...ids].sort((a, b) => a - b))}), or leave out iothreads`);
+      ctx.drop({ el, attr: 'iothreads' }, `A scheduler policy for some iothreads only is not supported yet; it must cover every iothread (${formatCpuSet([...ids].sort((a, b) => a - b))}), or leave out iothreads`);
       return;
     }
     if (meta.schedOther.has('iothreads')) ctx.error(el, "vmkit metadata already gives the iothreads the scheduler 'other'; remove one");

@@ -170,6 +170,12 @@ export class XmlContext {
     else this.problems.at(at, init);
   }
 
+  /** `unsupported`, for something that makes the reader leave out a whole element (`whole`, default: the one `at` is in). */
+  drop(at: XmlAt, message: string, extra: { expected?: string; found?: string } = {}, whole: XmlElement = atElement(at)): void {
+    this.unsupported(at, message, extra);
+    this.useAll(whole);
+  }
+
   map(pointer: string, at: XmlAt): void {
     this.problems.map(pointer, at);
   }
