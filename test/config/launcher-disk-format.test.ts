@@ -21,7 +21,14 @@ describe('qemu-launcher disks never let QEMU guess the format', () => {
   });
   it('-hda and -cdrom are refused with the -drive spelling to use instead', () => {
     const [p] = check('- hda: /a.img\n');
-    assert.match(p?.message ?? '', /drive: \[ file: \/a\.img, format: raw/);
+    assert.match(p?.message ?? '', /file=\/a\.img,format=raw/);
     assert.equal(check('- cdrom: /b.iso\n').length, 1);
+  });
+});
+
+describe('native qemu_args never let QEMU guess a disk format either', () => {
+  it('flags -drive without format= and -hdb, naming the argument index', () => {
+    const problems = validateDefinition('name: x\nqemu_args: ["-drive", "file=/a.img", "-hdb", "/b.img", "-drive", "file=/c,format=raw"]\n', { file: 'x.yaml', baseDir: '/tmp' });
+    assert.deepEqual(problems.map((p) => p.path), ['qemu_args[0]', 'qemu_args[2]']);
   });
 });

@@ -12,7 +12,7 @@ import type { Problems } from '../problems.js';
 import type { SourceIndex } from '../source-index.js';
 import { scalarText } from '../yaml-source.js';
 import { escapeOptValue, joinFragments } from './qemu-opts.js';
-import { parseOpts } from '../../qemu/escape.js';
+import { guessedFormatProblem } from '../disk-format-guard.js';
 
 export interface CompiledOption {
   readonly option: RawOption;
@@ -29,26 +29,6 @@ function deref(node: unknown, doc: Document): Node | null {
   if (node === null || node === undefined) return null;
   if (isAlias(node)) return (node.resolve(doc) as Node | undefined) ?? null;
   return node as Node;
-}
-
-/** Options that give QEMU a disk image without a format: QEMU would probe it. */
-const GUESSING_DISK_OPTIONS = new Set(['hda', 'hdb', 'hdc', 'hdd', 'fda', 'fdb', 'cdrom', 'sd', 'mtdblock', 'pflash']);
-const NEVER_GUESS =
-  'vmkit never lets QEMU guess an image format (probing lets a guest turn a raw image into a qcow2 that points at host files)';
-
-/** A disk option that would make QEMU probe the image format, as a problem; undefined when it is explicit. */
-function guessedFormatProblem(name: string, value: string): { message: string; expected: string; found: string } | undefined {
-  if (GUESSING_DISK_OPTIONS.has(name)) {
-    return {
-      message: `-${name} has no way to name the image format and ${NEVER_GUESS}; write it as \`- drive: [ file: ${value}, format: raw, ... ]\``,
-      expected: '`- drive:` with `format:`',
-      found: `-${name}`,
-    };
-  }
-  if (name !== 'drive') return undefined;
-  const keys = new Map(parseOpts(value, 'file'));
-  if (keys.has('format') || (!keys.has('file') && !keys.has('filename'))) return undefined;
-  return { message: `-drive has no \`format=\` and ${NEVER_GUESS}; add \`format: raw\` (or qcow2, ...)`, expected: 'format=<raw|qcow2|...>', found: value };
 }
 
 export function compileQemuOptions(doc: Document, index: SourceIndex, problems: Problems, at = '/qemu'): CompiledOption[] {

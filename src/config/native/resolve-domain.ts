@@ -1,5 +1,6 @@
 /** Native YAML: validated, pruned input -> DomainSpec with every default filled in. Pure. */
 import type { DomainSpec, GraphicsSpec } from '../../model/domain.js';
+import { guessedFormatProblem } from '../disk-format-guard.js';
 import { managedOptionReason, optionName } from '../managed-options.js';
 import { child } from '../pointer.js';
 import type { Loose, ResolveContext } from '../resolve-context.js';
@@ -33,6 +34,9 @@ export function checkQemuArgs(args: readonly (string | undefined)[], at: string,
     if (!a.startsWith('-')) return;
     const reason = managedOptionReason(optionName(a));
     if (reason !== undefined) ctx.problems.add(child(at, i), { message: `${a} is managed by vmkit: ${reason}`, found: JSON.stringify(a) });
+    const value = args[i + 1];
+    const unsafe = guessedFormatProblem(optionName(a), value ?? '');
+    if (unsafe !== undefined) ctx.problems.add(child(at, i), unsafe);
   });
   return out;
 }
