@@ -32,9 +32,9 @@ DEVICE_MODULES=(
   ahci ata_piix
   e1000 e1000e 8139cp
 )
-# Module parameters (trusted: written here). SCSI scanning in the foreground so disks exist
-# before /init goes on.
-declare -A MODULE_PARAMS=([scsi_mod]="scan=sync")
+# Module parameters (trusted: written here). /init scans virtio-scsi hosts itself (see scan_scsi_hosts
+# in guest/init for why).
+declare -A MODULE_PARAMS=([scsi_mod]="scan=manual")
 
 log() { printf 'build-guest: %s\n' "$*" >&2; }
 die() { printf 'build-guest: error: %s\n' "$*" >&2; exit 1; }
