@@ -71,7 +71,7 @@ export function exportLibvirtXml(spec: DomainSpec): string {
     el('currentMemory', [['unit', 'MiB']], String(spec.memoryMiB)),
     memoryBacking(spec),
     el('vcpu', [['placement', 'static']], String(spec.cpu.vcpus)),
-    ...iothreads(spec, ioIds),
+    ...iothreads(ioIds),
     cputune(spec, ioIds),
     numatune(spec),
     os(spec),
@@ -118,7 +118,7 @@ function memoryBacking(spec: DomainSpec): XmlNode | undefined {
   ]);
 }
 
-function iothreads(spec: DomainSpec, ids: readonly number[]): XmlNode[] {
+function iothreads(ids: readonly number[]): XmlNode[] {
   if (ids.length === 0) return [];
   const canonical = ids.every((id, i) => id === i + 1);
   return [el('iothreads', [], String(ids.length)), !canonical && el('iothreadids', [], ids.map((id) => el('iothread', [['id', id]])))].filter(
