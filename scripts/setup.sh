@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 # System packages: qemu-system-x86 (QEMU), qemu-utils (qemu-img), busybox-static (the guest's userland),
-# util-linux (setpriv), xz-utils/lz4/cpio (kernel extraction and the initramfs).
-packages=(qemu-system-x86 qemu-utils busybox-static util-linux xz-utils lz4 cpio)
+# util-linux (setpriv), xz-utils/lz4/cpio (kernel extraction and the initramfs), libxml2-utils (xmllint:
+# the tests check exported libvirt XML against libvirt's schema).
+packages=(qemu-system-x86 qemu-utils busybox-static util-linux xz-utils lz4 cpio libxml2-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { parseDefinition, readDefinitionFile } from '../config/index.js';
+import { formatProblem } from '../errors.js';
 import type { QemuCaps } from '../host/caps/index.js';
 import type { DomainSpec } from '../model/domain.js';
 import { checkHost } from '../process/host-check.js';
@@ -15,9 +16,16 @@ export interface CheckedDefinition {
  * Reads, parses and checks a definition against the QEMU binary's capabilities, so that every problem, of
  * the file or of the host, comes with its file:line:col (ConfigError) before anything starts.
  */
-export async function loadChecked(arg: string): Promise<CheckedDefinition> {
+export async function loadChecked(arg: string, opts: { lenient?: boolean; quiet?: boolean } = {}): Promise<CheckedDefinition> {
   const { path, text } = await readDefinitionFile(arg);
-  const spec = parseDefinition(text, { file: path, baseDir: dirname(path) });
+  const spec = parseDefinition(text, {
+    file: path,
+    baseDir: dirname(path),
+    lenient: opts.lenient === true,
+    onWarning: (w) => {
+      if (opts.quiet !== true) process.stderr.write(`vmkit: warning: ${formatProblem(w)}\n`);
+    },
+  });
   const caps = await checkHost(spec, { text, file: path });
   return { spec, path, text, caps };
 }

@@ -18,6 +18,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--timeout <seconds>', 'bound on QEMU start-up, until the guest runs', '30')
     .option('--log <file>', 'append the serial console and QEMU messages to FILE')
     .option('--debug', 'print the tuning plan (pinning, schedulers, limits) applied before the guest runs')
+    .option('--lenient', 'libvirt XML: warn about unsupported elements and leave them out instead of refusing the file')
     .option('--json', 'print the outcome as JSON')
     .action(async (file: string, flags) => {
       const { runCommand } = await import('./commands/run.js');
@@ -28,6 +29,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('argv')
     .description('print the QEMU command line that run would use, one argument per line')
     .argument('<file>', 'definition file')
+    .option('--lenient', 'libvirt XML: warn about unsupported elements and leave them out instead of refusing the file')
     .option('--json', 'print as JSON')
     .action(async (file: string, flags) => {
       const { argvCommand } = await import('./commands/argv.js');
@@ -39,6 +41,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('check a definition and report every problem with file:line:col (exit 2 if any)')
     .argument('<file>', 'definition file')
     .option('--no-host', 'check the file only, not against this host\'s QEMU binary')
+    .option('--lenient', 'libvirt XML: warn about unsupported elements and leave them out instead of refusing the file')
     .option('--json', 'print as JSON')
     .action(async (file: string, flags) => {
       const { validateCommand } = await import('./commands/validate.js');

@@ -14,18 +14,24 @@ export interface DefinitionOptions {
   readonly file?: string | undefined;
   /** Directory that relative paths in the definition are resolved against. */
   readonly baseDir: string;
+  /** libvirt XML: report unsupported elements as warnings and leave them out instead of rejecting them. */
+  readonly lenient?: boolean | undefined;
+  /** Receives each warning (lenient mode); without it warnings are dropped. */
+  readonly onWarning?: ((warning: Problem) => void) | undefined;
 }
 
 /** libvirt domain XML (src/config/libvirt/). */
-function parseLibvirtXml(input: FormatInput): FormatResult {
-  return parseLibvirtDomainXml(input.text, { file: input.file, baseDir: input.baseDir });
+function parseLibvirtXml(input: FormatInput, opts: DefinitionOptions): FormatResult {
+  const result = parseLibvirtDomainXml(input.text, { file: input.file, baseDir: input.baseDir, lenient: opts.lenient });
+  for (const w of result.warnings) opts.onWarning?.(w);
+  return result;
 }
 
 function analyze(text: string, opts: DefinitionOptions): FormatResult {
   const input: FormatInput = { text, file: opts.file, baseDir: opts.baseDir };
   switch (detectFormat(text)) {
     case 'libvirt-xml':
-      return parseLibvirtXml(input);
+      return parseLibvirtXml(input, opts);
     case 'qemu-launcher':
       return parseLauncher(input);
     case 'vmkit-yaml':

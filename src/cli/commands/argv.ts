@@ -15,9 +15,9 @@ export const RUN_DIR_PLACEHOLDER = '$VMKIT_RUN_DIR';
  * first; an argument with blanks at its ends or control characters is shown as a JSON string). The run
  * directory is created per run, so its paths show as $VMKIT_RUN_DIR.
  */
-export async function argvCommand(file: string, flags: { json?: boolean }): Promise<number> {
+export async function argvCommand(file: string, flags: { json?: boolean; lenient?: boolean }): Promise<number> {
   try {
-    const { spec, caps } = await loadChecked(file);
+    const { spec, caps } = await loadChecked(file, { lenient: flags.lenient === true });
     const ctx = await argvContext(spec, runDirPaths(RUN_DIR_PLACEHOLDER), caps);
     const argv = buildArgv(spec, ctx);
     const binary = (await findExecutable(spec.emulator)) ?? spec.emulator;

@@ -14,6 +14,7 @@ export interface RunFlags {
   readonly json?: boolean;
   readonly timeout: string;
   readonly debug?: boolean;
+  readonly lenient?: boolean;
 }
 
 /**
@@ -29,7 +30,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   if (!Number.isFinite(startTimeout) || startTimeout <= 0) return reportError(badFlag('--timeout', flags.timeout, 'a number of seconds > 0'), flags);
   let spec;
   try {
-    spec = (await loadChecked(file)).spec;
+    spec = (await loadChecked(file, { lenient: flags.lenient === true, quiet: flags.json === true })).spec;
   } catch (e) {
     return reportError(e, flags);
   }

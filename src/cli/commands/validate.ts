@@ -10,7 +10,7 @@ import { printJson, reportError } from '../output.js';
  * `vmkit validate FILE`: reports every problem at once, those of the file and (unless --no-host) those of
  * this host's QEMU binary (machine types, CPU models, devices, accelerators); exit 2 if there is any.
  */
-export async function validateCommand(file: string, flags: { json?: boolean; host?: boolean }): Promise<number> {
+export async function validateCommand(file: string, flags: { json?: boolean; host?: boolean; lenient?: boolean }): Promise<number> {
   let path: string;
   let text: string;
   try {
@@ -18,22 +18,26 @@ export async function validateCommand(file: string, flags: { json?: boolean; hos
   } catch (e) {
     return reportError(e, flags);
   }
-  const opts = { file: path, baseDir: dirname(path) };
+  const warnings: Problem[] = [];
+  const opts = { file: path, baseDir: dirname(path), lenient: flags.lenient === true, onWarning: (w: Problem) => warnings.push(w) };
   const problems: Problem[] = [...validateDefinition(text, opts)];
   if (problems.length === 0 && flags.host !== false) {
     try {
-      const spec = parseDefinition(text, opts);
+      const spec = parseDefinition(text, { ...opts, onWarning: undefined });
       problems.push(...(await hostProblems(spec, { cache: capsCacheFor(), text, file: path })).problems);
     } catch (e) {
       if (e instanceof ConfigError) problems.push(...e.problems);
       else return reportError(e, flags);
     }
   }
-  if (flags.json === true) printJson({ file: path, valid: problems.length === 0, problems });
-  else if (problems.length === 0) process.stdout.write(`${path}: valid\n`);
-  else {
+  if (flags.json === true) {
+    printJson({ file: path, valid: problems.length === 0, problems, warnings });
+  } else {
+    for (const w of warnings) process.stdout.write(`warning: ${formatProblem(w)}\n`);
     for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
-    process.stdout.write(`${problems.length} problem${problems.length === 1 ? '' : 's'} in ${path}\n`);
+    const warned = warnings.length === 0 ? '' : ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})`;
+    if (problems.length === 0) process.stdout.write(`${path}: valid${warned}\n`);
+    else process.stdout.write(`${problems.length} problem${problems.length === 1 ? '' : 's'} in ${path}${warned}\n`);
   }
   return problems.length === 0 ? EXIT.ok : EXIT.badInput;
 }
