@@ -3,7 +3,7 @@
 #   vmlinux     uncompressed PVH ELF kernel (boots fastest under TCG: -kernel vmlinux)
 #   vmlinuz     the Debian bzImage it came from
 #   initrd.img  busybox-static initramfs: guest/init as /init plus the kernel's driver modules
-#   manifest.json  { kernelVersion, debVersion, vmlinux, vmlinuz, initrd, initHash, builtAt }
+#   manifest.json  { kernelVersion, debVersion, vmlinux, vmlinuz, initrd, initHash, scriptHash, builtAt }
 # The kernel comes from Debian's linux-image-amd64 (downloaded with apt-get download, never installed).
 # Usage: bash scripts/build-guest.sh [--force]
 # Cached path: if the manifest matches guest/init and this script, and the files exist, it exits at once.
@@ -43,7 +43,7 @@ force=0
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
-    -h | --help) sed -n '2,10p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,9p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$arg' (usage: bash scripts/build-guest.sh [--force])" ;;
   esac
 done
@@ -59,14 +59,29 @@ manifest_field() {
   sed -n "s/^  \"$1\": \"\\(.*\\)\",\\{0,1\\}\$/\\1/p" "$MANIFEST"
 }
 
-if [ "$force" = 0 ] && [ -r "$MANIFEST" ]; then
-  if [ "$(manifest_field initHash)" = "$init_hash" ] && [ "$(manifest_field scriptHash)" = "$script_hash" ] &&
-    [ -s "$(manifest_field vmlinux)" ] && [ -s "$(manifest_field vmlinuz)" ] && [ -s "$(manifest_field initrd)" ]; then
-    log "up to date: $MANIFEST (kernel $(manifest_field kernelVersion)); --force rebuilds"
+cache_is_fresh() {
+  [ -r "$MANIFEST" ] && [ "$(manifest_field initHash)" = "$init_hash" ] &&
+    [ "$(manifest_field scriptHash)" = "$script_hash" ] && [ -s "$(manifest_field vmlinux)" ] &&
+    [ -s "$(manifest_field vmlinuz)" ] && [ -s "$(manifest_field initrd)" ]
+}
+if [ "$force" = 0 ] && cache_is_fresh; then
+  log "up to date: $MANIFEST (kernel $(manifest_field kernelVersion)); --force rebuilds"
+  exit 0
+fi
+
+# One build at a time (parallel test runners may all call this); whoever waited finds it built.
+command -v flock >/dev/null 2>&1 || die "'flock' not found: install the Debian package 'util-linux'"
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.build.lock"
+if ! flock -n 9; then
+  log "another build is running; waiting for it"
+  flock 9
+  if [ "$force" = 0 ] && cache_is_fresh; then
+    log "built meanwhile: $MANIFEST"
     exit 0
   fi
-  log "cached guest is stale or incomplete; rebuilding"
 fi
+[ -r "$MANIFEST" ] && [ "$force" = 0 ] && log "cached guest is stale or incomplete; rebuilding"
 
 # --- tools -----------------------------------------------------------------------------------
 need_tool() { # tool package
@@ -225,15 +240,22 @@ log "modules: button: ${BUTTON_MODULES[*]}; pvpanic: ${PVPANIC_MODULES[*]}; devi
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$work/initrd.img"
 
 # --- install into the cache ----------------------------------------------------------------------
-install -m 0644 "$work/vmlinux" "$CACHE/vmlinux"
-install -m 0644 "$bzimage" "$CACHE/vmlinuz"
-install -m 0644 "$work/initrd.img" "$CACHE/initrd.img"
+# Each file is renamed into place, so a QEMU reading the old one is never handed a partial file.
+for pair in "$work/vmlinux:vmlinux" "$bzimage:vmlinuz" "$work/initrd.img:initrd.img"; do
+  cp "${pair%:*}" "$CACHE/.${pair##*:}.tmp"
+  chmod 0644 "$CACHE/.${pair##*:}.tmp"
+  mv -f "$CACHE/.${pair##*:}.tmp" "$CACHE/${pair##*:}"
+done
+# Older kernel packages are of no further use.
+for old_deb in "$CACHE"/dl/linux-image-*.deb; do
+  [ -e "$old_deb" ] && [ "$old_deb" != "$deb" ] && rm -f "$old_deb"
+done
 
 json_str() { # escape for a JSON string: backslash and double quote (paths and versions only)
   local s=${1//\\/\\\\}
   printf '"%s"' "${s//\"/\\\"}"
 }
-tmp_manifest="$CACHE/manifest.json.tmp"
+tmp_manifest="$CACHE/.manifest.json.tmp"
 {
   printf '{\n'
   printf '  "kernelVersion": %s,\n' "$(json_str "$kver")"
