@@ -29,3 +29,7 @@ export type * from './model/domain.js';
 export { parseDefinition, validateDefinition, loadDefinitionFile, detectFormat } from './config/index.js';
 export { buildArgv } from './qemu/argv/index.js';
 export { QmpClient, QmpListener, type QmpEvent, type QmpGreeting } from './qmp/index.js';
+export { connect } from './api/connect.js';
+export { RemoteConnection, RemoteDomain, type DaemonStatus } from './api/client.js';
+export { startDaemon, type Daemon, type DaemonOptions } from './api/daemon.js';
+export { parseUri, defaultSocketPath, defaultRoot, defaultUri } from './api/uri.js';

@@ -69,6 +69,174 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(await hostValidateCommand(flags));
     });
 
+  // ---- the daemon and the virsh-like domain verbs (they talk to the daemon, or to --connect URI) ----
+  const CONNECT = ['-c, --connect <uri>', 'unix:///path/vmkit.sock or embed:///root (default: $VMKIT_URI, else the default daemon socket)'] as const;
+  const POLICY = 'destroy, restart or preserve';
+
+  program
+    .command('daemon')
+    .description('serve the domains of a root over HTTP/JSON on a unix socket; VMs outlive daemon restarts')
+    .option('--socket <path>', 'unix socket (default /run/vmkit/vmkit.sock as root, $XDG_RUNTIME_DIR/vmkit/vmkit.sock otherwise)')
+    .option('--root <dir>', 'state directory (default /var/lib/vmkit as root, ~/.local/share/vmkit otherwise)')
+    .option('--socket-mode <octal>', 'socket file mode', '0660')
+    .option('--no-autostart', 'do not start the domains marked autostart')
+    .option('--json', 'print the ready line as JSON')
+    .action(async (flags) => {
+      const { daemonCommand } = await import('./commands/daemon.js');
+      setExit(await daemonCommand(flags));
+    });
+
+  program
+    .command('define')
+    .description('store a definition (vmkit YAML, qemu-launcher YAML or libvirt XML); redefining keeps the UUID')
+    .argument('<file>', 'definition file (a bare name is looked up in $QEMU_LAUNCHER_CONFIG_DIR)')
+    .option('--autostart', 'start the domain when the daemon starts')
+    .option('--on-poweroff <action>', `when the guest powers off: ${POLICY}`)
+    .option('--on-reboot <action>', 'when the guest reboots: restart or destroy')
+    .option('--on-crash <action>', `when the guest or QEMU crashes: ${POLICY}`)
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (file: string, flags) => {
+      const { defineCommand } = await import('./commands/define.js');
+      setExit(await defineCommand(file, flags));
+    });
+
+  program
+    .command('undefine')
+    .description('remove a shut-off domain\'s definition')
+    .argument('<name>', 'domain name or UUID')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, flags) => {
+      const { undefineCommand } = await import('./commands/undefine.js');
+      setExit(await undefineCommand(name, flags));
+    });
+
+  program
+    .command('start')
+    .description('start a defined domain')
+    .argument('<name>', 'domain name or UUID')
+    .option('--paused', 'leave the guest paused')
+    .option('--console', 'attach the serial console once started')
+    .option('--timeout <seconds>', 'bound on the start')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, flags) => {
+      const { startCommand } = await import('./commands/start.js');
+      setExit(await startCommand(name, flags));
+    });
+
+  program
+    .command('shutdown')
+    .description('ask the guest to power off (ACPI) and wait for it')
+    .argument('<name>', 'domain name or UUID')
+    .option('--timeout <seconds>', 'how long to wait (default 60)')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, flags) => {
+      const { shutdownCommand } = await import('./commands/shutdown.js');
+      setExit(await shutdownCommand(name, flags));
+    });
+
+  program
+    .command('destroy')
+    .description('stop QEMU now (SIGTERM, then SIGKILL after the grace period)')
+    .argument('<name>', 'domain name or UUID')
+    .option('--grace <seconds>', 'SIGTERM to SIGKILL delay (default 3)')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, flags) => {
+      const { destroyCommand } = await import('./commands/destroy.js');
+      setExit(await destroyCommand(name, flags));
+    });
+
+  for (const [verb, what] of [
+    ['reboot', 'reset the guest (QMP system_reset)'],
+    ['suspend', 'pause the guest\'s vCPUs'],
+    ['resume', 'let a paused guest run again'],
+  ] as const) {
+    program
+      .command(verb)
+      .description(what)
+      .argument('<name>', 'domain name or UUID')
+      .option(...CONNECT)
+      .option('--json', 'print as JSON')
+      .action(async (name: string, flags) => {
+        const mod = await import(`./commands/${verb}.js`) as Record<string, (n: string, f: unknown) => Promise<number>>;
+        const run = mod[`${verb}Command`];
+        if (run !== undefined) setExit(await run(name, flags));
+      });
+  }
+
+  program
+    .command('list')
+    .description('list running domains (--all: every defined domain)')
+    .option('--all', 'include shut-off domains')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (flags) => {
+      const { listCommand } = await import('./commands/list.js');
+      setExit(await listCommand(flags));
+    });
+
+  program
+    .command('show')
+    .description('state, pid, uptime, vCPUs, memory, disks, NICs, console and last stop of a domain')
+    .argument('<name>', 'domain name or UUID')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, flags) => {
+      const { showCommand } = await import('./commands/show.js');
+      setExit(await showCommand(name, flags));
+    });
+
+  program
+    .command('dump')
+    .alias('dumpxml')
+    .description('print the definition in its native format (YAML or libvirt XML, as defined)')
+    .argument('<name>', 'domain name or UUID')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON ({format, text})')
+    .action(async (name: string, flags) => {
+      const { dumpCommand } = await import('./commands/dump.js');
+      setExit(await dumpCommand(name, flags));
+    });
+
+  program
+    .command('autostart')
+    .description('start the domain when the daemon starts (--disable: no longer)')
+    .argument('<name>', 'domain name or UUID')
+    .option('--disable', 'turn autostart off')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, flags) => {
+      const { autostartCommand } = await import('./commands/autostart.js');
+      setExit(await autostartCommand(name, flags));
+    });
+
+  program
+    .command('console')
+    .description('attach this terminal to a running domain\'s serial console (Ctrl-] detaches)')
+    .argument('<name>', 'domain name or UUID')
+    .option(...CONNECT)
+    .action(async (name: string, flags) => {
+      const { consoleCommand } = await import('./commands/console.js');
+      setExit(await consoleCommand(name, flags));
+    });
+
+  program
+    .command('events')
+    .description('print lifecycle events as they happen (NDJSON with --json)')
+    .option('--domain <name>', 'only this domain')
+    .option('--count <n>', 'stop after N events')
+    .option('--timeout <seconds>', 'stop after this long')
+    .option(...CONNECT)
+    .option('--json', 'one JSON event per line')
+    .action(async (flags) => {
+      const { eventsCommand } = await import('./commands/events.js');
+      setExit(await eventsCommand(flags));
+    });
+
   return program;
 }
 

@@ -24,6 +24,7 @@ export class AdoptedQemu extends EventEmitter<QemuProcessEvents> implements VmPr
   private shutdownEvent: { guest: boolean; reason: string } | undefined;
   private powerdownRequested = false;
   private destroyRequested = false;
+  private released = false;
   private resolveExit!: (info: ExitInfo) => void;
 
   private constructor(readonly record: RuntimeRecord, readonly argv: readonly string[]) {
@@ -52,7 +53,15 @@ export class AdoptedQemu extends EventEmitter<QemuProcessEvents> implements VmPr
   static async attach(record: RuntimeRecord, opts: { timeoutMs?: number } = {}): Promise<AdoptedQemu> {
     const cmdline = await readFile(`/proc/${record.pid}/cmdline`, 'utf8').catch(() => '');
     const vm = new AdoptedQemu(record, cmdline.split('\0').filter((a) => a !== '').slice(1));
-    const qmp = await QmpClient.connect(record.qmpSocket, { timeoutMs: opts.timeoutMs ?? 5000 });
+    let qmp: QmpClient | undefined;
+    for (let attempt = 1; qmp === undefined; attempt++) {
+      try {
+        qmp = await QmpClient.connect(record.qmpSocket, { timeoutMs: opts.timeoutMs ?? 3000 });
+      } catch (e) {
+        // QEMU may still be dropping the previous daemon's connection: try again, a bounded number of times.
+        if (attempt >= 3 || !(await AdoptedQemu.alive(record))) throw e;
+      }
+    }
     vm.qmp = qmp;
     qmp.on('event', (ev: QmpEvent) => vm.onQmpEvent(ev));
     qmp.once('close', () => void vm.onQmpClosed());
@@ -102,6 +111,7 @@ export class AdoptedQemu extends EventEmitter<QemuProcessEvents> implements VmPr
 
   /** Lets go of QEMU without stopping it (daemon shutdown). */
   async release(): Promise<void> {
+    this.released = true;
     this.console?.close();
     this.removeAllListeners('exit');
     await this.qmp?.close();
@@ -123,7 +133,7 @@ export class AdoptedQemu extends EventEmitter<QemuProcessEvents> implements VmPr
 
   /** QMP hung up: QEMU is exiting. Wait (bounded steps) until /proc agrees, then report the exit. */
   private async onQmpClosed(): Promise<void> {
-    for (let waited = 0; await AdoptedQemu.alive(this.record); ) {
+    for (let waited = 0; !this.released && (await AdoptedQemu.alive(this.record)); ) {
       const step = waited < 5000 ? 20 : 500;
       await new Promise((r) => setTimeout(r, step));
       waited += step;
@@ -140,6 +150,7 @@ export class AdoptedQemu extends EventEmitter<QemuProcessEvents> implements VmPr
         }
       }
     }
+    if (this.released) return;
     this.console?.close();
     const died = this.shutdownEvent === undefined;
     const info = classifyExit({

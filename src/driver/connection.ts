@@ -69,7 +69,11 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   /** One job queue per name: shared by the domain and the define/undefine of that name. */
   private readonly queues = new Map<string, JobQueue>();
   private readonly live = new Set<VmProcess>();
-  private seqCounter = 0;
+  /**
+   * Sequence numbers start at the current time in microseconds, so they keep growing across daemon
+   * restarts and a client can order what it hears from an old and a new daemon.
+   */
+  private seqCounter = Date.now() * 1000;
   private readonly onExit = (): void => {
     // Synchronous last resort on process exit: QEMU dies through PDEATHSIG; remove its run directories.
     if (this.detached) return;

@@ -86,6 +86,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     status: StoredStatus = {},
   ) {
     super();
+    this.setMaxListeners(0); // console and stream clients of the daemon each listen
     this.lastExit = status.lastStop;
     this.runPolicies = rec.policies;
     this.seq = host.nextSeq();
@@ -328,8 +329,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     if (vm === undefined) return;
     vm.removeAllListeners('exit');
     this.consoleLink?.close();
-    if (vm instanceof AdoptedQemu) await vm.release();
-    else await vm.qmp?.close();
+    await vm.release();
   }
 
   // ---- internals ---------------------------------------------------------------------------------------

@@ -20,4 +20,6 @@ export interface VmProcess extends EventEmitter<QemuProcessEvents> {
   destroy(graceMs?: number): Promise<ExitInfo>;
   kill(): Promise<ExitInfo>;
   writeConsole(data: string | Buffer): void;
+  /** Stops watching QEMU without stopping it (daemon shutdown). */
+  release(): Promise<void>;
 }

@@ -192,6 +192,22 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     return this.exited;
   }
 
+  /**
+   * Daemon mode: stops watching QEMU without stopping it. The QMP connection and QEMU's stdio pipes are
+   * closed (QEMU ignores SIGPIPE) and the child no longer keeps this process alive; no 'exit' follows.
+   */
+  async release(): Promise<void> {
+    this.removeAllListeners('exit');
+    this.child.removeAllListeners('close');
+    this.child.stdin?.destroy();
+    this.child.stdout?.destroy();
+    this.child.stderr?.destroy();
+    this.child.unref();
+    this.consoleSocket?.destroy();
+    await this.qmp?.close().catch(() => undefined);
+    this.log.end();
+  }
+
   /** Writes to the guest's serial console. */
   writeConsole(data: string | Buffer): void {
     if (this.consoleSocket !== undefined) this.consoleSocket.write(data);

@@ -1,0 +1,96 @@
+/**
+ * `vmkit daemon`: the driver in daemon mode (QEMU outlives the daemon; a restart re-adopts it) behind the
+ * HTTP/JSON API on a unix socket. SIGTERM/SIGINT stop serving and leave every VM running.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { Connection, type OpenReport } from '../driver/connection.js';
+import { VmkitError } from '../errors.js';
+import { parseGroup } from '../host/accounts.js';
+import { defaultAccessPolicy, type AccessPolicy } from './peer-cred.js';
+import { ApiServer } from './server.js';
+import { defaultRoot, defaultSocketPath } from './uri.js';
+
+export interface DaemonOptions {
+  readonly socket?: string;
+  readonly root?: string;
+  /** Socket file mode (default 0o660). */
+  readonly socketMode?: number;
+  /** Who may connect (default: root + group vmkit as root; the invoking user otherwise). */
+  readonly access?: AccessPolicy;
+  /** Skip store fsyncs (throw-away roots in tests). */
+  readonly noSync?: boolean;
+  /** Start domains marked autostart (default true). */
+  readonly autostart?: boolean;
+  readonly version: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface Daemon {
+  readonly socket: string;
+  readonly root: string;
+  readonly conn: Connection;
+  readonly report: OpenReport;
+  /** Stops serving and lets go of the VMs (they keep running). */
+  stop(): Promise<void>;
+}
+
+/** Opens the root in daemon mode, autostarts, and serves the API. */
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const socket = absolute(opts.socket ?? defaultSocketPath(), '--socket');
+  const root = absolute(opts.root ?? defaultRoot(), '--root');
+  const log = opts.log ?? (() => undefined);
+  const uid = process.getuid?.() ?? 0;
+  const vmkitGid = uid === 0 ? await groupId('vmkit') : undefined;
+  const access = opts.access ?? defaultAccessPolicy(uid, vmkitGid);
+  const conn = await Connection.open({ root, detached: true, ...(opts.noSync === true ? { noSync: true } : {}) });
+  const report = conn.openReport;
+  log(`root ${root}: ${conn.list().length} domains; re-adopted ${report.adopted.length}${report.adopted.length > 0 ? ` (${report.adopted.join(', ')})` : ''}`);
+  for (const name of report.diedUnmonitored) log(`domain ${name}: QEMU died while no daemon watched (crashed while unmonitored)`);
+  for (const name of report.killed) log(`domain ${name}: its start was interrupted; QEMU was killed`);
+  for (const p of report.problems) log(`store: ${p}`);
+  let api: ApiServer;
+  try {
+    api = await ApiServer.listen(conn, {
+      socket,
+      access,
+      version: opts.version,
+      ...(opts.socketMode === undefined ? {} : { mode: opts.socketMode }),
+      ...(vmkitGid === undefined ? {} : { gid: vmkitGid }),
+      log,
+    });
+  } catch (e) {
+    await conn.close();
+    throw e;
+  }
+  log(`listening on ${socket} (clients allowed: ${access.describe})`);
+  if (opts.autostart !== false) {
+    const { started, failed } = await conn.autostart();
+    if (started.length > 0) log(`autostarted ${started.join(', ')}`);
+    for (const f of failed) log(`autostart of ${f.name} failed: ${f.error.message}`);
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    socket,
+    root,
+    conn,
+    report,
+    stop() {
+      stopping ??= (async () => {
+        await api.close();
+        await conn.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function absolute(path: string, flag: string): string {
+  if (path === '') throw new VmkitError('InvalidArgument', `${flag} must not be empty`);
+  return isAbsolute(path) ? path : resolve(path);
+}
+
+async function groupId(name: string): Promise<number | undefined> {
+  const text = await readFile('/etc/group', 'utf8').catch(() => '');
+  return parseGroup(text).find((g) => g.name === name)?.gid;
+}

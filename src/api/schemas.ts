@@ -1,0 +1,171 @@
+/**
+ * The daemon API's request and response schemas (TypeBox = JSON Schema). Request bodies are validated with
+ * ajv against exactly these; the served OpenAPI document (openapi.ts) is built from them too.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { VmkitError } from '../errors.js';
+import { MAX_DEFINITION_BYTES } from '../driver/definition-input.js';
+
+const Policy = Type.Union([Type.Literal('destroy'), Type.Literal('restart'), Type.Literal('preserve')], {
+  description: 'What happens on the event: destroy (QEMU ends), restart (a fresh start / reset), preserve (QEMU kept, paused)',
+});
+
+export const PoliciesUpdate = Type.Object(
+  { onPoweroff: Type.Optional(Policy), onReboot: Type.Optional(Policy), onCrash: Type.Optional(Policy) },
+  { additionalProperties: false },
+);
+
+export const DefineBody = Type.Object(
+  {
+    text: Type.String({ maxLength: MAX_DEFINITION_BYTES, description: 'The definition: vmkit YAML, qemu-launcher YAML or libvirt XML' }),
+    file: Type.Optional(Type.String({ maxLength: 4096, description: 'Where the text came from (problem locations, dump)' })),
+    baseDir: Type.Optional(Type.String({ maxLength: 4096, description: 'Directory relative paths are resolved against' })),
+    autostart: Type.Optional(Type.Boolean()),
+    policies: Type.Optional(PoliciesUpdate),
+  },
+  { additionalProperties: false },
+);
+
+export const StartBody = Type.Object(
+  {
+    paused: Type.Optional(Type.Boolean({ description: 'Leave the guest paused (QEMU -S, no cont)' })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ShutdownBody = Type.Object(
+  { timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'Wait for the guest to power off (default 60000)' })) },
+  { additionalProperties: false },
+);
+
+export const DestroyBody = Type.Object(
+  { graceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, description: 'SIGTERM to SIGKILL delay (default 3000)' })) },
+  { additionalProperties: false },
+);
+
+export const EmptyBody = Type.Object({}, { additionalProperties: false });
+
+export const UpdateBody = Type.Object(
+  { autostart: Type.Optional(Type.Boolean()), policies: Type.Optional(PoliciesUpdate) },
+  { additionalProperties: false },
+);
+
+const State = Type.Union(
+  ['shutoff', 'starting', 'running', 'paused', 'shutting-down', 'stopping', 'crashed'].map((s) => Type.Literal(s)),
+);
+
+export const StopInfoSchema = Type.Object(
+  {
+    reason: Type.Union(['shutdown', 'destroyed', 'crashed', 'failed'].map((s) => Type.Literal(s))),
+    exitCode: Type.Union([Type.Integer(), Type.Null()]),
+    signal: Type.Union([Type.String(), Type.Null()]),
+    qemuReason: Type.Optional(Type.String()),
+    requested: Type.Boolean(),
+    stderrTail: Type.Array(Type.String()),
+    message: Type.String(),
+    at: Type.String({ format: 'date-time' }),
+    unmonitored: Type.Optional(Type.Boolean()),
+  },
+);
+
+export const DomainInfoSchema = Type.Object(
+  {
+    name: Type.String(),
+    uuid: Type.String(),
+    state: State,
+    pausedReason: Type.Optional(Type.String()),
+    autostart: Type.Boolean(),
+    policies: Type.Object({ onPoweroff: Policy, onReboot: Policy, onCrash: Policy }),
+    format: Type.String(),
+    file: Type.Optional(Type.String()),
+    pid: Type.Optional(Type.Integer()),
+    startedAt: Type.Optional(Type.String()),
+    uptimeMs: Type.Optional(Type.Integer()),
+    vcpus: Type.Integer(),
+    memoryMiB: Type.Integer(),
+    machine: Type.String(),
+    disks: Type.Array(Type.Object({ id: Type.String(), path: Type.String(), format: Type.String(), bus: Type.String(), media: Type.String(), readonly: Type.Boolean() })),
+    nics: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), model: Type.String(), mac: Type.Optional(Type.String()), ifname: Type.Optional(Type.String()) })),
+    console: Type.Optional(Type.Object({ socket: Type.Optional(Type.String()), log: Type.Optional(Type.String()) })),
+    lastStop: Type.Optional(StopInfoSchema),
+    job: Type.Optional(Type.String()),
+    seq: Type.Integer({ description: 'Connection-wide change counter at the last change of this domain' }),
+  },
+);
+
+export const DomainListSchema = Type.Object({ seq: Type.Integer(), domains: Type.Array(DomainInfoSchema) }, {});
+
+export const StopResultSchema = Type.Object({ stop: StopInfoSchema, domain: DomainInfoSchema }, {});
+
+export const DefinitionSchema = Type.Object(
+  { format: Type.String(), text: Type.String(), file: Type.Optional(Type.String()) },
+);
+
+export const LifecycleEventSchema = Type.Object(
+  {
+    type: Type.Union(['defined', 'undefined', 'started', 'suspended', 'resumed', 'rebooted', 'crashed', 'stopped'].map((s) => Type.Literal(s))),
+    domain: Type.String(),
+    uuid: Type.String(),
+    state: State,
+    time: Type.String(),
+    seq: Type.Integer(),
+    reason: Type.Optional(Type.String()),
+    message: Type.Optional(Type.String()),
+    pid: Type.Optional(Type.Integer()),
+    stop: Type.Optional(StopInfoSchema),
+  },
+);
+
+export const ErrorSchema = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'The library error code: InvalidConfig, InvalidArgument, NotFound, AlreadyExists, InvalidState, ...' }),
+      message: Type.String(),
+      details: Type.Record(Type.String(), Type.Unknown()),
+    }),
+  },
+);
+
+export const DaemonStatusSchema = Type.Object(
+  {
+    pid: Type.Integer(),
+    version: Type.String(),
+    root: Type.String(),
+    socket: Type.String(),
+    uptimeMs: Type.Integer(),
+    rssBytes: Type.Integer(),
+    heapUsedBytes: Type.Integer(),
+    domains: Type.Object({ defined: Type.Integer(), running: Type.Integer() }),
+    clients: Type.Object({ connections: Type.Integer(), eventStreams: Type.Integer(), consoles: Type.Integer() }),
+    eventLoopDelayMs: Type.Object({ p50: Type.Number(), p99: Type.Number(), max: Type.Number(), mean: Type.Number(), since: Type.String() }),
+  },
+);
+
+export type DefineBodyT = Static<typeof DefineBody>;
+export type StartBodyT = Static<typeof StartBody>;
+export type ShutdownBodyT = Static<typeof ShutdownBody>;
+export type DestroyBodyT = Static<typeof DestroyBody>;
+export type UpdateBodyT = Static<typeof UpdateBody>;
+
+const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false, validateFormats: false });
+const compiled = new WeakMap<TSchema, ValidateFunction>();
+
+/** Validates a request body against its schema; throws InvalidArgument listing every problem. */
+export function validateBody<T extends TSchema>(schema: T, body: unknown): Static<T> {
+  let v = compiled.get(schema);
+  if (v === undefined) {
+    v = ajv.compile(schema);
+    compiled.set(schema, v);
+  }
+  if (v(body)) return body as Static<T>;
+  const problems = (v.errors ?? []).map(describe);
+  throw new VmkitError('InvalidArgument', `Invalid request body: ${problems.join('; ')}`, { details: { problems } });
+}
+
+function describe(e: ErrorObject): string {
+  const where = e.instancePath === '' ? 'body' : `body${e.instancePath.replaceAll('/', '.')}`;
+  if (e.keyword === 'additionalProperties') return `${where}: unknown property '${String(e.params.additionalProperty)}'`;
+  return `${where}: ${e.message ?? 'is invalid'}`;
+}

@@ -1,0 +1,375 @@
+/**
+ * The daemon's HTTP/JSON front end on a unix socket: it only parses a request into a Connection call and
+ * writes the result (or the error, with the library's code) back. Peer credentials are checked on every
+ * connection (SO_PEERCRED) before any request on it is served. Lifecycle events go out as NDJSON streams;
+ * the serial console is a raw byte stream after an HTTP Upgrade.
+ */
+import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { TSchema } from '@sinclair/typebox';
+import type { Connection } from '../driver/connection.js';
+import type { Domain } from '../driver/domain.js';
+import type { LifecycleEvent } from '../driver/api-types.js';
+import { VmkitError } from '../errors.js';
+import { errorBody } from './http-errors.js';
+import { openApiDocument } from './openapi.js';
+import { allowed, peerCred, type AccessPolicy } from './peer-cred.js';
+import { DefineBody, DestroyBody, EmptyBody, ShutdownBody, StartBody, UpdateBody, validateBody } from './schemas.js';
+import { socketAnswers } from './uri.js';
+
+export interface ApiServerOptions {
+  readonly socket: string;
+  readonly access: AccessPolicy;
+  readonly version: string;
+  /** Socket file mode (default 0o660). */
+  readonly mode?: number;
+  /** Group to give the socket file (system mode: the vmkit group). */
+  readonly gid?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** Largest request body read (a definition is at most 4 MiB of text, JSON-escaped). */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** An event-stream client that falls this far behind is dropped rather than buffered without bound. */
+const MAX_STREAM_BACKLOG = 4 * 1024 * 1024;
+const MAX_CONSOLE_BACKLOG = 1024 * 1024;
+
+interface Reply {
+  readonly status: number;
+  readonly body?: unknown;
+}
+
+interface EventClient {
+  readonly res: http.ServerResponse;
+  readonly domain: string | undefined;
+}
+
+export class ApiServer {
+  private readonly server: http.Server;
+  private readonly verdicts = new WeakMap<Socket, Promise<boolean>>();
+  private readonly sockets = new Set<Socket>();
+  private readonly streams = new Set<EventClient>();
+  private readonly consoles = new Set<Socket>();
+  private readonly eld: IntervalHistogram;
+  private eldSince = new Date();
+  private readonly started = Date.now();
+  private readonly onEvent = (ev: LifecycleEvent): void => this.fanOut(ev);
+
+  private constructor(private readonly conn: Connection, private readonly opts: ApiServerOptions) {
+    this.server = http.createServer({ keepAlive: true }, (req, res) => void this.handle(req, res));
+    this.server.on('connection', (socket: Socket) => this.admit(socket));
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => void this.upgrade(req, socket, head));
+    this.server.on('clientError', (_e, socket: Socket) => socket.destroy());
+    this.server.keepAliveTimeout = 30_000;
+    this.eld = monitorEventLoopDelay({ resolution: 5 });
+    this.eld.enable();
+    conn.on('event', this.onEvent);
+  }
+
+  /** Listens on `opts.socket` (replacing a stale socket file; refusing when a daemon answers there). */
+  static async listen(conn: Connection, opts: ApiServerOptions): Promise<ApiServer> {
+    const api = new ApiServer(conn, opts);
+    await mkdir(dirname(opts.socket), { recursive: true, mode: 0o755 });
+    if (await socketAnswers(opts.socket)) {
+      throw new VmkitError('AlreadyExists', `A vmkit daemon already listens on ${opts.socket}: stop it first, or use another --socket`, { details: { socket: opts.socket } });
+    }
+    await unlink(opts.socket).catch(() => undefined);
+    // The socket is created with the umask's mode: keep everyone but the owner out until chmod.
+    const umask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        api.server.once('error', reject);
+        api.server.listen({ path: opts.socket, exclusive: true }, () => {
+          api.server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (e) {
+      throw new VmkitError('HostError', `Cannot listen on ${opts.socket}: ${(e as Error).message}`, { cause: e, details: { socket: opts.socket } });
+    } finally {
+      process.umask(umask);
+    }
+    if (opts.gid !== undefined) await chown(opts.socket, process.getuid?.() ?? 0, opts.gid);
+    await chmod(opts.socket, opts.mode ?? 0o660);
+    return api;
+  }
+
+  /** Stops listening, ends every client, removes the socket file. */
+  async close(): Promise<void> {
+    this.conn.off('event', this.onEvent);
+    this.eld.disable();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of this.streams) c.res.end();
+    for (const s of this.consoles) s.destroy();
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    await unlink(this.opts.socket).catch(() => undefined);
+  }
+
+  // ---- connections and credentials ---------------------------------------------------------------------
+
+  private admit(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    const cred = peerCred(socket);
+    const verdict = allowed(cred, this.opts.access).catch(() => false);
+    this.verdicts.set(socket, verdict);
+    void verdict.then((ok) => {
+      if (!ok) this.opts.log?.(`refused a client: uid ${cred?.uid ?? '?'} pid ${cred?.pid ?? '?'} (allowed: ${this.opts.access.describe})`);
+    });
+  }
+
+  private async permitted(socket: Socket): Promise<boolean> {
+    return (await this.verdicts.get(socket)) === true;
+  }
+
+  private refusal(): VmkitError {
+    return new VmkitError('HostError', `Permission denied: this vmkit daemon serves ${this.opts.access.describe}`, { details: { reason: 'permission' } });
+  }
+
+  // ---- requests ----------------------------------------------------------------------------------------
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let reply: Reply;
+    try {
+      if (!(await this.permitted(req.socket))) {
+        res.shouldKeepAlive = false;
+        reply = { status: 403, body: errorBody(this.refusal()).body };
+      } else {
+        const url = new URL(req.url ?? '/', 'http://vmkit');
+        if (req.method === 'GET' && url.pathname === '/v1/events') {
+          this.openStream(req, res, url.searchParams.get('domain') ?? undefined);
+          return;
+        }
+        reply = await this.route(req, url);
+      }
+    } catch (e) {
+      const { status, body } = errorBody(e);
+      reply = { status, body };
+      if (status === 500) this.opts.log?.(`internal error on ${req.method} ${req.url}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+    if (res.destroyed) return;
+    if (reply.body === undefined) {
+      res.writeHead(reply.status).end();
+      return;
+    }
+    const text = JSON.stringify(reply.body);
+    res.writeHead(reply.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private async route(req: http.IncomingMessage, url: URL): Promise<Reply> {
+    const method = req.method ?? 'GET';
+    const parts = url.pathname.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+    const c = this.conn;
+    if (parts[0] === 'openapi.json' && parts.length === 1 && method === 'GET') return { status: 200, body: openApiDocument(this.opts.version) };
+    if (parts[0] !== 'v1') throw notFound(method, url.pathname);
+    if (parts[1] === 'daemon' && parts.length === 2 && method === 'GET') return { status: 200, body: this.status() };
+    if (parts[1] === 'daemon' && parts[2] === 'reset-stats' && parts.length === 3 && method === 'POST') {
+      await this.body(req, EmptyBody);
+      this.eld.reset();
+      this.eldSince = new Date();
+      return { status: 200, body: this.status() };
+    }
+    if (parts[1] !== 'domains') throw notFound(method, url.pathname);
+    if (parts.length === 2) {
+      if (method === 'GET') return { status: 200, body: c.snapshot() };
+      if (method === 'POST') {
+        const b = await this.body(req, DefineBody);
+        const d = await c.define(
+          { text: b.text, ...(b.file === undefined ? {} : { file: b.file }), ...(b.baseDir === undefined ? {} : { baseDir: b.baseDir }) },
+          { ...(b.autostart === undefined ? {} : { autostart: b.autostart }), ...(b.policies === undefined ? {} : { policies: b.policies }) },
+        );
+        return { status: 201, body: d.snapshot() };
+      }
+      throw notAllowed(method, url.pathname);
+    }
+    const id = parts[2] ?? '';
+    const action = parts[3];
+    if (parts.length === 3) {
+      if (method === 'GET') return { status: 200, body: c.lookup(id).snapshot() };
+      if (method === 'DELETE') {
+        const d = c.lookup(id);
+        await c.undefine(d.name);
+        return { status: 200, body: { name: d.name, uuid: d.uuid, seq: d.seq } };
+      }
+      if (method === 'PATCH') {
+        const b = await this.body(req, UpdateBody);
+        return { status: 200, body: await c.lookup(id).update(b) };
+      }
+      throw notAllowed(method, url.pathname);
+    }
+    if (parts.length !== 4 || action === undefined) throw notFound(method, url.pathname);
+    if (action === 'definition' && method === 'GET') return { status: 200, body: await c.lookup(id).definition() };
+    if (method !== 'POST') throw notAllowed(method, url.pathname);
+    const d = c.lookup(id);
+    switch (action) {
+      case 'start': {
+        const b = await this.body(req, StartBody);
+        await d.start({ ...(b.paused === undefined ? {} : { paused: b.paused }), ...(b.timeoutMs === undefined ? {} : { timeoutMs: b.timeoutMs }) });
+        return { status: 200, body: d.snapshot() };
+      }
+      case 'shutdown': {
+        const b = await this.body(req, ShutdownBody);
+        const stop = await d.shutdown(b.timeoutMs === undefined ? {} : { timeoutMs: b.timeoutMs });
+        return { status: 200, body: { stop, domain: d.snapshot() } };
+      }
+      case 'destroy': {
+        const b = await this.body(req, DestroyBody);
+        const stop = await d.destroy(b.graceMs === undefined ? {} : { graceMs: b.graceMs });
+        return { status: 200, body: { stop, domain: d.snapshot() } };
+      }
+      case 'reboot':
+      case 'suspend':
+      case 'resume':
+        await this.body(req, EmptyBody);
+        await d[action]();
+        return { status: 200, body: d.snapshot() };
+      default:
+        throw notFound(method, url.pathname);
+    }
+  }
+
+  /** Reads and validates a JSON body (an empty body is `{}`). */
+  private async body<T extends TSchema>(req: http.IncomingMessage, schema: T): Promise<import('@sinclair/typebox').Static<T>> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.socket.destroy();
+        throw new VmkitError('InvalidArgument', `Request body larger than ${MAX_BODY_BYTES} bytes`);
+      }
+      chunks.push(chunk);
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    let value: unknown = {};
+    if (text.trim() !== '') {
+      try {
+        value = JSON.parse(text);
+      } catch (e) {
+        throw new VmkitError('InvalidArgument', `Request body is not JSON: ${(e as Error).message}`);
+      }
+    }
+    return validateBody(schema, value);
+  }
+
+  private status(): object {
+    const running = this.conn.list().filter((d) => d.pid !== undefined).length;
+    const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+    const count = this.eld.count;
+    return {
+      pid: process.pid,
+      version: this.opts.version,
+      root: this.conn.root,
+      socket: this.opts.socket,
+      uptimeMs: Date.now() - this.started,
+      rssBytes: process.memoryUsage.rss(),
+      heapUsedBytes: process.memoryUsage().heapUsed,
+      domains: { defined: this.conn.list().length, running },
+      clients: { connections: this.sockets.size, eventStreams: this.streams.size, consoles: this.consoles.size },
+      eventLoopDelayMs: {
+        p50: count > 0 ? ms(this.eld.percentile(50)) : 0,
+        p99: count > 0 ? ms(this.eld.percentile(99)) : 0,
+        max: count > 0 ? ms(this.eld.max) : 0,
+        mean: count > 0 ? ms(this.eld.mean) : 0,
+        since: this.eldSince.toISOString(),
+      },
+    };
+  }
+
+  // ---- event streams -----------------------------------------------------------------------------------
+
+  private openStream(req: http.IncomingMessage, res: http.ServerResponse, domain: string | undefined): void {
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+    const snap = this.conn.snapshot();
+    const domains = domain === undefined ? snap.domains : snap.domains.filter((d) => d.name === domain);
+    res.write(`${JSON.stringify({ type: 'snapshot', seq: snap.seq, domains })}\n`);
+    const client: EventClient = { res, domain };
+    this.streams.add(client);
+    const drop = (): void => {
+      this.streams.delete(client);
+    };
+    req.once('close', drop);
+    res.once('close', drop);
+  }
+
+  private fanOut(ev: LifecycleEvent): void {
+    if (this.streams.size === 0) return;
+    const line = `${JSON.stringify(ev)}\n`;
+    for (const c of this.streams) {
+      if (c.domain !== undefined && c.domain !== ev.domain) continue;
+      if (c.res.writableLength > MAX_STREAM_BACKLOG) {
+        this.opts.log?.('dropped an event-stream client that stopped reading');
+        this.streams.delete(c);
+        c.res.destroy();
+        continue;
+      }
+      c.res.write(line);
+    }
+  }
+
+  // ---- console -----------------------------------------------------------------------------------------
+
+  private async upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const fail = (e: unknown): void => {
+      const { status, body } = errorBody(e);
+      const text = JSON.stringify(body);
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+    };
+    try {
+      if (!(await this.permitted(socket))) return fail(this.refusal());
+      const url = new URL(req.url ?? '/', 'http://vmkit');
+      const m = /^\/v1\/domains\/([^/]+)\/console$/.exec(url.pathname);
+      if (m?.[1] === undefined || req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'vmkit-console') {
+        return fail(new VmkitError('NotFound', `No upgrade endpoint ${req.method} ${url.pathname}: use GET /v1/domains/{id}/console with Upgrade: vmkit-console`));
+      }
+      const d = this.conn.lookup(decodeURIComponent(m[1]));
+      if (d.pid === undefined) {
+        return fail(new VmkitError('InvalidState', `Cannot attach to the console of domain '${d.name}': it is ${d.state()}, and the console needs a running QEMU`, { details: { domain: d.name, state: d.state() } }));
+      }
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: vmkit-console\r\nConnection: Upgrade\r\n\r\n');
+      this.attachConsole(d, socket, head);
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  private attachConsole(d: Domain, socket: Socket, head: Buffer): void {
+    this.consoles.add(socket);
+    const out = (chunk: Buffer): void => {
+      if (socket.writableLength < MAX_CONSOLE_BACKLOG) socket.write(chunk); // a console is lossy, never a memory leak
+    };
+    const stopped = (): void => {
+      socket.end();
+    };
+    d.on('console', out);
+    d.once('stopped', stopped);
+    const input = (data: Buffer): void => {
+      try {
+        d.writeConsole(data);
+      } catch {
+        socket.end();
+      }
+    };
+    if (head.length > 0) input(head);
+    socket.on('data', input);
+    socket.on('error', () => undefined);
+    socket.once('close', () => {
+      this.consoles.delete(socket);
+      d.off('console', out);
+      d.off('stopped', stopped);
+    });
+  }
+}
+
+function notFound(method: string, path: string): VmkitError {
+  return new VmkitError('NotFound', `No endpoint ${method} ${path}: see GET /openapi.json`, { details: { method, path } });
+}
+
+function notAllowed(method: string, path: string): VmkitError {
+  return new VmkitError('InvalidArgument', `Method ${method} is not allowed on ${path}: see GET /openapi.json`, { details: { method, path } });
+}

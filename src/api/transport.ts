@@ -1,0 +1,156 @@
+/** HTTP/JSON over the daemon's unix socket: requests, long-lived streams and console upgrades, each bounded. */
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { VmkitError } from '../errors.js';
+import { errorFromBody } from './http-errors.js';
+
+export interface RequestOptions {
+  /** Bound on the whole request (default 120 s). */
+  readonly timeoutMs?: number;
+}
+
+export class Transport {
+  private readonly agent: http.Agent;
+
+  constructor(readonly socketPath: string) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  }
+
+  /** Sends a request and resolves with the parsed JSON reply; rejects with the daemon's error as a VmkitError. */
+  request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
+    const timeoutMs = opts.timeoutMs ?? 120_000;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise<T>((resolve, reject) => {
+      const req = http.request(
+        {
+          socketPath: this.socketPath,
+          agent: this.agent,
+          method,
+          path,
+          headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', (e) => reject(this.unreachable(e)));
+          res.on('end', () => {
+            clearTimeout(timer);
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown;
+            try {
+              parsed = text === '' ? undefined : JSON.parse(text);
+            } catch {
+              reject(new VmkitError('Internal', `The vmkit daemon sent a reply that is not JSON (HTTP ${res.statusCode ?? '?'})`));
+              return;
+            }
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve(parsed as T);
+            else reject(errorFromBody(status, parsed));
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(new VmkitError('Timeout', `The vmkit daemon did not answer ${method} ${path} within ${timeoutMs} ms`, { details: { method, path, timeoutMs } }));
+      }, timeoutMs);
+      req.on('error', (e) => {
+        clearTimeout(timer);
+        reject(this.unreachable(e));
+      });
+      req.end(payload);
+    });
+  }
+
+  /** Opens a long-lived GET (an event stream); resolves once the daemon answered 200. */
+  stream(path: string, timeoutMs = 10_000): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
+    return new Promise((resolve, reject) => {
+      // A stream holds its socket for good: keep it out of the request pool.
+      const req = http.request({ socketPath: this.socketPath, method: 'GET', path, agent: false }, (res) => {
+        clearTimeout(timer);
+        if (res.statusCode !== 200) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            let body: unknown;
+            try {
+              body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            } catch {
+              body = undefined;
+            }
+            reject(errorFromBody(res.statusCode ?? 0, body));
+          });
+          return;
+        }
+        resolve({ res, req });
+      });
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(new VmkitError('Timeout', `The vmkit daemon did not open ${path} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      req.on('error', (e) => {
+        clearTimeout(timer);
+        reject(this.unreachable(e));
+      });
+      req.end();
+    });
+  }
+
+  /** Upgrades GET `path` to a raw byte stream (the console). */
+  upgrade(path: string, protocol: string, timeoutMs = 10_000): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({
+        socketPath: this.socketPath,
+        method: 'GET',
+        path,
+        agent: false,
+        headers: { Connection: 'Upgrade', Upgrade: protocol },
+      });
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(new VmkitError('Timeout', `The vmkit daemon did not open ${path} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      req.on('upgrade', (_res, socket: Socket, head: Buffer) => {
+        clearTimeout(timer);
+        if (head.length > 0) socket.unshift(head);
+        resolve(socket);
+      });
+      req.on('response', (res) => {
+        clearTimeout(timer);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let body: unknown;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            body = undefined;
+          }
+          reject(errorFromBody(res.statusCode ?? 0, body));
+        });
+      });
+      req.on('error', (e) => {
+        clearTimeout(timer);
+        reject(this.unreachable(e));
+      });
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private unreachable(e: unknown): VmkitError {
+    const err = e as NodeJS.ErrnoException;
+    const hint =
+      err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
+        ? ': no daemon runs there (start one with `vmkit daemon`)'
+        : err.code === 'EACCES'
+          ? ': permission denied (the socket is for root and the vmkit group, or its owner in session mode)'
+          : `: ${err.message}`;
+    return new VmkitError('HostError', `Cannot reach the vmkit daemon at ${this.socketPath}${hint}`, {
+      cause: e,
+      details: { socket: this.socketPath, errno: err.code },
+    });
+  }
+}
