@@ -1,7 +1,7 @@
 /** libvirt domain XML import, element by element: what each element becomes in the DomainSpec. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseDefinition, parseLibvirtXml } from '../../src/config/index.js';
+import { parseDefinition, parseLibvirtXml, validateDefinition } from '../../src/config/index.js';
 import { formatProblem } from '../../src/errors.js';
 import type { DomainSpec } from '../../src/model/domain.js';
 
@@ -157,17 +157,26 @@ test('per-device <boot order> replaces the implicit boot-from-disk order', () =>
   assert.equal(s.disks[0]?.bootIndex, 3);
 });
 
+test("a read-only SATA or IDE hard disk is refused: QEMU's ide-hd cannot be read-only", () => {
+  const problems = validateDefinition(
+    `<domain type='qemu'><name>d</name><memory unit='MiB'>64</memory><os><type>hvm</type></os><devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/a.img'/><target dev='sda' bus='sata'/><readonly/></disk></devices></domain>`,
+    { file: 'd.xml', baseDir: '/defs' },
+  );
+  assert.equal(problems.length, 1);
+  assert.match(problems[0]?.message ?? '', /read-only/);
+});
+
 test("<disk>: driver type/cache/io/iothread, source file or dev, target bus (or the bus implied by the name), readonly, serial", () => {
   const s = spec(
     '<iothreads>1</iothreads><devices>' +
-      "<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none' io='native' iothread='1'/><source file='img/root.qcow2'/><target dev='vda'/><serial>S-1</serial></disk>" +
-      "<disk type='block' device='disk'><driver name='qemu' type='raw' cache='default' io='default'/><source dev='/dev/sdz'/><target dev='hdb' bus='sata'/><readonly/></disk>" +
+      "<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none' io='native' iothread='1'/><source file='img/root.qcow2'/><target dev='vda'/><readonly/><serial>S-1</serial></disk>" +
+      "<disk type='block' device='disk'><driver name='qemu' type='raw' cache='default' io='default'/><source dev='/dev/sdz'/><target dev='hdb' bus='sata'/></disk>" +
       "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='/iso/x.iso'/><target dev='hdc' bus='ide'/></disk>" +
       '</devices>',
   );
   assert.deepEqual(s.disks, [
-    { id: 'disk0', path: '/defs/img/root.qcow2', format: 'qcow2', bus: 'virtio', media: 'disk', cache: 'none', aio: 'native', readonly: false, iothread: 'iothread1', serial: 'S-1' },
-    { id: 'disk1', path: '/dev/sdz', format: 'raw', bus: 'sata', media: 'disk', readonly: true },
+    { id: 'disk0', path: '/defs/img/root.qcow2', format: 'qcow2', bus: 'virtio', media: 'disk', cache: 'none', aio: 'native', readonly: true, iothread: 'iothread1', serial: 'S-1' },
+    { id: 'disk1', path: '/dev/sdz', format: 'raw', bus: 'sata', media: 'disk', readonly: false },
     { id: 'disk2', path: '/iso/x.iso', format: 'raw', bus: 'ide', media: 'cdrom', readonly: true },
   ]);
 });

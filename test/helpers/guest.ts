@@ -22,10 +22,21 @@ export function tinyGuest(): GuestManifest {
   }
 }
 
+/**
+ * Kernel parameters that make the tiny guest boot about 1 s faster under TCG (measured in guest/README.md):
+ * skip crypto self-tests, rodata checks, timer calibration and a few slow initcalls. microvm differs: no
+ * PCI, and it must keep the APIC timer (vmkit adds tsc_early_khz there itself).
+ */
+export function fastCmdline(machine = 'q35'): string {
+  const common = 'console=ttyS0 quiet cryptomgr.notests rodata=off mitigations=off';
+  if (machine === 'microvm') return `${common} pci=off`;
+  return `${common} noapictimer noreplace-smp initcall_blacklist=init_kprobe_trace,trace_eval_init,tracer_init_tracefs,crypto_kdf108_init,load_system_certificate_list,i8042_init,add_pcspkr`;
+}
+
 /** Native YAML for the tiny guest under TCG. */
 export function tinyYaml(opts: { name?: string; action?: string; extra?: string; vcpus?: number; cmdline?: string; machine?: string } = {}): string {
   const g = tinyGuest();
-  const cmdline = opts.cmdline ?? `console=ttyS0 quiet vmkit.action=${opts.action ?? 'poweroff'}`;
+  const cmdline = opts.cmdline ?? `${fastCmdline(opts.machine)} vmkit.action=${opts.action ?? 'poweroff'}`;
   return [
     `name: ${opts.name ?? 'tiny'}`,
     'machine:',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openEmbedded } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
-import { ACCEL_NOTE, tinyGuest } from '../helpers/guest.js';
+import { ACCEL_NOTE, fastCmdline, tinyGuest } from '../helpers/guest.js';
 import { readThreads } from '../helpers/threads.js';
 
 function launcherYaml(opts: { action: string; spelling: 'arrays' | 'strings' | 'mixed'; launcherExtra?: string }): string {
@@ -26,7 +26,7 @@ function launcherYaml(opts: { action: string; spelling: 'arrays' | 'strings' | '
     '- nographic',
     `- kernel: ${JSON.stringify(g.vmlinux)}`,
     `- initrd: ${JSON.stringify(g.initrd)}`,
-    `- append: console=ttyS0 quiet vmkit.action=${opts.action}`,
+    `- append: ${fastCmdline()} vmkit.action=${opts.action}`,
   ].join('\n');
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, before, after } from 'node:test';
 import { childPids, cmdline, isDead, runCli, waitUntil } from '../helpers/cli.js';
-import { ACCEL_NOTE, tinyGuest, tinyYaml } from '../helpers/guest.js';
+import { ACCEL_NOTE, fastCmdline, tinyGuest, tinyYaml } from '../helpers/guest.js';
 
 // Every test here boots the tiny guest under TCG (see ACCEL_NOTE) with a bounded timeout.
 describe(`vmkit run (real QEMU; ${ACCEL_NOTE})`, () => {
@@ -72,7 +72,7 @@ describe(`vmkit run (real QEMU; ${ACCEL_NOTE})`, () => {
   });
 
   it('on SIGTERM stops a guest that ignores ACPI after --grace seconds and exits 143', { timeout: 60_000 }, async () => {
-    const file = await config('sigterm', tinyYaml({ name: 'sigterm', cmdline: 'console=ttyS0 quiet acpi=off vmkit.action=wait' }));
+    const file = await config('sigterm', tinyYaml({ name: 'sigterm', cmdline: `${fastCmdline()} acpi=off vmkit.action=wait` }));
     const run = runCli(['run', '--console', '--grace', '1', file], { env: env() });
     await run.waitFor('VMKIT-GUEST-BANNER');
     const t0 = Date.now();
@@ -87,7 +87,7 @@ describe(`vmkit run (real QEMU; ${ACCEL_NOTE})`, () => {
   });
 
   it('a second Ctrl-C stops QEMU at once', { timeout: 60_000 }, async () => {
-    const file = await config('twice', tinyYaml({ name: 'twice', cmdline: 'console=ttyS0 quiet acpi=off vmkit.action=wait' }));
+    const file = await config('twice', tinyYaml({ name: 'twice', cmdline: `${fastCmdline()} acpi=off vmkit.action=wait` }));
     const run = runCli(['run', '--console', file], { env: env() });
     await run.waitFor('VMKIT-GUEST-BANNER');
     run.child.kill('SIGINT');

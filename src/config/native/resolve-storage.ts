@@ -55,6 +55,13 @@ export function resolveDisks(
         found: 'virtio',
       });
     }
+    if (media === 'disk' && readonly && (bus === 'sata' || bus === 'ide')) {
+      ctx.problems.add(child(at, 'readonly'), {
+        message: `QEMU cannot give a ${bus.toUpperCase()} hard disk read-only (ide-hd refuses a read-only block node); put it on bus virtio or scsi, or use media cdrom`,
+        expected: 'bus virtio or scsi for a read-only disk',
+        found: `bus ${bus}`,
+      });
+    }
     if (media === 'cdrom' && d.readonly === false) {
       ctx.problems.add(child(at, 'readonly'), { message: 'A cdrom is always read-only; remove `readonly: false` or use media disk', found: 'false' });
     }
