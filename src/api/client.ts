@@ -51,7 +51,7 @@ export interface DaemonStatus {
   readonly heapUsedBytes: number;
   readonly domains: { readonly defined: number; readonly running: number };
   readonly clients: { readonly connections: number; readonly eventStreams: number; readonly consoles: number };
-  readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly mean: number; readonly since: string };
+  readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly mean: number; readonly samples: number; readonly since: string };
 }
 
 export interface RemoteOptions {

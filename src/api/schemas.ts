@@ -139,7 +139,10 @@ export const DaemonStatusSchema = Type.Object(
     heapUsedBytes: Type.Integer(),
     domains: Type.Object({ defined: Type.Integer(), running: Type.Integer() }),
     clients: Type.Object({ connections: Type.Integer(), eventStreams: Type.Integer(), consoles: Type.Integer() }),
-    eventLoopDelayMs: Type.Object({ p50: Type.Number(), p99: Type.Number(), max: Type.Number(), mean: Type.Number(), since: Type.String() }),
+    eventLoopDelayMs: Type.Object(
+      { p50: Type.Number(), p99: Type.Number(), max: Type.Number(), mean: Type.Number(), samples: Type.Integer(), since: Type.String() },
+      { description: 'How late a 2 ms timer ran, since the daemon started or the last reset-stats' },
+    ),
   },
 );
 

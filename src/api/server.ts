@@ -8,13 +8,13 @@ import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { TSchema } from '@sinclair/typebox';
 import type { Connection } from '../driver/connection.js';
 import type { Domain } from '../driver/domain.js';
 import type { LifecycleEvent } from '../driver/api-types.js';
 import { VmkitError } from '../errors.js';
 import { errorBody } from './http-errors.js';
+import { LoopLag } from './loop-lag.js';
 import { openApiDocument } from './openapi.js';
 import { allowed, peerCred, type AccessPolicy } from './peer-cred.js';
 import { DefineBody, DestroyBody, EmptyBody, ShutdownBody, StartBody, UpdateBody, validateBody } from './schemas.js';
@@ -53,7 +53,7 @@ export class ApiServer {
   private readonly sockets = new Set<Socket>();
   private readonly streams = new Set<EventClient>();
   private readonly consoles = new Set<Socket>();
-  private readonly eld: IntervalHistogram;
+  private readonly eld = new LoopLag();
   private eldSince = new Date();
   private readonly started = Date.now();
   private readonly onEvent = (ev: LifecycleEvent): void => this.fanOut(ev);
@@ -64,8 +64,7 @@ export class ApiServer {
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => void this.upgrade(req, socket, head));
     this.server.on('clientError', (_e, socket: Socket) => socket.destroy());
     this.server.keepAliveTimeout = 30_000;
-    this.eld = monitorEventLoopDelay({ resolution: 5 });
-    this.eld.enable();
+    this.eld.start();
     conn.on('event', this.onEvent);
   }
 
@@ -100,7 +99,7 @@ export class ApiServer {
   /** Stops listening, ends every client, removes the socket file. */
   async close(): Promise<void> {
     this.conn.off('event', this.onEvent);
-    this.eld.disable();
+    this.eld.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of this.streams) c.res.end();
     for (const s of this.consoles) s.destroy();
@@ -259,8 +258,7 @@ export class ApiServer {
 
   private status(): object {
     const running = this.conn.list().filter((d) => d.pid !== undefined).length;
-    const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
-    const count = this.eld.count;
+
     return {
       pid: process.pid,
       version: this.opts.version,
@@ -271,13 +269,7 @@ export class ApiServer {
       heapUsedBytes: process.memoryUsage().heapUsed,
       domains: { defined: this.conn.list().length, running },
       clients: { connections: this.sockets.size, eventStreams: this.streams.size, consoles: this.consoles.size },
-      eventLoopDelayMs: {
-        p50: count > 0 ? ms(this.eld.percentile(50)) : 0,
-        p99: count > 0 ? ms(this.eld.percentile(99)) : 0,
-        max: count > 0 ? ms(this.eld.max) : 0,
-        mean: count > 0 ? ms(this.eld.mean) : 0,
-        since: this.eldSince.toISOString(),
-      },
+      eventLoopDelayMs: { ...this.eld.figures(), since: this.eldSince.toISOString() },
     };
   }
 

@@ -13,7 +13,8 @@ export class Transport {
   private readonly agent: http.Agent;
 
   constructor(readonly socketPath: string) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    // Enough sockets that hundreds of concurrent operations are not queued on the client side.
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   }
 
   /** Sends a request and resolves with the parsed JSON reply; rejects with the daemon's error as a VmkitError. */

@@ -278,6 +278,17 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     this.emit('event', event);
   }
 
+  /**
+   * Removes the cpuset groups of VMs that are gone. Needed after a re-adopted, tuned QEMU ends (the undo
+   * of its tuning lived in the daemon that started it). Best effort, in the background.
+   */
+  sweepCgroups(): void {
+    void (async () => {
+      const { detectCpuset, sweepCgroups } = await import('../tuning/index.js');
+      await sweepCgroups(await detectCpuset());
+    })().catch(() => undefined);
+  }
+
   saveRecord(record: StoredDomain): Promise<void> {
     return this.store.save(record);
   }
@@ -341,6 +352,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
         }
       }),
     );
+    if ([...found.died, ...found.adopt].some((r) => r.tuned)) this.sweepCgroups();
     for (const rec of found.died) {
       const d = this.domains.get(rec.name);
       if (d === undefined || d.uuid !== rec.uuid) continue;

@@ -50,6 +50,8 @@ export interface DomainHost {
   nextSeq(): number;
   saveRecord(record: StoredDomain): Promise<void>;
   saveStatus(name: string, status: StoredStatus): Promise<void>;
+  /** Removes cpuset groups left by VMs that are gone (a re-adopted VM's tuning cannot be undone otherwise). */
+  sweepCgroups(): void;
 }
 
 /** Automatic restarts (onPoweroff/onCrash `restart`) allowed per minute before vmkit gives up. */
@@ -472,6 +474,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
 
   private onExit(vm: VmProcess, info: ExitInfo): void {
     this.host.untrack(vm);
+    if (vm instanceof AdoptedQemu && vm.record.tuned) this.host.sweepCgroups();
     if (this.vm !== vm) return;
     this.vm = undefined;
     this.consoleLink?.close();
