@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { chown, createWriteStream, type WriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -45,7 +46,22 @@ export interface LaunchOptions {
   readonly detached?: boolean;
   /** Arguments appended after the generated argv, given the run directory (daemon mode: its own sockets). */
   readonly extraArgs?: (runDir: RunDir) => readonly string[];
+  /**
+   * Starts the QEMU command elsewhere than on this thread (daemon mode: a worker thread, so that fork and
+   * exec never stall this event loop). QEMU's stdout and stderr then go straight to the run directory's log;
+   * the stderr tail in errors is read back from it. Not used for specs that need a memlock limit at exec.
+   */
+  readonly spawner?: Spawner;
 }
+
+/** A QEMU started by a Spawner. */
+export interface SpawnedChild {
+  readonly pid: number;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+export type Spawner = (cmd: { file: string; args: string[] }, opts: { env: NodeJS.ProcessEnv; logFile: string; detached: boolean }) => Promise<SpawnedChild>;
 
 export interface QemuProcessEvents {
   console: [Buffer];
@@ -107,24 +123,44 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     const env = opts.env ?? process.env;
     const deadline = AbortSignal.timeout(opts.timeoutMs ?? 30_000);
     const signal = opts.signal === undefined ? deadline : AbortSignal.any([opts.signal, deadline]);
-    const [setpriv, qemu, identity, caps] = await Promise.all([
+    // Everything before the spawn runs concurrently: the checks, the run directory and its sockets.
+    const checks = Promise.all([
       requireExecutable('setpriv', 'install util-linux (apt-get install util-linux)', env),
       requireExecutable(spec.emulator, `install QEMU (apt-get install qemu-system-x86) or set 'emulator' to the binary's path`, env),
       readIdentity(spec.process.user, spec.process.group),
       checkHost(spec, { ...(opts.caps === undefined ? {} : { cache: opts.caps }), signal }),
     ]);
-    const runDir = await createRunDir(opts.root, spec.name);
-    let qmpListener: QmpListener | undefined;
-    let consoleListener: ConsoleListener | undefined;
+    const wantsConsole = spec.rawOptions === undefined && spec.serial.mode === 'console';
+    const made = createRunDir(opts.root, spec.name).then(async (dir) => {
+      const [q, c] = await Promise.allSettled([
+        QmpListener.listen(dir.qmpSocket),
+        wantsConsole ? ConsoleListener.listen(dir.consoleSocket) : Promise.resolve(undefined),
+      ]);
+      return { dir, q, c };
+    });
+    const [checked, prepared] = await Promise.allSettled([checks, made]);
+    let qmpListener: QmpListener | undefined = prepared.status === 'fulfilled' && prepared.value.q.status === 'fulfilled' ? prepared.value.q.value : undefined;
+    let consoleListener: ConsoleListener | undefined = prepared.status === 'fulfilled' && prepared.value.c.status === 'fulfilled' ? prepared.value.c.value : undefined;
+    if (checked.status === 'rejected' || prepared.status === 'rejected') {
+      await qmpListener?.close().catch(() => undefined);
+      await consoleListener?.close().catch(() => undefined);
+      if (prepared.status === 'fulfilled') await removeRunDir(prepared.value.dir);
+      throw checked.status === 'rejected' ? checked.reason : (prepared as PromiseRejectedResult).reason;
+    }
+    const [setpriv, qemu, identity, caps] = checked.value;
+    const runDir = prepared.value.dir;
     let vm: QemuProcess | undefined;
     try {
-      qmpListener = await QmpListener.listen(runDir.qmpSocket);
-      const wantsConsole = spec.rawOptions === undefined && spec.serial.mode === 'console';
-      if (wantsConsole) consoleListener = await ConsoleListener.listen(runDir.consoleSocket);
+      for (const r of [prepared.value.q, prepared.value.c]) if (r.status === 'rejected') throw r.reason;
+      if (qmpListener === undefined) throw new VmkitError('Internal', 'QMP listener missing');
       if (identity !== undefined) await shareRunDir(runDir, identity, wantsConsole);
       const argv = [...buildArgv(spec, await argvContext(spec, runDir, caps)), ...(opts.extraArgs?.(runDir) ?? [])];
       const cmd = qemuCommand(setpriv, qemu, argv, identity, { pdeathsig: opts.detached !== true });
-      vm = QemuProcess.spawn(spec, argv, runDir, cmd, qemuEnvironment(spec.process, env), opts.detached === true);
+      const qemuEnv = qemuEnvironment(spec.process, env);
+      vm =
+        opts.spawner === undefined || spec.tuning.rlimitMemlock !== undefined
+          ? QemuProcess.spawn(spec, argv, runDir, cmd, qemuEnv, opts.detached === true)
+          : await QemuProcess.spawnWith(opts.spawner, spec, argv, runDir, cmd, qemuEnv, opts.detached === true);
       const failed = vm.childExit.then(() => {
         throw new VmkitError('QemuFailed', `QEMU failed to start: ${vm?.stderr.lines(5).join('\n') || 'it exited without a message'}`, {
           details: { stderr: vm?.stderr.lines(20), argv },
@@ -247,6 +283,41 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     await removeRunDir(this.runDir);
   }
 
+  /** Starts the QEMU command through `spawner`; its exit arrives as the adapter's 'close', like a child's. */
+  private static async spawnWith(
+    spawner: Spawner,
+    spec: DomainSpec,
+    argv: readonly string[],
+    runDir: RunDir,
+    cmd: { file: string; args: string[] },
+    env: NodeJS.ProcessEnv,
+    detached: boolean,
+  ): Promise<QemuProcess> {
+    const spawned = await spawner(cmd, { env, logFile: runDir.logFile, detached });
+    const stderr = new TailBuffer();
+    // A stand-in for ChildProcess: pid, kill, 'close'; no stdio (QEMU writes its log itself).
+    const adapter = Object.assign(new EventEmitter(), {
+      pid: spawned.pid,
+      stdin: null,
+      stdout: null,
+      stderr: null,
+      kill: (sig?: NodeJS.Signals | number) => {
+        spawned.kill(typeof sig === 'string' ? sig : 'SIGTERM');
+        return true;
+      },
+      unref: () => undefined,
+    });
+    void spawned.exited.then(async ({ code, signal }) => {
+      stderr.push(await readTail(runDir.logFile));
+      adapter.emit('close', code, signal);
+    });
+    const childExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      adapter.once('close', (code: number | null, sig: NodeJS.Signals | null) => resolve({ code, signal: sig }));
+    });
+    const log = createWriteStream(runDir.logFile, { flags: 'a', mode: 0o600 });
+    return new QemuProcess(spec, argv, runDir, adapter as unknown as ChildProcess, stderr, log, childExit, undefined);
+  }
+
   /** Spawns the QEMU command with piped stdio; stderr feeds the tail buffer and the log. */
   private static spawn(
     spec: DomainSpec,
@@ -278,6 +349,23 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     child.stdout.on('data', (chunk: Buffer) => vm.onConsole(chunk));
     child.stdin.on('error', () => undefined);
     return vm;
+  }
+}
+
+/** The last bytes of a file (QEMU's log), for error messages; empty when it cannot be read. */
+async function readTail(path: string, bytes = 8192): Promise<Buffer> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+    const size = (await fh.stat()).size;
+    const start = Math.max(0, size - bytes);
+    const buf = Buffer.alloc(size - start);
+    await fh.read(buf, 0, buf.length, start);
+    return buf;
+  } catch {
+    return Buffer.alloc(0);
+  } finally {
+    await fh?.close();
   }
 }
 
