@@ -191,8 +191,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
     });
 
   program
+    .command('dumpxml')
+    .description('print the definition as libvirt domain XML (exported when it was defined as YAML)')
+    .argument('<name>', 'domain name or UUID')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON ({format, text})')
+    .action(async (name: string, flags) => {
+      const { dumpxmlCommand } = await import('./commands/dumpxml.js');
+      setExit(await dumpxmlCommand(name, flags));
+    });
+
+  program
     .command('dump')
-    .alias('dumpxml')
     .description('print the definition in its native format (YAML or libvirt XML, as defined)')
     .argument('<name>', 'domain name or UUID')
     .option(...CONNECT)
