@@ -1,7 +1,7 @@
 /** Turns what `define` accepts into a stored definition: native text, format and resolved spec. */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { detectFormat, parseDefinition } from '../config/index.js';
+import { parseDefinition } from '../config/index.js';
 import { VmkitError } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { DefinitionFormat } from './api-types.js';
@@ -53,7 +53,7 @@ export async function readDefinition(input: DefinitionInput | DomainSpec): Promi
 
 function fromText(text: string, file: string | undefined, baseDir: string): ParsedDefinition {
   const spec = parseDefinition(text, { ...(file === undefined ? {} : { file }), baseDir });
-  return { spec, format: detectFormat(text), text, ...(file === undefined ? {} : { file }), baseDir };
+  return { spec, format: spec.source.format, text, ...(file === undefined ? {} : { file }), baseDir };
 }
 
 function fromSpec(spec: DomainSpec): ParsedDefinition {

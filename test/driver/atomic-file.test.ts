@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -38,7 +38,9 @@ describe('writeFileAtomic', () => {
       for (let i = 0; ; i++) await writeFileAtomic(${JSON.stringify(f)}, JSON.stringify({ i, pad: 'y'.repeat(20000) }));`;
     for (let round = 0; round < 5; round++) {
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 150)));
+      // Node may start slowly on a busy host: wait until the writer has written once, then kill it at random.
+      for (let i = 0; i < 500 && (await stat(f).catch(() => undefined)) === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 100)));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('close', r));
       const parsed = JSON.parse(await readFile(f, 'utf8')) as { i: number; pad: string };
