@@ -68,6 +68,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   private readonly claimed = new Set<string>();
   /** One job queue per name: shared by the domain and the define/undefine of that name. */
   private readonly queues = new Map<string, JobQueue>();
+  /** Status writes not yet finished (see saveStatus). */
+  private readonly pendingWrites = new Set<Promise<void>>();
   private readonly live = new Set<VmProcess>();
   /**
    * Sequence numbers start at the current time in microseconds, so they keep growing across daemon
@@ -243,6 +245,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     this.closed = true;
     if (this.detached) await Promise.all(this.list().map((d) => d.release()));
     else await Promise.all([...this.live].map((vm) => vm.kill()));
+    await Promise.allSettled([...this.pendingWrites]);
     process.off('exit', this.onExit);
     await this.lock.release();
   }
@@ -294,7 +297,14 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   }
 
   saveStatus(name: string, status: StoredStatus): Promise<void> {
-    return this.store.saveStatus(name, status);
+    const write = this.store.saveStatus(name, status);
+    // close() waits for these: a status written after the root is removed would recreate it half-way.
+    this.pendingWrites.add(write);
+    const done = (): void => {
+      this.pendingWrites.delete(write);
+    };
+    write.then(done, done);
+    return write;
   }
 
   // ---- internals ---------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ export async function createPrivateRoot(base = privateRootBase()): Promise<strin
 }
 
 export async function removePrivateRoot(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
 }
 
 /** Removes private roots left behind by vmkit processes that no longer exist. */

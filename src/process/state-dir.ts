@@ -59,7 +59,7 @@ export function ownerRecord(): Promise<string> {
 }
 
 export async function removeRunDir(dir: RunDir): Promise<void> {
-  await rm(dir.dir, { recursive: true, force: true });
+  await rm(dir.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
 }
 
 /**
