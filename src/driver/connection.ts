@@ -12,6 +12,7 @@ import { AdoptedQemu } from './adopted-qemu.js';
 import { readDefinition, type DefinitionInput } from './definition-input.js';
 import { Domain, type DomainHost } from './domain.js';
 import { JobQueue } from './job-queue.js';
+import { ParsePool } from './parse-pool.js';
 import { DEFAULT_POLICIES, resolvePolicies } from './policies.js';
 import { reconcileRunDirs, type ReconcileResult } from './reconcile.js';
 import { RootLock } from './root-lock.js';
@@ -35,6 +36,8 @@ export interface DriverOptions extends EmbeddedOptions {
    * serves), and opening the root re-adopts the QEMUs an earlier daemon left running. Default false.
    */
   readonly detached?: boolean;
+  /** Parse definitions on this many worker threads (daemon mode: keeps the event loop free). Default 0: in-thread. */
+  readonly parseThreads?: number;
 }
 
 /** What opening a root found in its run directory. */
@@ -62,6 +65,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   /** What opening the root found (re-adopted, died, killed). */
   openReport: OpenReport = { adopted: [], diedUnmonitored: [], killed: [], problems: [] };
   private readonly store: DomainStore;
+  private readonly parsePool: ParsePool | undefined;
   private readonly domains = new Map<string, Domain>();
   private readonly byUuid = new Map<string, Domain>();
   /** UUIDs claimed by defines in progress. */
@@ -91,6 +95,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     this.uri = `embed://${opts.root}`;
     if (opts.beforeCont !== undefined) this.beforeCont = opts.beforeCont;
     this.store = new DomainStore(opts.root, { noSync: this.noSync });
+    this.parsePool = (opts.parseThreads ?? 0) > 0 ? new ParsePool(opts.parseThreads) : undefined;
     this.setMaxListeners(0);
     process.on('exit', this.onExit);
   }
@@ -121,7 +126,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
    */
   async define(input: DefinitionInput | DomainSpec, opts: DefineOptions = {}): Promise<Domain> {
     this.requireOpen();
-    const parsed = await readDefinition(input);
+    const parsed = await readDefinition(input, this.parsePool);
     const name = parsed.spec.name;
     checkDomainName(name);
     const policiesUpdate = opts.policies;
@@ -218,6 +223,11 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     return { seq: this.seqCounter, domains: this.list().map((d) => d.snapshot()) };
   }
 
+  /** Starts the definition parser threads (if any) and warms them up with `sample`. */
+  async warmParsers(sample: string): Promise<void> {
+    await this.parsePool?.warm(sample);
+  }
+
   /** Starts every shut-off domain marked autostart, in parallel. Returns the names started and the failures. */
   async autostart(): Promise<{ started: string[]; failed: { name: string; error: VmkitError | Error }[] }> {
     const wanted = this.list().filter((d) => d.record.autostart && d.state() === 'shutoff');
@@ -247,6 +257,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     else await Promise.all([...this.live].map((vm) => vm.kill()));
     await Promise.allSettled([...this.pendingWrites]);
     process.off('exit', this.onExit);
+    await this.parsePool?.close();
     await this.lock.release();
   }
 

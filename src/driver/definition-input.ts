@@ -5,6 +5,7 @@ import { parseDefinition } from '../config/index.js';
 import { VmkitError } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { DefinitionFormat } from './api-types.js';
+import type { ParsePool } from './parse-pool.js';
 
 /** What `define` accepts: a spec, a definition file, or a definition's text. */
 export type DefinitionInput =
@@ -24,7 +25,7 @@ export interface ParsedDefinition {
 export const MAX_DEFINITION_BYTES = 4 * 1024 * 1024;
 
 /** Parses the input (pure for text and spec; one file read for a path). Throws ConfigError listing every problem. */
-export async function readDefinition(input: DefinitionInput | DomainSpec): Promise<ParsedDefinition> {
+export async function readDefinition(input: DefinitionInput | DomainSpec, pool?: ParsePool): Promise<ParsedDefinition> {
   if (!('path' in input) && !('text' in input) && !('spec' in input)) return fromSpec(input);
   if ('spec' in input) return fromSpec(input.spec);
   if ('path' in input) {
@@ -41,18 +42,19 @@ export async function readDefinition(input: DefinitionInput | DomainSpec): Promi
       const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'NotFound' : 'HostError';
       throw new VmkitError(code, `Cannot read definition ${file}: ${(e as Error).message}`, { cause: e, details: { path: file } });
     }
-    return fromText(text, file, dirname(file));
+    return fromText(text, file, dirname(file), pool);
   }
   if (typeof input.text !== 'string') throw new VmkitError('InvalidArgument', 'A definition text must be a string');
   if (Buffer.byteLength(input.text) > MAX_DEFINITION_BYTES) {
     throw new VmkitError('InvalidArgument', `The definition is larger than the ${MAX_DEFINITION_BYTES} bytes a definition may have`);
   }
   const baseDir = input.baseDir ?? (input.file === undefined ? process.cwd() : dirname(resolve(input.file)));
-  return fromText(input.text, input.file, baseDir);
+  return fromText(input.text, input.file, baseDir, pool);
 }
 
-function fromText(text: string, file: string | undefined, baseDir: string): ParsedDefinition {
-  const spec = parseDefinition(text, { ...(file === undefined ? {} : { file }), baseDir });
+async function fromText(text: string, file: string | undefined, baseDir: string, pool: ParsePool | undefined): Promise<ParsedDefinition> {
+  const opts = { ...(file === undefined ? {} : { file }), baseDir };
+  const spec = pool === undefined ? parseDefinition(text, opts) : await pool.parse(text, opts);
   return { spec, format: spec.source.format, text, ...(file === undefined ? {} : { file }), baseDir };
 }
 

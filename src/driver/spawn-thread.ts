@@ -6,7 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { open } from 'node:fs/promises';
-import { parentPort } from 'node:worker_threads';
+import { getPriority, setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
 
 interface SpawnRequest {
   readonly type: 'spawn';
@@ -25,6 +26,17 @@ interface KillRequest {
 }
 
 const port = parentPort;
+
+// QEMU inherits this thread's nice value: give it the process's original one even when the daemon's main
+// thread runs at a higher priority (a value can always be raised back; only lowering it needs privilege).
+const niceness = (workerData as { niceness?: number } | undefined)?.niceness;
+if (typeof niceness === 'number' && getPriority(0) !== niceness) {
+  try {
+    setPriority(0, niceness);
+  } catch {
+    /* keep the inherited value */
+  }
+}
 const children = new Map<number, ChildProcess>();
 
 async function start(m: SpawnRequest): Promise<void> {

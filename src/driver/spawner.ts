@@ -4,6 +4,7 @@
  * absorbs it; the daemon's event loop only exchanges messages. The worker stays the parent (it reaps QEMU
  * and reports the exit), and signals go through it, so a pid is never signalled after it was reaped.
  */
+import { getPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { VmkitError } from '../errors.js';
 import type { SpawnedChild, Spawner } from '../process/qemu-process.js';
@@ -14,13 +15,15 @@ type Out =
   | { type: 'exit'; pid: number; code: number | null; signal: NodeJS.Signals | null };
 
 let worker: Worker | undefined;
+/** The process's nice value before anyone raised the main thread's priority (QEMU gets this one). */
+const baseNiceness = getPriority(0);
 let nextId = 0;
 const pending = new Map<number, { resolve: (pid: number) => void; reject: (e: Error) => void; file: string }>();
 const exits = new Map<number, (r: { code: number | null; signal: NodeJS.Signals | null }) => void>();
 
 function thread(): Worker {
   if (worker !== undefined) return worker;
-  const w = new Worker(new URL('./spawn-thread.js', import.meta.url));
+  const w = new Worker(new URL('./spawn-thread.js', import.meta.url), { workerData: { niceness: baseNiceness } });
   w.on('message', (m: Out) => {
     if (m.type === 'exit') {
       exits.get(m.pid)?.({ code: m.code, signal: m.signal });
@@ -47,9 +50,12 @@ function thread(): Worker {
 export const threadSpawner: Spawner = async (cmd, opts) => {
   const w = thread();
   const id = ++nextId;
+  if (pending.size === 0) w.ref(); // a spawn in flight keeps the process alive
   const pid = await new Promise<number>((resolve, reject) => {
     pending.set(id, { resolve, reject, file: cmd.file });
     w.postMessage({ type: 'spawn', id, file: cmd.file, args: cmd.args, env: { ...opts.env }, logFile: opts.logFile, detached: opts.detached });
+  }).finally(() => {
+    if (pending.size === 0) w.unref();
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => exits.set(pid, resolve));
   const child: SpawnedChild = {

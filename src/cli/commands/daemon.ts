@@ -14,6 +14,7 @@ export interface DaemonFlags {
   readonly root?: string;
   readonly socketMode?: string;
   readonly autostart?: boolean;
+  readonly nice?: string;
   readonly json?: boolean;
 }
 
@@ -26,6 +27,11 @@ export async function daemonCommand(flags: DaemonFlags): Promise<number> {
     mode = /^0?[0-7]{3}$/.test(flags.socketMode) ? Number.parseInt(flags.socketMode, 8) : NaN;
     if (Number.isNaN(mode)) return reportError(new VmkitError('InvalidArgument', `--socket-mode must be octal permission bits like 0660, got '${flags.socketMode}'`), flags);
   }
+  let niceness: number | undefined;
+  if (flags.nice !== undefined) {
+    niceness = Number(flags.nice);
+    if (!Number.isInteger(niceness) || niceness < -20 || niceness > 19) return reportError(new VmkitError('InvalidArgument', `--nice must be a whole number from -20 to 19, got '${flags.nice}'`), flags);
+  }
   let daemon;
   try {
     daemon = await startDaemon({
@@ -35,6 +41,7 @@ export async function daemonCommand(flags: DaemonFlags): Promise<number> {
       ...(flags.root === undefined ? {} : { root: flags.root }),
       ...(mode === undefined ? {} : { socketMode: mode }),
       ...(flags.autostart === false ? { autostart: false } : {}),
+      ...(niceness === undefined ? {} : { niceness }),
     });
   } catch (e) {
     return reportError(e, flags);
