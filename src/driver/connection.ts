@@ -9,7 +9,7 @@ import type { DomainSpec } from '../model/domain.js';
 import type { BeforeCont } from '../process/qemu-process.js';
 import type { ConnectionEvents, DefineOptions, DomainInfo, LifecycleEvent, LifecycleEventType, VmConnection } from './api-types.js';
 import { AdoptedQemu } from './adopted-qemu.js';
-import { readDefinition, type DefinitionInput } from './definition-input.js';
+import { readDefinition, type DefinitionInput, type ParsedDefinition } from './definition-input.js';
 import { Domain, type DomainHost } from './domain.js';
 import { JobQueue } from './job-queue.js';
 import { ParsePool } from './parse-pool.js';
@@ -131,58 +131,61 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     checkDomainName(name);
     const policiesUpdate = opts.policies;
     if (policiesUpdate !== undefined) resolvePolicies(policiesUpdate); // fail before queueing
-    return this.queueFor(name).run('define', async () => {
-      this.requireOpen();
-      const existing = this.domains.get(name);
-      const wanted = parsed.spec.uuid?.toLowerCase();
-      if (existing !== undefined && wanted !== undefined && wanted !== existing.uuid) {
-        throw new VmkitError('AlreadyExists', `Domain '${name}' already exists with UUID ${existing.uuid}, but the definition says ${wanted}: remove the uuid, or undefine '${name}' first`, {
-          details: { name, uuid: existing.uuid, wanted },
-        });
-      }
-      const uuid = existing?.uuid ?? wanted ?? randomUUID();
-      const owner = this.byUuid.get(uuid);
-      if ((owner !== undefined && owner !== existing) || (existing === undefined && this.claimed.has(uuid))) {
-        throw new VmkitError('AlreadyExists', `UUID ${uuid} is already used by domain '${owner?.name ?? '(being defined)'}': give '${name}' another uuid or none`, {
-          details: { name, uuid, owner: owner?.name },
-        });
-      }
-      if (existing !== undefined && existing.state() !== 'shutoff') {
-        throw new VmkitError('InvalidState', `Cannot redefine domain '${name}': it is ${existing.state()}, and redefine needs shutoff`, {
-          details: { domain: name, state: existing.state(), allowed: ['shutoff'] },
-        });
-      }
-      const now = new Date().toISOString();
-      const record: StoredDomain = deepFreeze({
-        version: STORE_VERSION,
-        name,
-        uuid,
-        format: parsed.format,
-        text: parsed.text,
-        ...(parsed.file === undefined ? {} : { file: parsed.file }),
-        ...(parsed.baseDir === undefined ? {} : { baseDir: parsed.baseDir }),
-        spec: parsed.spec.uuid === uuid ? parsed.spec : { ...parsed.spec, uuid },
-        autostart: opts.autostart ?? existing?.record.autostart ?? false,
-        policies: resolvePolicies(policiesUpdate, existing?.record.policies ?? DEFAULT_POLICIES),
-        createdAt: existing?.record.createdAt ?? now,
-        updatedAt: now,
+    return this.queueFor(name).run('define', () => this.defineQueued(name, parsed, opts)).finally(() => this.dropQueue(name));
+  }
+
+  private async defineQueued(name: string, parsed: ParsedDefinition, opts: DefineOptions): Promise<Domain> {
+    const policiesUpdate = opts.policies;
+    this.requireOpen();
+    const existing = this.domains.get(name);
+    const wanted = parsed.spec.uuid?.toLowerCase();
+    if (existing !== undefined && wanted !== undefined && wanted !== existing.uuid) {
+      throw new VmkitError('AlreadyExists', `Domain '${name}' already exists with UUID ${existing.uuid}, but the definition says ${wanted}: remove the uuid, or undefine '${name}' first`, {
+        details: { name, uuid: existing.uuid, wanted },
       });
-      this.claimed.add(uuid);
-      try {
-        await this.store.save(record);
-      } finally {
-        this.claimed.delete(uuid);
-      }
-      if (existing !== undefined) {
-        existing.redefine(record);
-        this.publish(existing, 'defined', { reason: 'updated' });
-        return existing;
-      }
-      const domain = new Domain(record, this, this.queueFor(name));
-      this.add(domain);
-      this.publish(domain, 'defined', { reason: 'new' });
-      return domain;
+    }
+    const uuid = existing?.uuid ?? wanted ?? randomUUID();
+    const owner = this.byUuid.get(uuid);
+    if ((owner !== undefined && owner !== existing) || (existing === undefined && this.claimed.has(uuid))) {
+      throw new VmkitError('AlreadyExists', `UUID ${uuid} is already used by domain '${owner?.name ?? '(being defined)'}': give '${name}' another uuid or none`, {
+        details: { name, uuid, owner: owner?.name },
+      });
+    }
+    if (existing !== undefined && existing.state() !== 'shutoff') {
+      throw new VmkitError('InvalidState', `Cannot redefine domain '${name}': it is ${existing.state()}, and redefine needs shutoff`, {
+        details: { domain: name, state: existing.state(), allowed: ['shutoff'] },
+      });
+    }
+    const now = new Date().toISOString();
+    const record: StoredDomain = deepFreeze({
+      version: STORE_VERSION,
+      name,
+      uuid,
+      format: parsed.format,
+      text: parsed.text,
+      ...(parsed.file === undefined ? {} : { file: parsed.file }),
+      ...(parsed.baseDir === undefined ? {} : { baseDir: parsed.baseDir }),
+      spec: parsed.spec.uuid === uuid ? parsed.spec : { ...parsed.spec, uuid },
+      autostart: opts.autostart ?? existing?.record.autostart ?? false,
+      policies: resolvePolicies(policiesUpdate, existing?.record.policies ?? DEFAULT_POLICIES),
+      createdAt: existing?.record.createdAt ?? now,
+      updatedAt: now,
     });
+    this.claimed.add(uuid);
+    try {
+      await this.store.save(record);
+    } finally {
+      this.claimed.delete(uuid);
+    }
+    if (existing !== undefined) {
+      existing.redefine(record);
+      this.publish(existing, 'defined', { reason: 'updated' });
+      return existing;
+    }
+    const domain = new Domain(record, this, this.queueFor(name));
+    this.add(domain);
+    this.publish(domain, 'defined', { reason: 'new' });
+    return domain;
   }
 
   /** Removes a shut-off domain's definition (by name or UUID). */
