@@ -2,10 +2,11 @@
  * `vmkit daemon`: the driver in daemon mode (QEMU outlives the daemon; a restart re-adopts it) behind the
  * HTTP/JSON API on a unix socket. SIGTERM/SIGINT stop serving and leave every VM running.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { availableParallelism, setPriority } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { Connection, type OpenReport } from '../driver/connection.js';
+import { warmSpawner } from '../driver/spawner.js';
 import { VmkitError } from '../errors.js';
 import { parseGroup } from '../host/accounts.js';
 import { defaultAccessPolicy, type AccessPolicy } from './peer-cred.js';
@@ -24,8 +25,8 @@ export interface DaemonOptions {
   /** Worker threads parsing definitions (default: the CPU count, at most 4). */
   readonly parseThreads?: number;
   /**
-   * Nice value for the daemon's event-loop thread (QEMU keeps the process's own): a control plane that
-   * answers while hundreds of QEMUs start. Default: unchanged.
+   * Nice value for the daemon's threads (QEMU keeps the process's own): a control plane that answers
+   * while hundreds of QEMUs start. Default: unchanged.
    */
   readonly niceness?: number;
   /** Start domains marked autostart (default true). */
@@ -53,7 +54,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const access = opts.access ?? defaultAccessPolicy(uid, vmkitGid);
   const conn = await Connection.open({ root, detached: true, parseThreads: opts.parseThreads ?? Math.max(1, Math.min(4, availableParallelism())), ...(opts.noSync === true ? { noSync: true } : {}) });
   const report = conn.openReport;
-  await conn.warmParsers(WARM_UP_DEFINITION);
+  await Promise.all([conn.warmParsers(WARM_UP_DEFINITION), warmSpawner()]);
   log(`root ${root}: ${conn.list().length} domains; re-adopted ${report.adopted.length}${report.adopted.length > 0 ? ` (${report.adopted.join(', ')})` : ''}`);
   for (const name of report.diedUnmonitored) log(`domain ${name}: QEMU died while no daemon watched (crashed while unmonitored)`);
   for (const name of report.killed) log(`domain ${name}: its start was interrupted; QEMU was killed`);
@@ -73,15 +74,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     throw e;
   }
   log(`listening on ${socket} (clients allowed: ${access.describe})`);
-  if (opts.niceness !== undefined) {
-    // Only this (the event-loop) thread: QEMU is started from a worker at the process's own value.
-    try {
-      setPriority(process.pid, opts.niceness);
-      log(`event loop runs at nice ${opts.niceness}`);
-    } catch (e) {
-      log(`cannot set nice ${opts.niceness}: ${(e as Error).message}`);
-    }
-  }
+  if (opts.niceness !== undefined) await renice(opts.niceness, log);
   if (opts.autostart !== false) {
     const { started, failed } = await conn.autostart();
     if (started.length > 0) log(`autostarted ${started.join(', ')}`);
@@ -114,6 +107,24 @@ const WARM_UP_DEFINITION = [
   'nics:',
   '  - { type: user, model: virtio }',
 ].join('\n');
+
+/**
+ * Gives every thread of the daemon the nice value `n` (threads created later inherit it). All of them:
+ * the event loop waits on libuv's thread pool and V8's GC helpers, and a starved helper would stall it
+ * (priority inversion). QEMU keeps the process's original value: the spawn server resets its own.
+ */
+async function renice(n: number, log: (line: string) => void): Promise<void> {
+  const tids = await readdir('/proc/self/task').catch(() => [String(process.pid)]);
+  let failed = 0;
+  for (const t of tids) {
+    try {
+      setPriority(Number(t), n);
+    } catch {
+      failed++;
+    }
+  }
+  log(failed === 0 ? `daemon threads run at nice ${n} (QEMU at the normal priority)` : `cannot set nice ${n} on ${failed} of ${tids.length} threads (needs CAP_SYS_NICE to lower it)`);
+}
 
 function absolute(path: string, flag: string): string {
   if (path === '') throw new VmkitError('InvalidArgument', `${flag} must not be empty`);

@@ -80,7 +80,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--root <dir>', 'state directory (default /var/lib/vmkit as root, ~/.local/share/vmkit otherwise)')
     .option('--socket-mode <octal>', 'socket file mode', '0660')
     .option('--no-autostart', 'do not start the domains marked autostart')
-    .option('--nice <n>', 'nice value of the daemon\'s event-loop thread (QEMU keeps the process\'s own), e.g. -5')
+    .option('--nice <n>', 'nice value of the daemon\'s threads, e.g. -10 (QEMU keeps the normal priority)')
     .option('--json', 'print the ready line as JSON')
     .action(async (flags) => {
       const { daemonCommand } = await import('./commands/daemon.js');

@@ -25,7 +25,7 @@ import { daemonArgs, daemonSpec, hasConsole } from './daemon-args.js';
 import type { JobQueue } from './job-queue.js';
 import { policyArgs, resolvePolicies, type LifecyclePolicies } from './policies.js';
 import { writeRuntimeRecord, type RuntimeRecord } from './runtime-record.js';
-import { threadSpawner } from './spawner.js';
+import { serverSpawner } from './spawner.js';
 import type { StoredDomain, StoredStatus } from './store.js';
 import { pinnedByPlan, prepareTuning } from './tuning-hook.js';
 import type { VmProcess } from './vm-process.js';
@@ -388,7 +388,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
         paused: detached || opts.paused === true,
         signal,
         ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
-        ...(detached ? { detached: true, extraArgs: (rd) => daemonArgs(rd, console), spawner: threadSpawner } : {}),
+        ...(detached ? { detached: true, extraArgs: (rd) => daemonArgs(rd, console), spawner: serverSpawner } : {}),
       });
       if (detached) {
         signal.throwIfAborted();

@@ -9,7 +9,7 @@
  * definitions intact, the daemon's state agrees with /proc (every domain it reports with a pid has a live
  * QEMU and vice versa), and once everything is destroyed and undefined: no QEMU, file, socket or cgroup left.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RemoteConnection } from '../../src/api/client.js';
@@ -72,6 +72,7 @@ export async function runStorm(opts: StormOptions): Promise<StormReport> {
   };
   const cgroupsBefore = await vmkitCgroups('st-');
   let daemon: DaemonProc = await spawnDaemon(socket, root);
+  const daemonPids = new Set<number>([daemon.pid]);
   let qemuKills = 0;
   let eld: StormReport['eventLoopDelayMs'];
   try {
@@ -189,6 +190,7 @@ export async function runStorm(opts: StormOptions): Promise<StormReport> {
           log(`storm: daemon SIGKILLed (${k}/${opts.daemonKills})`);
           await sleep(200);
           daemon = await spawnDaemon(socket, root);
+          daemonPids.add(daemon.pid);
           restarts.push({ adopted: daemon.ready.adopted.length, diedUnmonitored: daemon.ready.diedUnmonitored.length, killed: daemon.ready.killed.length });
           log(`storm: daemon restarted: re-adopted ${daemon.ready.adopted.length}, died unmonitored ${daemon.ready.diedUnmonitored.length}, killed ${daemon.ready.killed.length}`);
         }
@@ -242,6 +244,8 @@ export async function runStorm(opts: StormOptions): Promise<StormReport> {
     if (code !== 0) violations.push(`daemon exited with ${String(code)} on SIGTERM`);
     const left = await qemusUnder(root);
     if (left.length > 0) violations.push(`QEMU processes left: ${left.join(', ')}`);
+    const servers = await orphanSpawnServers(daemonPids);
+    if (servers.length > 0) violations.push(`spawn servers left behind by SIGKILLed daemons: ${servers.join(', ')}`);
     const runLeft = await readdir(join(root, 'run')).catch(() => []);
     if (runLeft.length > 0) violations.push(`run directories left: ${runLeft.join(', ')}`);
     const domLeft = await readdir(join(root, 'domains')).catch(() => []);
@@ -259,6 +263,26 @@ export async function runStorm(opts: StormOptions): Promise<StormReport> {
     await rm(base, { recursive: true, force: true });
   }
   return { ops, tolerated, unexpected, violations, qemuKills, daemonRestarts: restarts, eventLoopDelayMs: eld, seconds: opts.seconds };
+}
+
+/** Spawn servers (the daemon's QEMU starters) whose daemon is one of `daemons` or gone (reparented). */
+async function orphanSpawnServers(daemons: ReadonlySet<number>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    out.length = 0;
+    for (const e of await readdir('/proc')) {
+      if (!/^\d+$/.test(e)) continue;
+      const cmd = await readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
+      if (!cmd.includes('spawn-server.js')) continue;
+      const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state === 'Z' || state === undefined) continue;
+      if (daemons.has(Number(ppid)) || Number(ppid) === 1) out.push(Number(e));
+    }
+    if (out.length === 0) break;
+    await sleep(100); // PDEATHSIG is delivered asynchronously
+  }
+  return [...out];
 }
 
 /** Waits (at most 30 s) until no domain is in a transitional state. */

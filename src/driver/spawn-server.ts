@@ -1,13 +1,15 @@
 /**
- * The body of the spawner worker thread (see spawner.ts): it forks and execs QEMU so that the daemon's
- * event loop never waits for a fork (which, on a busy host, waits until the child gets a CPU to exec).
+ * The spawn server: a small process the daemon starts once (see spawner.ts). It forks and execs QEMU so
+ * the daemon never forks: a fork of the daemon blocks its event loop until the child execs and, while it
+ * copies the daemon's page tables, stalls every page fault of the daemon's threads. This process is small,
+ * so its forks are cheap, and nothing waits on it but the message channel.
+ * It dies with the daemon (PDEATHSIG); the QEMUs it started do not (their own sessions, no PDEATHSIG).
  * Messages in: {type:'spawn', id, file, args, env, logFile, detached} and {type:'kill', pid, signal}.
  * Messages out: {type:'spawned', id, pid}, {type:'failed', id, message}, {type:'exit', pid, code, signal}.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { getPriority, setPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
 
 interface SpawnRequest {
   readonly type: 'spawn';
@@ -25,19 +27,21 @@ interface KillRequest {
   readonly signal: NodeJS.Signals;
 }
 
-const port = parentPort;
-
-// QEMU inherits this thread's nice value: give it the process's original one even when the daemon's main
-// thread runs at a higher priority (a value can always be raised back; only lowering it needs privilege).
-const niceness = (workerData as { niceness?: number } | undefined)?.niceness;
-if (typeof niceness === 'number' && getPriority(0) !== niceness) {
+// QEMU inherits this process's nice value: the daemon's own, even when its event loop runs at a higher
+// priority (raising a nice value back is always allowed).
+const niceness = Number(process.argv[2]);
+if (Number.isInteger(niceness) && getPriority(0) !== niceness) {
   try {
     setPriority(0, niceness);
   } catch {
     /* keep the inherited value */
   }
 }
+
 const children = new Map<number, ChildProcess>();
+const send = (m: object): void => {
+  process.send?.(m);
+};
 
 async function start(m: SpawnRequest): Promise<void> {
   let fh;
@@ -46,24 +50,26 @@ async function start(m: SpawnRequest): Promise<void> {
     const child = spawn(m.file, m.args, { env: m.env, detached: m.detached, stdio: ['ignore', fh.fd, fh.fd] });
     if (child.pid === undefined) {
       const message = await new Promise<string>((resolve) => child.once('error', (e) => resolve(e.message)));
-      port?.postMessage({ type: 'failed', id: m.id, message });
+      send({ type: 'failed', id: m.id, message });
       return;
     }
     const pid = child.pid;
     children.set(pid, child);
     child.once('exit', (code, signal) => {
       children.delete(pid);
-      port?.postMessage({ type: 'exit', pid, code, signal });
+      send({ type: 'exit', pid, code, signal });
     });
-    port?.postMessage({ type: 'spawned', id: m.id, pid });
+    send({ type: 'spawned', id: m.id, pid });
   } catch (e) {
-    port?.postMessage({ type: 'failed', id: m.id, message: (e as Error).message });
+    send({ type: 'failed', id: m.id, message: (e as Error).message });
   } finally {
     await fh?.close(); // the child has its own copies
   }
 }
 
-port?.on('message', (m: SpawnRequest | KillRequest) => {
+process.on('message', (m: SpawnRequest | KillRequest) => {
   if (m.type === 'spawn') void start(m);
   else children.get(m.pid)?.kill(m.signal);
 });
+// The daemon hung up (it exited): nothing more will be asked; QEMUs keep running.
+process.on('disconnect', () => process.exit(0));
