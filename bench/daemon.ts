@@ -34,7 +34,7 @@ export interface DaemonBenchOptions {
   readonly defines?: number;
   readonly disks?: number;
   readonly log?: (line: string) => void;
-  /** `vmkit daemon --nice` value ('' for none; default -5 as root; BENCH_DAEMON_NICE). */
+  /** `vmkit daemon --nice` value ('' for none; default -10 as root; BENCH_DAEMON_NICE). */
   readonly nice?: string;
 }
 
@@ -147,9 +147,9 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
     log(`define ${nDefine}×${nDisks} disks, embedded: ${embeddedMs.toFixed(0)} ms, ${spawns.length} processes forked`);
 
     // ---- define: through the daemon ----
-    const nice = opts.nice ?? (process.env.BENCH_DAEMON_NICE ?? (process.getuid?.() === 0 ? '-5' : ''));
+    const nice = opts.nice ?? (process.env.BENCH_DAEMON_NICE ?? (process.getuid?.() === 0 ? '-10' : ''));
     daemon = await spawnDaemon(join(base, 'd.sock'), root, nice === '' ? [] : [`--nice=${nice}`]);
-    log(`daemon started${nice === '' ? '' : ` with --nice=${nice} (event-loop thread only; QEMU runs at the normal priority)`}`);
+    log(`daemon started${nice === '' ? '' : ` with --nice=${nice} (daemon threads; QEMU runs at the normal priority)`}`);
     const conn = await RemoteConnection.open(daemon.socket);
     const idleBytes = await rssOf(daemon.pid);
     await conn.resetDaemonStats();
