@@ -2,7 +2,7 @@
  * `vmkit daemon`: the driver in daemon mode (QEMU outlives the daemon; a restart re-adopts it) behind the
  * HTTP/JSON API on a unix socket. SIGTERM/SIGINT stop serving and leave every VM running.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, setPriority } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { Connection, type OpenReport } from '../driver/connection.js';
@@ -123,7 +123,21 @@ async function renice(n: number, log: (line: string) => void): Promise<void> {
       failed++;
     }
   }
-  log(failed === 0 ? `daemon threads run at nice ${n} (QEMU at the normal priority)` : `cannot set nice ${n} on ${failed} of ${tids.length} threads (needs CAP_SYS_NICE to lower it)`);
+  // With scheduler autogroups (one per session), nice only ranks threads inside the session's group; the
+  // group has a nice value of its own. Change it only when the daemon leads its session (systemd, setsid):
+  // otherwise the group is the invoking shell's.
+  const stat = await readFile('/proc/self/stat', 'utf8').catch(() => '');
+  const session = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+  const leader = session === process.pid;
+  const group =
+    leader &&
+    (await writeFile('/proc/self/autogroup', String(n)).then(
+      () => true,
+      () => false,
+    ));
+  if (failed > 0) log(`cannot set nice ${n} on ${failed} of ${tids.length} threads (needs CAP_SYS_NICE to lower it)`);
+  else log(`daemon threads${group ? ' and its scheduler autogroup' : ''} run at nice ${n}; QEMU at the normal priority`);
+  if (!leader) log('the daemon shares its session (and scheduler autogroup) with its parent: start it with setsid (systemd does) for --nice to hold against many QEMUs');
 }
 
 function absolute(path: string, flag: string): string {

@@ -4,7 +4,7 @@
  * copies the daemon's page tables, stalls every page fault of the daemon's threads. This process is small,
  * so its forks are cheap, and nothing waits on it but the message channel.
  * It dies with the daemon (PDEATHSIG); the QEMUs it started do not (their own sessions, no PDEATHSIG).
- * Messages in: {type:'spawn', id, file, args, env, logFile, detached} and {type:'kill', pid, signal}.
+ * Messages in: {type:'spawn', id, file, args, env, logFile} and {type:'kill', pid, signal}.
  * Messages out: {type:'spawned', id, pid}, {type:'failed', id, message}, {type:'exit', pid, code, signal}.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,7 +18,6 @@ interface SpawnRequest {
   readonly args: string[];
   readonly env: NodeJS.ProcessEnv;
   readonly logFile: string;
-  readonly detached: boolean;
 }
 
 interface KillRequest {
@@ -47,7 +46,9 @@ async function start(m: SpawnRequest): Promise<void> {
   let fh;
   try {
     fh = await open(m.logFile, 'a', 0o600);
-    const child = spawn(m.file, m.args, { env: m.env, detached: m.detached, stdio: ['ignore', fh.fd, fh.fd] });
+    // No session of its own: this server's session already keeps terminals away, and one session for all
+    // QEMUs makes them one scheduler autogroup instead of one each (which would crowd out the daemon).
+    const child = spawn(m.file, m.args, { env: m.env, stdio: ['ignore', fh.fd, fh.fd] });
     if (child.pid === undefined) {
       const message = await new Promise<string>((resolve) => child.once('error', (e) => resolve(e.message)));
       send({ type: 'failed', id: m.id, message });

@@ -38,10 +38,13 @@ async function spawnServer(): Promise<ChildProcess> {
   const setpriv = await findExecutable('setpriv');
   const argv = [script, String(baseNiceness)];
   // PDEATHSIG: the server dies with the daemon; QEMU does not (it gets no PDEATHSIG of its own).
+  // Its own session: the QEMUs it starts share it, so a terminal's signals never reach them, and with
+  // scheduler autogroups they compete with the daemon as one group, not as one group each.
+  const opts = { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[], detached: true };
   const s =
     setpriv === undefined
-      ? spawn(process.execPath, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-      : spawn(setpriv, ['--pdeathsig', 'KILL', '--', process.execPath, ...argv], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      ? spawn(process.execPath, argv, opts)
+      : spawn(setpriv, ['--pdeathsig', 'KILL', '--', process.execPath, ...argv], opts);
   s.on('message', (m: Out) => onMessage(m));
   s.once('exit', () => onServerExit(s));
   s.on('error', () => undefined);

@@ -130,7 +130,7 @@ describe('vmkit daemon over its unix socket (real QEMU, paused guests)', () => {
       assert.match(answer, /^403 /);
       assert.match(answer, /"code":"HostError"/);
       assert.match(answer, /Permission denied/);
-      assert.match(open.run.stderr(), /refused a client: uid 65534/);
+      assert.match(open.stderr(), /refused a client: uid 65534/);
       const mine = await RemoteConnection.open(join(base, 'open.sock'));
       await mine.close();
     } finally {

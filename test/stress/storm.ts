@@ -200,7 +200,7 @@ export async function runStorm(opts: StormOptions): Promise<StormReport> {
     log(`storm: done; ${JSON.stringify(ops)}; tolerated ${JSON.stringify(tolerated)}; ${unexpected.length} unexpected`);
 
     // ---- afterwards: liveness and agreement with reality ----
-    if (daemon.run.child.exitCode !== null || daemon.run.child.signalCode !== null) violations.push(`the daemon died: ${daemon.run.stderr().slice(-2000)}`);
+    if (daemon.exited()) violations.push(`the daemon died: ${daemon.stderr().slice(-2000)}`);
     const check = await RemoteConnection.open(socket);
     try {
       const settled = await settle(check);
@@ -258,7 +258,7 @@ export async function runStorm(opts: StormOptions): Promise<StormReport> {
     const newGroups = cgroupsAfter.filter((g) => !cgroupsBefore.includes(g));
     if (newGroups.length > 0) violations.push(`cgroups left: ${newGroups.join(', ')}`);
   } finally {
-    if (daemon.run.child.exitCode === null && daemon.run.child.signalCode === null) await daemon.kill9();
+    if (!daemon.exited()) await daemon.kill9();
     await killQemusUnder(root);
     await rm(base, { recursive: true, force: true });
   }
