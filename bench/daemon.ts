@@ -34,7 +34,7 @@ export interface DaemonBenchOptions {
   readonly defines?: number;
   readonly disks?: number;
   readonly log?: (line: string) => void;
-  /** `vmkit daemon --nice` value ('' for none; default -10 as root; BENCH_DAEMON_NICE). */
+  /** `vmkit daemon --nice` value ('' for none; default none; BENCH_DAEMON_NICE). */
   readonly nice?: string;
 }
 
@@ -180,7 +180,7 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
     log(`define ${nDefine}×${nDisks} disks, embedded: ${embeddedMs.toFixed(0)} ms, ${spawns.length} processes forked`);
 
     // ---- define: through the daemon ----
-    const nice = opts.nice ?? (process.env.BENCH_DAEMON_NICE ?? (process.getuid?.() === 0 ? '-10' : ''));
+    const nice = opts.nice ?? (process.env.BENCH_DAEMON_NICE ?? '');
     daemon = await spawnDaemon(join(base, 'd.sock'), root, nice === '' ? [] : [`--nice=${nice}`]);
     log(`daemon started${nice === '' ? '' : ` with --nice=${nice} (daemon threads; QEMU runs at the normal priority)`}`);
     const conn = await RemoteConnection.open(daemon.socket);
