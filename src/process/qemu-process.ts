@@ -170,7 +170,8 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       // QEMU connects QMP early and sends the greeting only after machine set-up: when that fails it
       // closes the connection and exits, and its exit (with its message) is the error to report.
       const started = vm;
-      const accepted = qmpListener.accept({ signal, timeoutMs: Infinity }) // bounded by the start deadline in `signal`.catch(async (e: unknown) => {
+      // Bounded by the start's own deadline (in `signal`), not by the listener's default.
+      const accepted = qmpListener.accept({ signal, timeoutMs: Infinity }).catch(async (e: unknown) => {
         const exited = await Promise.race([started.childExit.then(() => true), delay(2000, undefined, { ref: false }).then(() => false)]);
         if (exited) return failed;
         throw e;
