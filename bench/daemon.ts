@@ -50,6 +50,8 @@ export interface StartFigures {
   /** An idle Node process at the same priority, sampled during the bare and the vmkit storm. */
   readonly referenceDelayMs: { readonly bare: { p50: number; p99: number; max: number }; readonly vmkit: { p50: number; p99: number; max: number } };
   readonly rssRunningBytes: number;
+  /** RSS with the N domains defined, just before they start. */
+  readonly rssDefinedBytes: number;
 }
 
 export interface DaemonBenchResult {
@@ -211,6 +213,7 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
       await rm(bareDir, { recursive: true, force: true });
       log(`start ${n} paused, bare QEMU: ${bareMs.toFixed(0)} ms`);
       await new Promise((r) => setTimeout(r, 500));
+      const rssDefinedBytes = await rssOf(daemon.pid);
       await conn.resetDaemonStats();
       const refVmkit = referenceSampler(nice);
       const lat: number[] = [];
@@ -241,6 +244,7 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
         eventLoopDelayMs: { p50: eld.p50, p99: eld.p99, max: eld.max },
         referenceDelayMs: { bare: referenceBare, vmkit: referenceVmkit },
         rssRunningBytes,
+        rssDefinedBytes,
       };
       starts.push(fig);
       log(`start ${n} paused, vmkit daemon: ${vmkitMs.toFixed(0)} ms (ratio ${fig.ratio.toFixed(3)}), start p50 ${fig.startP50Ms.toFixed(0)} ms p99 ${fig.startP99Ms.toFixed(0)} ms, event loop p99 ${eld.p99} ms max ${eld.max} ms`);
@@ -265,7 +269,7 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
         idleBytes,
         defined256Bytes,
         perDefinedBytes: (defined256Bytes - idleBytes) / nDefine,
-        perRunningBytes: biggest === undefined ? NaN : (biggest.rssRunningBytes - idleBytes) / biggest.n,
+        perRunningBytes: biggest === undefined ? NaN : (biggest.rssRunningBytes - biggest.rssDefinedBytes) / biggest.n,
       },
     };
     return { ...result, markdown: markdown(result, accel) };
@@ -302,7 +306,7 @@ function markdown(r: Omit<DaemonBenchResult, 'markdown'>, accel: string): string
     '',
     'The idle reference is a Node process that does nothing but sample its own timer lateness at the daemon\'s nice value: what the host imposes on any process during the same storm.',
     '',
-    `Daemon RSS: ${(r.rss.idleBytes / MiB).toFixed(1)} MiB idle, ${(r.rss.defined256Bytes / MiB).toFixed(1)} MiB with ${r.define.n} defined domains (${(r.rss.perDefinedBytes / 1024).toFixed(1)} KiB each), ${(r.rss.perRunningBytes / 1024).toFixed(1)} KiB per running domain.`,
+    `Daemon RSS: ${(r.rss.idleBytes / MiB).toFixed(1)} MiB idle, ${(r.rss.defined256Bytes / MiB).toFixed(1)} MiB with ${r.define.n} defined domains (${(r.rss.perDefinedBytes / 1024).toFixed(1)} KiB each), ${(r.rss.perRunningBytes / 1024).toFixed(1)} KiB more per running domain (${r.starts.map((x) => `${x.n} running: ${(x.rssRunningBytes / MiB).toFixed(1)} MiB`).join(', ')}).`,
     '',
   ];
   return lines.join('\n');
