@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { childPids, cmdline, runCli } from '../helpers/cli.js';
+import { childPids, cmdline, explain, runCli } from '../helpers/cli.js';
 import { ACCEL_NOTE, tinyGuest } from '../helpers/guest.js';
 import { allowedCpus, threadSched } from '../tuning/qemu-fixture.js';
 
@@ -96,7 +96,7 @@ describe(`vmkit run with libvirt domain XML (real QEMU; ${ACCEL_NOTE})`, () => {
       ['seed003.img'],
     );
     const r = await runCli(['run', '--console', file], { env: env() }).done;
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 0, explain(r));
     assert.match(r.stdout, /VMKIT-GUEST-BANNER kernel=\S+ cpus=2/);
     assert.match(r.stdout, /VMKIT-REPORT disk name=vda size=65536 ro=0 serial=SEED003/);
     assert.match(r.stdout, /VMKIT-REPORT net=eth0/);
@@ -178,7 +178,7 @@ describe(`vmkit run with libvirt domain XML (real QEMU; ${ACCEL_NOTE})`, () => {
     assert.equal((await threadSched(qemu, qemu)).policy, SCHED_BATCH, 'emulatorsched batch on the main thread');
 
     const r = await run.done;
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 0, explain(r));
     assert.match(r.stdout, /VMKIT-GUEST-POWEROFF/);
   });
 
@@ -205,7 +205,7 @@ describe(`vmkit run with libvirt domain XML (real QEMU; ${ACCEL_NOTE})`, () => {
       ['seed002.img'],
     );
     const r = await runCli(['run', '--console', file], { env: env() }).done;
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 0, explain(r));
     assert.match(r.stdout, /VMKIT-GUEST-BANNER kernel=\S+ cpus=1/);
     assert.match(r.stdout, /VMKIT-REPORT disk name=sda size=65536 ro=0/);
     assert.deepEqual(await readdir(runTmp), []);

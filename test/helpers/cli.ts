@@ -12,8 +12,15 @@ export interface CliRun {
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
 }
 
+/**
+ * A run still going after this long is killed (SIGKILL; QEMU follows through its parent-death signal), so
+ * that `done` resolves with everything the run printed instead of the test timing out blind. Below the
+ * 90 s timeout of the boot tests.
+ */
+export const CLI_KILL_AFTER_MS = 80_000;
+
 /** Runs ./bin/vmkit with args, collecting its output. */
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliRun {
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; killAfterMs?: number } = {}): CliRun {
   const child = spawn(process.execPath, [join(REPO, 'bin/vmkit'), ...args], {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, ...opts.env },
@@ -38,8 +45,20 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: st
     err += c.toString();
     check();
   });
+  const killAfterMs = opts.killAfterMs ?? CLI_KILL_AFTER_MS;
+  const started = Date.now();
+  let killed = false;
+  const killer = setTimeout(() => {
+    killed = true;
+    child.kill('SIGKILL');
+  }, killAfterMs);
+  killer.unref();
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err }));
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      if (killed) err += `\n[test harness] vmkit ${args.join(' ')} was still running after ${Date.now() - started} ms and was killed; the output above is all it printed\n`;
+      resolve({ code, signal, stdout: out, stderr: err });
+    });
   });
   return {
     child,
@@ -97,4 +116,9 @@ export async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number,
     if (Date.now() > end) return false;
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/** An assertion message with both streams of a finished run (the guest's console is on stdout). */
+export function explain(r: { stdout: string; stderr: string }): string {
+  return `stderr:\n${r.stderr}\nstdout:\n${r.stdout}`;
 }

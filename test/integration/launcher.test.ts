@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openEmbedded } from '../../src/index.js';
-import { runCli } from '../helpers/cli.js';
+import { explain, runCli } from '../helpers/cli.js';
 import { ACCEL_NOTE, fastCmdline, tinyGuest } from '../helpers/guest.js';
 import { readThreads } from '../helpers/threads.js';
 
@@ -44,7 +44,7 @@ describe(`qemu-launcher definitions, unchanged (real QEMU; ${ACCEL_NOTE})`, () =
     it(`vmkit run NAME finds NAME.yml in QEMU_LAUNCHER_CONFIG_DIR and boots it (${spelling} spelling)`, { timeout: 60_000 }, async () => {
       await writeFile(join(dir, `vm-${spelling}.yml`), launcherYaml({ action: 'report', spelling }));
       const r = await runCli(['run', '--console', `vm-${spelling}`], { env: { QEMU_LAUNCHER_CONFIG_DIR: dir }, cwd: tmpdir() }).done;
-      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.code, 0, explain(r));
       assert.match(r.stdout, /VMKIT-GUEST-BANNER kernel=\S+ cpus=2/);
       assert.match(r.stdout, /VMKIT-REPORT cmdline=.*vmkit\.action=report/);
     });

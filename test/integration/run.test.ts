@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, before, after } from 'node:test';
-import { childPids, cmdline, isDead, runCli, waitUntil } from '../helpers/cli.js';
+import { childPids, cmdline, explain, isDead, runCli, waitUntil } from '../helpers/cli.js';
 import { ACCEL_NOTE, fastCmdline, tinyGuest, tinyYaml } from '../helpers/guest.js';
 
 // Every test here boots the tiny guest under TCG (see ACCEL_NOTE) with a bounded timeout.
@@ -31,7 +31,7 @@ describe(`vmkit run (real QEMU; ${ACCEL_NOTE})`, () => {
     const file = await config('boot', tinyYaml({ name: 'boot', action: 'report', vcpus: 2 }));
     const run = runCli(['run', '--console', file], { env: env() });
     const r = await run.done;
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 0, explain(r));
     assert.match(r.stdout, /VMKIT-GUEST-BANNER kernel=\S+ cpus=2/);
     assert.match(r.stdout, /VMKIT-REPORT cmdline=.*vmkit\.action=report/);
     assert.match(r.stderr, /accel tcg/);
@@ -42,7 +42,7 @@ describe(`vmkit run (real QEMU; ${ACCEL_NOTE})`, () => {
     const file = await config('log', tinyYaml({ name: 'log' }));
     const logFile = join(work, 'console.log');
     const r = await runCli(['run', '--log', logFile, file], { env: env() }).done;
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 0, explain(r));
     assert.doesNotMatch(r.stdout, /VMKIT-GUEST-BANNER/);
     const { readFile } = await import('node:fs/promises');
     assert.match(await readFile(logFile, 'utf8'), /VMKIT-GUEST-BANNER/);
@@ -51,7 +51,7 @@ describe(`vmkit run (real QEMU; ${ACCEL_NOTE})`, () => {
   it('prints the outcome as JSON with --json', { timeout: 60_000 }, async () => {
     const file = await config('json', tinyYaml({ name: 'json' }));
     const r = await runCli(['run', '--json', file], { env: env() }).done;
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 0, explain(r));
     const out = JSON.parse(r.stdout) as { name: string; reason: string; status: number };
     assert.equal(out.name, 'json');
     assert.equal(out.reason, 'shutdown');
