@@ -2,12 +2,14 @@
 import { ConfigError, type Problem } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
 import { deepFreeze } from './deep-freeze.js';
-import { detectFormat } from './detect-format.js';
+import { detectFormat, formatOfKeys, looksLikeXml } from './detect-format.js';
 import type { FormatInput, FormatResult } from './format-result.js';
 import { parseLauncher } from './launcher/parse-launcher.js';
 import { parseLibvirtXml as parseLibvirtDomainXml } from './libvirt/index.js';
-import { parseNative } from './native/parse-native.js';
+import { parseNative, parseNativeValue } from './native/parse-native.js';
 import { sortProblems } from './problems.js';
+import { readYamlFast } from './yaml-fast.js';
+import { readYaml } from './yaml-source.js';
 
 export interface DefinitionOptions {
   /** Source file name, used in problem locations and DomainSpec.source.file. */
@@ -27,15 +29,27 @@ function parseLibvirtXml(input: FormatInput, opts: DefinitionOptions): FormatRes
   return result;
 }
 
+/**
+ * Each text is read once. Plain native YAML that is valid takes the fast path (readYamlFast, no source
+ * positions); anything else, and any definition with a problem, is read by the full YAML reader, so every
+ * problem is reported with its position exactly as before.
+ */
 function analyze(text: string, opts: DefinitionOptions): FormatResult {
   const input: FormatInput = { text, file: opts.file, baseDir: opts.baseDir };
-  switch (detectFormat(text)) {
+  if (looksLikeXml(text)) return parseLibvirtXml(input, opts);
+  const fast = readYamlFast(text);
+  if (fast !== undefined) {
+    if (formatOfKeys(Object.keys(fast)) === 'qemu-launcher') return parseLauncher(input);
+    return parseNativeValue(input, fast) ?? parseNative(input);
+  }
+  const src = readYaml(text, opts.file);
+  switch (detectFormat(text, src.doc)) {
     case 'libvirt-xml':
       return parseLibvirtXml(input, opts);
     case 'qemu-launcher':
       return parseLauncher(input);
     case 'vmkit-yaml':
-      return parseNative(input);
+      return parseNative(input, src);
   }
 }
 

@@ -1,11 +1,12 @@
 /** Native vmkit YAML: text -> (YAML + positions) -> schema check -> defaults and semantic checks. Pure. */
 import type { FormatInput, FormatResult } from '../format-result.js';
 import { validatorFor } from '../ajv.js';
+import { Problems } from '../problems.js';
 import { pruneInvalid } from '../prune.js';
 import { ResolveContext, type Loose } from '../resolve-context.js';
 import { DEADLINE_MESSAGE } from '../sched.js';
 import { reportSchemaErrors, type SchemaProblemHints } from '../schema-problems.js';
-import { readYaml } from '../yaml-source.js';
+import { readYaml, type YamlSource } from '../yaml-source.js';
 import { resolveDomain } from './resolve-domain.js';
 import { domainJsonSchema, type DomainInputT } from './schema.js';
 
@@ -24,8 +25,8 @@ export const NATIVE_HINTS: SchemaProblemHints = {
   rejectedValues: { deadline: DEADLINE_MESSAGE },
 };
 
-export function parseNative(input: FormatInput): FormatResult {
-  const src = readYaml(input.text, input.file);
+/** `src`: the text already read by readYaml (it is not read again). */
+export function parseNative(input: FormatInput, src: YamlSource = readYaml(input.text, input.file)): FormatResult {
   if (src.fatal) return { problems: src.problems.list };
   if (src.value === undefined || src.value === null) {
     src.problems.add('', { message: 'The definition is empty; it needs at least `name`' });
@@ -33,9 +34,23 @@ export function parseNative(input: FormatInput): FormatResult {
   }
   const validate = validatorFor(SCHEMA);
   const invalid = validate(src.value) ? [] : reportSchemaErrors(validate.errors ?? [], src.problems, NATIVE_HINTS);
-  const pruned = pruneInvalid(src.value, invalid);
+  // The value is this parse's own: without invalid parts to remove there is nothing to copy.
+  const pruned = invalid.length === 0 ? src.value : pruneInvalid(src.value, invalid);
   if (pruned === null || typeof pruned !== 'object' || Array.isArray(pruned)) return { problems: src.problems.list };
   const ctx = new ResolveContext(src.problems, input.baseDir, invalid);
   const spec = resolveDomain(pruned as Loose<DomainInputT>, ctx, input.file);
   return { spec, problems: src.problems.list };
+}
+
+/**
+ * The fast path for valid definitions: `value` is the text's data as read by readYamlFast (no positions).
+ * Returns the result when the definition has no problem; `undefined` when it has any, and the caller then
+ * parses the text with parseNative to report every problem with its position.
+ */
+export function parseNativeValue(input: FormatInput, value: Record<string, unknown>): FormatResult | undefined {
+  const validate = validatorFor(SCHEMA);
+  if (!validate(value)) return undefined;
+  const problems = new Problems({ file: input.file, root: value });
+  const spec = resolveDomain(value as Loose<DomainInputT>, new ResolveContext(problems, input.baseDir, []), input.file);
+  return problems.list.length === 0 ? { spec, problems: [] } : undefined;
 }
