@@ -68,32 +68,90 @@ export interface PortForward {
   readonly guestPort: number;
 }
 
-export interface UserNic {
-  readonly kind: 'user';
+/** What every NIC kind may carry besides its backend. */
+export interface NicCommon {
   readonly id: string;
-  readonly model: NicModel;
   readonly mac?: string;
+  /** Boot priority of this NIC (`bootindex=`), firmware boot only; shares the numbering with disks' `bootIndex`. */
+  readonly bootIndex?: number;
+  /** Guest MTU advertised by virtio-net (`host_mtu=`), virtio only. */
+  readonly mtu?: number;
+}
+
+export interface UserNic extends NicCommon {
+  readonly kind: 'user';
+  readonly model: NicModel;
   readonly forwards: readonly PortForward[];
 }
 
-export interface TapNic {
+export interface TapNic extends NicCommon {
   readonly kind: 'tap';
-  readonly id: string;
   readonly model: NicModel;
-  readonly mac?: string;
   readonly ifname: string;
 }
 
-export type NicSpec = UserNic | TapNic;
-
-export interface SerialSpec {
-  /** `console`: the serial port exists and vmkit routes it (terminal or log); `none`: no serial port. */
-  readonly mode: 'console' | 'none';
+/** A tap device that QEMU's setuid bridge helper creates and adds to an existing host bridge (`-netdev bridge`). */
+export interface BridgeNic extends NicCommon {
+  readonly kind: 'bridge';
+  readonly model: NicModel;
+  /** The helper is QEMU's built-in default (Debian: /usr/lib/qemu/qemu-bridge-helper, allowed bridges in /etc/qemu/bridge.conf). */
+  readonly bridge: string;
 }
+
+/**
+ * An SR-IOV virtual function (or any NIC) assigned to the guest with vfio-pci. QEMU cannot set its MAC
+ * (vfio-pci has no `mac`), so `mac` is never set on this kind.
+ */
+export interface HostdevNic extends NicCommon {
+  readonly kind: 'hostdev';
+  /** Always `vfio-pci`: the guest sees the real device. */
+  readonly model: 'vfio-pci';
+  /** Host PCI address `dddd:bb:ss.f`. */
+  readonly host: string;
+}
+
+export type NicSpec = UserNic | TapNic | BridgeNic | HostdevNic;
+
+/**
+ * The guest's serial port (ttyS0) and where its other end goes:
+ * - `console`: vmkit routes it (terminal with `vmkit run --console`, the run log, `vmkit console`, console events);
+ * - `none`: no serial port;
+ * - `file`: QEMU writes it to a file (appended to or truncated); no input, and no vmkit console;
+ * - `unix`: a unix socket QEMU listens on (`server`) or connects to; no vmkit console.
+ */
+export type SerialSpec =
+  | { readonly mode: 'console' }
+  | { readonly mode: 'none' }
+  | { readonly mode: 'file'; readonly path: string; readonly append: boolean }
+  | { readonly mode: 'unix'; readonly path: string; readonly server: boolean };
 
 export type GraphicsSpec =
   | { readonly type: 'none' }
-  | { readonly type: 'vnc'; readonly listen: string; readonly display: number };
+  /** `display` absent: QEMU picks the first free display from 0 (`to=99`); `query-vnc` tells which. */
+  | { readonly type: 'vnc'; readonly listen: string; readonly display?: number };
+
+/** `virtio-balloon`: lets the host reclaim guest memory and read guest memory statistics. */
+export interface BalloonSpec {
+  /** Seconds between guest memory statistics updates (`guest-stats-polling-interval`); absent: off. */
+  readonly statsPeriod?: number;
+  /** The guest gives pages back when it runs out of memory (`deflate-on-oom`). */
+  readonly autodeflate: boolean;
+  /** The guest reports free pages to the host (`free-page-reporting`). */
+  readonly freePageReporting: boolean;
+}
+
+/** A virtio RNG fed from a host file (`rng-random`) or from QEMU's own generator (`rng-builtin`). */
+export type RngSpec =
+  | { readonly backend: 'random'; readonly source: string }
+  | { readonly backend: 'builtin' };
+
+/** A host PCI device assigned to the guest with vfio-pci (already bound to vfio-pci on the host). */
+export interface HostdevSpec {
+  /** Host PCI address `dddd:bb:ss.f`. */
+  readonly host: string;
+  /** Boot priority (`bootindex=`), firmware boot only. */
+  readonly bootIndex?: number;
+}
 
 /** A host CPU set, as a sorted list of CPU numbers. */
 export type CpuSet = readonly number[];
@@ -181,6 +239,10 @@ export interface DomainSpec {
   readonly nics: readonly NicSpec[];
   readonly serial: SerialSpec;
   readonly graphics: GraphicsSpec;
+  // ---- devices with no host-side setup by vmkit (absent or empty: none) ----
+  readonly balloon?: BalloonSpec;
+  readonly rngs?: readonly RngSpec[];
+  readonly hostdevs?: readonly HostdevSpec[];
   /** iothread ids, each becomes `-object iothread,id=<id>`. */
   readonly iothreads: readonly string[];
   /**

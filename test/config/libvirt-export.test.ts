@@ -88,11 +88,16 @@ function fullSpec(): DomainSpec {
     nics: [
       { kind: 'user', id: 'net0', model: 'virtio', mac: '52:54:00:12:34:56', forwards: [{ protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: 2222, guestPort: 22 }] },
       { kind: 'tap', id: 'net1', model: 'e1000e', ifname: 'tap-vm1' },
+      { kind: 'bridge', id: 'net2', model: 'virtio', mac: '52:54:00:12:34:57', bridge: 'br0', mtu: 1400 },
+      { kind: 'hostdev', id: 'net3', model: 'vfio-pci', host: '0000:03:10.2' },
     ],
     serial: { mode: 'console' },
     graphics: { type: 'vnc', listen: '127.0.0.1', display: 2 },
+    balloon: { statsPeriod: 10, autodeflate: true, freePageReporting: false },
+    rngs: [{ backend: 'random', source: '/dev/hw,rng' }, { backend: 'builtin' }],
+    hostdevs: [{ host: '0000:00:07.0' }, { host: '0000:81:00.1' }],
     iothreads: ['fast', 'iothread2'],
-    qemuArgs: ['-device', 'virtio-balloon-pci,id=balloon0', '-object', 'rng-random,id=objrng0,filename=/dev/hw,,rng', '-device', 'virtio-rng-pci,rng=objrng0,id=rng0', '-set', "device.disk0.config-wce=off"],
+    qemuArgs: ['-set', "device.disk0.config-wce=off"],
     tuning: {
       autoPin: false,
       vcpuPins: [

@@ -33,6 +33,9 @@ const CASES: Readonly<Record<string, string>> = {
   nics: 'user NICs with MAC and portForward, ethernet on an existing tap, default rtl8139 model',
   'console-vnc': 'serial and console pty, ps2 inputs, fixed VNC port with listen address, VGA video',
   'extra-devices': 'PCI hostdev, virtio memballoon, RNG random and builtin',
+  'nics-bridge-hostdev': 'bridge interfaces (bridge helper), an SR-IOV VF interface (vfio-pci), a PCI hostdev, per-device boot order, MTU',
+  'serial-file': 'serial and console to a file (append, comma in the path), VNC autoport, balloon with stats, autodeflate, free page reporting',
+  'serial-unix': 'serial on a unix socket QEMU listens on (mode bind), RNG from /dev/urandom',
   'qemu-commandline': 'qemu:arg and qemu:env, domain type qemu (TCG)',
 };
 

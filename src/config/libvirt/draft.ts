@@ -28,11 +28,28 @@ export interface DraftForward {
 }
 
 export interface DraftNic {
-  type: 'user' | 'tap';
+  type: 'user' | 'tap' | 'bridge' | 'hostdev';
   model?: string;
   mac?: string;
   ifname?: string;
   forwards?: DraftForward[];
+  // ---- devices (issue 6) ----
+  bridge?: string;
+  host?: string;
+  boot_index?: number;
+  mtu?: number;
+}
+
+// ---- devices (issue 6): serial backends, balloon, RNGs, host devices ----
+export type DraftSerial = 'console' | 'none' | { type: 'file'; path?: string; append?: boolean } | { type: 'unix'; path?: string; server?: boolean };
+
+export type DraftBalloon = boolean | { stats_period?: number; autodeflate?: boolean; free_page_reporting?: boolean };
+
+export type DraftRng = { backend: 'random'; source?: string } | { backend: 'builtin' };
+
+export interface DraftHostdev {
+  host?: string;
+  boot_index?: number;
 }
 
 export interface DraftSched {
@@ -68,8 +85,11 @@ export interface Draft {
   boot?: { kernel?: string; initrd?: string; cmdline?: string } | { firmware?: string; order?: string[] };
   disks?: DraftDisk[];
   nics?: DraftNic[];
-  serial?: string;
-  graphics?: 'none' | { type: 'vnc'; listen?: string; display?: number };
+  serial?: DraftSerial;
+  graphics?: 'none' | { type: 'vnc'; listen?: string; display?: number | 'auto' };
+  balloon?: DraftBalloon;
+  rngs?: DraftRng[];
+  hostdevs?: DraftHostdev[];
   iothreads?: string[];
   qemu_args?: string[];
   env?: Record<string, string>;

@@ -4,10 +4,9 @@
  * namespace, which libvirt keeps as it is. Importing the result gives the same DomainSpec. Pure.
  */
 import { VmkitError } from '../../errors.js';
-import type { DiskSpec, DomainSpec, NicSpec, ThreadSched } from '../../model/domain.js';
+import type { DiskSpec, DomainSpec, HostdevSpec, NicSpec, RngSpec, SerialSpec, ThreadSched } from '../../model/domain.js';
 import { formatCpuSet } from '../cpuset.js';
 import { DEFAULT_EMULATOR } from '../native/resolve-domain.js';
-import { decodeExtras, type ExtraDevice } from './extra-devices.js';
 import { diskName } from './read-disks.js';
 import { VMKIT_NS } from './read-metadata.js';
 import { QEMU_NS } from './read-qemu.js';
@@ -60,7 +59,7 @@ export function exportLibvirtXml(spec: DomainSpec): string {
     if (name !== `iothread${id}`) m('iothread', [['id', id], ['name', name]]);
   });
 
-  const { devices: extras, rest: qemuArgs } = decodeExtras(spec.qemuArgs, spec.machine.type);
+  const qemuArgs = spec.qemuArgs;
   const env = Object.entries(spec.process.env);
   const qemuCmd = qemuArgs.length > 0 || env.length > 0;
   const root = el('domain', [['type', spec.machine.accel === 'tcg' ? 'qemu' : 'kvm'], ['xmlns:qemu', qemuCmd ? QEMU_NS : undefined]], [
@@ -81,7 +80,7 @@ export function exportLibvirtXml(spec: DomainSpec): string {
     el('on_poweroff', [], 'destroy'),
     el('on_reboot', [], 'restart'),
     el('on_crash', [], 'destroy'),
-    devices(spec, ioIds, extras),
+    devices(spec, ioIds),
     qemuCmd &&
       el('qemu:commandline', [], [
         ...qemuArgs.map((a) => el('qemu:arg', [['value', a]])),
@@ -210,47 +209,90 @@ function disks(spec: DomainSpec, ioIds: readonly number[]): XmlNode[] {
   });
 }
 
+// ---- devices (issue 6) ----
+
+/** `<address [type='pci'] domain bus slot function>` for `dddd:bb:ss.f` (libvirt's schema wants type on interfaces, not on hostdevs). */
+function pciAddressNode(host: string, typed: boolean): XmlNode {
+  const [domain, bus, slotFn] = host.split(':') as [string, string, string];
+  const [slot, fn] = slotFn.split('.') as [string, string];
+  return el('address', [['type', typed ? 'pci' : undefined], ['domain', `0x${domain}`], ['bus', `0x${bus}`], ['slot', `0x${slot}`], ['function', `0x${fn}`]]);
+}
+
 function nic(n: NicSpec): XmlNode {
+  const boot = n.bootIndex !== undefined && el('boot', [['order', n.bootIndex]]);
+  const mtu = n.mtu !== undefined && el('mtu', [['size', n.mtu]]);
+  if (n.kind === 'hostdev') {
+    return el('interface', [['type', 'hostdev'], ['managed', 'no']], [el('driver', [['name', 'vfio']]), el('source', [], [pciAddressNode(n.host, true)]), boot]);
+  }
   const mac = n.mac !== undefined && el('mac', [['address', n.mac]]);
   const model = el('model', [['type', n.model]]);
-  if (n.kind === 'tap') return el('interface', [['type', 'ethernet']], [mac, el('target', [['dev', n.ifname], ['managed', 'no']]), model]);
+  if (n.kind === 'tap') return el('interface', [['type', 'ethernet']], [mac, el('target', [['dev', n.ifname], ['managed', 'no']]), model, boot, mtu]);
+  if (n.kind === 'bridge') {
+    return el('interface', [['type', 'bridge']], [mac, el('source', [['bridge', n.bridge]]), model, boot, mtu]);
+  }
   return el('interface', [['type', 'user']], [
     mac,
     model,
     ...n.forwards.map((f) =>
       el('portForward', [['proto', f.protocol], ['address', f.hostAddress ?? '127.0.0.1']], [el('range', [['start', f.hostPort], ['to', f.guestPort]])]),
     ),
+    boot,
+    mtu,
   ]);
 }
 
-function extraNode(d: ExtraDevice): XmlNode {
-  if (d.kind === 'hostdev') {
-    const [domain, bus, slotFn] = d.host.split(':') as [string, string, string];
-    const [slot, fn] = slotFn.split('.') as [string, string];
-    return el('hostdev', [['mode', 'subsystem'], ['type', 'pci'], ['managed', 'no']], [
-      el('driver', [['name', 'vfio']]),
-      el('source', [], [el('address', [['domain', `0x${domain}`], ['bus', `0x${bus}`], ['slot', `0x${slot}`], ['function', `0x${fn}`]])]),
-    ]);
+function serialNodes(s: SerialSpec): XmlNode[] {
+  const target = el('target', [['type', 'isa-serial'], ['port', 0]], [el('model', [['name', 'isa-serial']])]);
+  switch (s.mode) {
+    case 'none':
+      return [];
+    case 'console':
+      return [el('serial', [['type', 'pty']], [target]), el('console', [['type', 'pty']], [el('target', [['type', 'serial'], ['port', 0]])])];
+    case 'file':
+      return [el('serial', [['type', 'file']], [el('source', [['path', s.path], ['append', s.append ? 'on' : undefined]]), target])];
+    case 'unix':
+      return [el('serial', [['type', 'unix']], [el('source', [['mode', s.server ? 'bind' : 'connect'], ['path', s.path]]), target])];
   }
-  if (d.kind === 'balloon') return el('memballoon', [['model', 'virtio']]);
-  return el('rng', [['model', 'virtio']], [d.backend === 'random' ? el('backend', [['model', 'random']], d.source) : el('backend', [['model', 'builtin']])]);
 }
 
-function devices(spec: DomainSpec, ioIds: readonly number[], extras: readonly ExtraDevice[]): XmlNode {
+function hostdevNode(h: HostdevSpec): XmlNode {
+  return el('hostdev', [['mode', 'subsystem'], ['type', 'pci'], ['managed', 'no']], [
+    el('driver', [['name', 'vfio']]),
+    el('source', [], [pciAddressNode(h.host, false)]),
+    h.bootIndex !== undefined && el('boot', [['order', h.bootIndex]]),
+  ]);
+}
+
+function balloonNode(spec: DomainSpec): XmlNode {
+  const b = spec.balloon;
+  if (b === undefined) return el('memballoon', [['model', 'none']]);
+  return el('memballoon', [['model', 'virtio'], ['autodeflate', b.autodeflate ? 'on' : undefined], ['freePageReporting', b.freePageReporting ? 'on' : undefined]], [
+    b.statsPeriod !== undefined && el('stats', [['period', b.statsPeriod]]),
+  ]);
+}
+
+function rngNode(r: RngSpec): XmlNode {
+  return el('rng', [['model', 'virtio']], [r.backend === 'random' ? el('backend', [['model', 'random']], r.source) : el('backend', [['model', 'builtin']])]);
+}
+
+function devices(spec: DomainSpec, ioIds: readonly number[]): XmlNode {
   const g = spec.graphics;
-  const serial = spec.serial.mode === 'console';
   return el('devices', [], [
     spec.emulator.startsWith('/') && el('emulator', [], spec.emulator),
     ...disks(spec, ioIds),
     spec.disks.some((d) => d.bus === 'scsi') && el('controller', [['type', 'scsi'], ['index', 0], ['model', 'virtio-scsi']]),
     el('controller', [['type', 'usb'], ['index', 0], ['model', 'none']]),
     ...spec.nics.map(nic),
-    serial && el('serial', [['type', 'pty']], [el('target', [['type', 'isa-serial'], ['port', 0]], [el('model', [['name', 'isa-serial']])])]),
-    serial && el('console', [['type', 'pty']], [el('target', [['type', 'serial'], ['port', 0]])]),
-    g.type === 'vnc' && el('graphics', [['type', 'vnc'], ['port', 5900 + g.display], ['autoport', 'no'], ['listen', g.listen]], [el('listen', [['type', 'address'], ['address', g.listen]])]),
+    ...serialNodes(spec.serial),
+    g.type === 'vnc' &&
+      el(
+        'graphics',
+        [['type', 'vnc'], ['port', g.display === undefined ? -1 : 5900 + g.display], ['autoport', g.display === undefined ? 'yes' : 'no'], ['listen', g.listen]],
+        [el('listen', [['type', 'address'], ['address', g.listen]])],
+      ),
     g.type === 'vnc' && el('video', [], [el('model', [['type', 'vga'], ['heads', 1], ['primary', 'yes']])]),
-    ...extras.filter((x) => x.kind === 'hostdev').map(extraNode),
-    extras.some((x) => x.kind === 'balloon') ? extraNode({ kind: 'balloon' }) : el('memballoon', [['model', 'none']]),
-    ...extras.filter((x) => x.kind === 'rng').map(extraNode),
+    ...(spec.hostdevs ?? []).map(hostdevNode),
+    balloonNode(spec),
+    ...(spec.rngs ?? []).map(rngNode),
   ]);
 }

@@ -2,15 +2,11 @@
  * The rest of `<devices>`: `<emulator>`, `<controller>` (where it matters), `<serial>`/`<console>`,
  * `<graphics type='vnc'>` with `<video>` and `<input>`, `<memballoon>`, `<rng>` and PCI `<hostdev>`. Pure.
  */
-import { put, type ReadState } from './draft.js';
-import type { ExtraDevice } from './extra-devices.js';
-import { intAttr, yesNoAttr } from './read-values.js';
+import { child } from '../pointer.js';
+import { put, type DraftBalloon, type DraftHostdev, type DraftRng, type DraftSerial, type ReadState } from './draft.js';
+import { readDeviceBoot } from './read-nics.js';
+import { enumAttr, intAttr, yesNoAttr } from './read-values.js';
 import type { XmlElement } from './xml-tree.js';
-
-export interface PlacedExtra {
-  readonly device: ExtraDevice;
-  readonly at: XmlElement;
-}
 
 export function readEmulator(state: ReadState, devices: XmlElement): void {
   const { ctx, draft } = state;
@@ -78,39 +74,62 @@ export function readControllers(state: ReadState, devices: XmlElement): { scsi: 
 }
 
 const CHAR_NOT_YET: Readonly<Record<string, string>> = {
-  file: 'vmkit writes the console to --log FILE (vmkit run) or its console log',
-  unix: 'vmkit owns the console socket; connect with `vmkit console`',
+  tcp: 'use type=\'unix\' (a socket only this host can reach)',
+  udp: 'use type=\'file\' or type=\'unix\'',
 };
 
+/** One serial backend as the native `serial` value, or undefined when it cannot be used (reported). */
+function charBackend(state: ReadState, el: XmlElement, record = true): { serial: DraftSerial; key: string } | undefined {
+  const { ctx } = state;
+  const type = ctx.attr(el, 'type');
+  if (type === 'pty' || type === 'stdio') {
+    // vmkit's own console stands in for both: the terminal of `vmkit run --console`, the run log and `vmkit console`.
+    const src = ctx.child(el, 'source');
+    if (src !== undefined && type === 'pty') ctx.attr(src, 'path'); // the pty of a running domain: runtime state, not configuration
+    return { serial: 'console', key: 'console' };
+  }
+  if (type === 'file' || type === 'unix') {
+    const src = ctx.child(el, 'source');
+    const path = src === undefined ? undefined : ctx.attr(src, 'path');
+    if (src === undefined || path === undefined) {
+      ctx.error(src === undefined ? el : { el: src, attr: 'path' }, `<${el.name} type='${type}'> needs <source path='...'/>`);
+      return undefined;
+    }
+    if (record) ctx.map('/serial/path', { el: src, attr: 'path' });
+    if (type === 'file') {
+      const append = enumAttr(ctx, src, 'append', ['on', 'off']);
+      if (append !== undefined && record) ctx.map('/serial/append', { el: src, attr: 'append' });
+      return { serial: { type: 'file', path, ...(append === undefined ? {} : { append: append === 'on' }) }, key: `file:${path}` };
+    }
+    // libvirt's default mode is connect.
+    const mode = enumAttr(ctx, src, 'mode', ['bind', 'connect']);
+    if (ctx.attr(src, 'mode') !== undefined && record) ctx.map('/serial/server', { el: src, attr: 'mode' });
+    return { serial: { type: 'unix', path, server: mode === 'bind' }, key: `unix:${path}:${mode ?? 'connect'}` };
+  }
+  if (type === undefined) {
+    ctx.error({ el, attr: 'type' }, `<${el.name}> needs type`, { expected: "'pty', 'file' or 'unix'" });
+    return undefined;
+  }
+  const why = CHAR_NOT_YET[type];
+  ctx.unsupported({ el, attr: 'type' }, `A ${el.name} of type '${type}' is not supported yet${why === undefined ? '' : ` (${why})`}; use type='pty', 'file' or 'unix'`);
+  ctx.useAll(el);
+  return undefined;
+}
+
 /**
- * One serial port that vmkit routes to the terminal or a log: `<serial type='pty'>` (or stdio), a
- * `<console>` pointing at it, or both as virt-install writes them.
+ * The one serial port (ttyS0): `<serial>` and/or a `<console>` pointing at it, as virt-install writes them.
+ * pty and stdio become vmkit's routed console; file and unix become QEMU's own chardev (no `vmkit console`).
+ * A `<console>` next to a `<serial>` is the same port and must agree with it.
  */
 export function readSerial(state: ReadState, devices: XmlElement): void {
   const { ctx, draft } = state;
-  let present = false;
-  const charType = (el: XmlElement): boolean => {
-    const type = ctx.attr(el, 'type');
-    if (type === 'pty' || type === 'stdio') {
-      const src = ctx.child(el, 'source');
-      if (src !== undefined && type === 'pty') ctx.attr(src, 'path'); // the pty of a running domain: runtime state, not configuration
-      return true;
-    }
-    if (type === undefined) {
-      ctx.error({ el, attr: 'type' }, `<${el.name}> needs type`, { expected: "'pty'" });
-      return false;
-    }
-    const why = CHAR_NOT_YET[type];
-    ctx.unsupported({ el, attr: 'type' }, `A ${el.name} of type '${type}' is not supported yet${why === undefined ? '' : ` (${why})`}; use type='pty'`);
-    ctx.useAll(el);
-    return false;
-  };
+  let chosen: { serial: DraftSerial; key: string; el: XmlElement } | undefined;
   ctx.children(devices, 'serial').forEach((s, i) => {
     if (i > 0) {
       ctx.unsupported(s, 'A second serial port is not supported yet');
       return;
     }
-    if (!charType(s)) return;
+    const backend = charBackend(state, s);
     const target = ctx.child(s, 'target');
     if (target !== undefined) {
       const ttype = ctx.attr(target, 'type');
@@ -123,7 +142,11 @@ export function readSerial(state: ReadState, devices: XmlElement): void {
         if (name !== 'isa-serial') ctx.unsupported({ el: model, attr: 'name' }, `Serial model ${name ?? '?'} is not supported yet`);
       }
     }
-    present = true;
+    if (backend === undefined) {
+      ctx.claim('/serial');
+      return;
+    }
+    chosen = { ...backend, el: s };
     ctx.map('/serial', s);
   });
   ctx.children(devices, 'console').forEach((c, i) => {
@@ -131,7 +154,6 @@ export function readSerial(state: ReadState, devices: XmlElement): void {
       ctx.unsupported(c, 'A second console is not supported yet');
       return;
     }
-    if (!charType(c)) return;
     const target = ctx.child(c, 'target');
     const ttype = target === undefined ? undefined : ctx.attr(target, 'type');
     if (target !== undefined) {
@@ -142,10 +164,20 @@ export function readSerial(state: ReadState, devices: XmlElement): void {
       ctx.drop({ el: target ?? c, attr: 'type' }, `Console target type ${ttype} is not supported yet; vmkit's console is the serial port (target type='serial')`, {}, c);
       return;
     }
-    if (!present) ctx.map('/serial', c);
-    present = true;
+    if (chosen !== undefined) {
+      // The serial port's console: libvirt keeps the two in step; a console that says otherwise is a mistake.
+      const mine = charBackend(state, c, false);
+      if (mine !== undefined && mine.key !== chosen.key) {
+        ctx.error(c, `This <console> is serial port 0, but its type or source differs from the <serial> at ${chosen.el.path}; make them the same (or remove <console>)`);
+      }
+      return;
+    }
+    const backend = charBackend(state, c);
+    if (backend === undefined) return;
+    chosen = { ...backend, el: c };
+    ctx.map('/serial', c);
   });
-  draft.serial = present ? 'console' : 'none';
+  draft.serial = chosen === undefined ? 'none' : chosen.serial;
 }
 
 /** `<graphics type='vnc' port='5900+N' listen='...'>`, its `<video>` (VGA) and the PS/2 `<input>`s every PC has. */
@@ -164,14 +196,21 @@ export function readGraphics(state: ReadState, devices: XmlElement): void {
     }
     const autoport = yesNoAttr(ctx, g, 'autoport');
     const portText = ctx.attr(g, 'port');
+    let display: number | 'auto';
     if (autoport === true || portText === undefined || portText === '-1') {
-      ctx.drop(portText === undefined || autoport === true ? g : { el: g, attr: 'port' }, "Automatic VNC ports are not supported yet; give a fixed port='5900' (display 0) or 5900+N", {
-        expected: 'port 5900 or above',
-      });
-      return;
+      // libvirt's autoport: the first free port from 5900; QEMU finds it with to=99 (vmkit show reports it).
+      display = 'auto';
+      if (portText !== undefined && portText !== '-1') ctx.map('/graphics/display', { el: g, attr: 'port' });
+    } else {
+      const port = intAttr(ctx, g, 'port', { min: 5900, max: 65535 });
+      if (port === undefined) return;
+      display = port - 5900;
+      ctx.map('/graphics/display', { el: g, attr: 'port' });
     }
-    const port = intAttr(ctx, g, 'port', { min: 5900, max: 65535 });
-    if (port === undefined) return;
+    if (ctx.attr(g, 'websocket') !== undefined) ctx.unsupported({ el: g, attr: 'websocket' }, 'VNC over websockets is not supported yet; use a VNC client (through an SSH tunnel when remote)');
+    if (ctx.attr(g, 'passwd') !== undefined) {
+      ctx.unsupported({ el: g, attr: 'passwd' }, 'VNC passwords are not supported yet (QEMU would need them set over QMP at every start); keep VNC on 127.0.0.1 and tunnel it');
+    }
     let listen = ctx.attr(g, 'listen');
     let listenAt = { el: g, attr: 'listen' };
     for (const l of ctx.children(g, 'listen')) {
@@ -189,10 +228,9 @@ export function readGraphics(state: ReadState, devices: XmlElement): void {
     }
     vnc = true;
     ctx.map('/graphics', g);
-    ctx.map('/graphics/display', { el: g, attr: 'port' });
     draft.graphics = {
       type: 'vnc',
-      display: port - 5900,
+      display,
       ...(listen === undefined ? {} : { listen: put(state, '/graphics/listen', listenAt, listen) }),
     };
   });
@@ -223,10 +261,10 @@ export function readGraphics(state: ReadState, devices: XmlElement): void {
 }
 
 /** `<memballoon>` (libvirt adds a virtio balloon when there is none), `<rng>`, PCI `<hostdev>`. */
-export function readExtras(state: ReadState, devices: XmlElement): PlacedExtra[] {
-  const { ctx } = state;
-  const out: PlacedExtra[] = [];
-  const balloons = ctx.children(devices, 'memballoon');
+export function readExtras(state: ReadState, devices: XmlElement | undefined): void {
+  const { ctx, draft } = state;
+  const balloons = devices === undefined ? [] : ctx.children(devices, 'memballoon');
+  let balloon: DraftBalloon = balloons.length === 0;
   balloons.forEach((b, i) => {
     if (i > 0) {
       ctx.error(b, '<memballoon> may appear only once');
@@ -239,10 +277,24 @@ export function readExtras(state: ReadState, devices: XmlElement): PlacedExtra[]
       ctx.drop({ el: b, attr: 'model' }, `Balloon model ${model ?? '(none given)'} is not supported yet; use model='virtio' or model='none'`);
       return;
     }
-    out.push({ device: { kind: 'balloon' }, at: b });
+    ctx.map('/balloon', b);
+    const opts: Exclude<DraftBalloon, boolean> = {};
+    const autodeflate = enumAttr(ctx, b, 'autodeflate', ['on', 'off']);
+    if (autodeflate !== undefined) opts.autodeflate = put(state, '/balloon/autodeflate', { el: b, attr: 'autodeflate' }, autodeflate === 'on');
+    const fpr = enumAttr(ctx, b, 'freePageReporting', ['on', 'off']);
+    if (fpr !== undefined) opts.free_page_reporting = put(state, '/balloon/free_page_reporting', { el: b, attr: 'freePageReporting' }, fpr === 'on');
+    const stats = ctx.child(b, 'stats');
+    if (stats !== undefined) {
+      const period = intAttr(ctx, stats, 'period', { min: 0, max: 2147483647 });
+      if (period !== undefined) opts.stats_period = put(state, '/balloon/stats_period', { el: stats, attr: 'period' }, period);
+      else if (ctx.attr(stats, 'period') === undefined) ctx.error({ el: stats, attr: 'period' }, '<stats> needs period, in seconds');
+    }
+    balloon = Object.keys(opts).length === 0 ? true : opts;
   });
-  if (balloons.length === 0) out.push({ device: { kind: 'balloon' }, at: devices });
+  if (balloon !== false) draft.balloon = balloon;
+  if (devices === undefined) return;
 
+  const rngs: DraftRng[] = [];
   for (const r of ctx.children(devices, 'rng')) {
     const model = ctx.attr(r, 'model');
     if (model !== 'virtio') {
@@ -255,16 +307,22 @@ export function readExtras(state: ReadState, devices: XmlElement): PlacedExtra[]
       ctx.error(backend ?? r, "<rng> needs <backend model='random'>/dev/urandom</backend> (or model='builtin')");
       continue;
     }
+    const at = child('/rngs', rngs.length);
     if (bmodel === 'random') {
+      ctx.map(at, r);
       const source = ctx.text(backend);
-      out.push({ device: { kind: 'rng', backend: 'random', source: source === '' ? '/dev/random' : source }, at: r });
+      // libvirt's default source for QEMU is /dev/random.
+      rngs.push({ backend: 'random', source: source === '' ? '/dev/random' : put(state, child(at, 'source'), { el: backend, text: true }, source) });
     } else if (bmodel === 'builtin') {
-      out.push({ device: { kind: 'rng', backend: 'builtin' }, at: r });
+      ctx.map(at, r);
+      rngs.push({ backend: 'builtin' });
     } else {
       ctx.drop({ el: backend, attr: 'model' }, `RNG backend ${bmodel} is not supported yet; use model='random' or 'builtin'`, {}, r);
     }
   }
+  if (rngs.length > 0) draft.rngs = rngs;
 
+  const hostdevs: DraftHostdev[] = [];
   for (const h of ctx.children(devices, 'hostdev')) {
     const mode = ctx.attr(h, 'mode');
     const type = ctx.attr(h, 'type');
@@ -281,6 +339,7 @@ export function readExtras(state: ReadState, devices: XmlElement): PlacedExtra[]
       const name = ctx.attr(driver, 'name');
       if (name !== 'vfio') ctx.unsupported({ el: driver, attr: 'name' }, `Device assignment driver ${name ?? '?'} is not supported; vmkit uses vfio`);
     }
+    const at = child('/hostdevs', hostdevs.length);
     const source = ctx.child(h, 'source');
     const addr = source === undefined ? undefined : ctx.child(source, 'address');
     if (addr === undefined) {
@@ -288,13 +347,18 @@ export function readExtras(state: ReadState, devices: XmlElement): PlacedExtra[]
       continue;
     }
     const host = pciAddress(state, addr);
-    if (host !== undefined) out.push({ device: { kind: 'hostdev', host }, at: h });
+    if (host === undefined) continue;
+    ctx.map(at, h);
+    const out: DraftHostdev = { host: put(state, child(at, 'host'), addr, host) };
+    const bootIndex = readDeviceBoot(state, h, at);
+    if (bootIndex !== undefined) out.boot_index = bootIndex;
+    hostdevs.push(out);
   }
-  return out;
+  if (hostdevs.length > 0) draft.hostdevs = hostdevs;
 }
 
 /** `<address domain bus slot function>` -> `0000:00:07.0`. */
-function pciAddress(state: ReadState, addr: XmlElement): string | undefined {
+export function pciAddress(state: ReadState, addr: XmlElement): string | undefined {
   const { ctx } = state;
   const parts: string[] = [];
   const fields = [

@@ -1,8 +1,7 @@
 /** `<domain>` -> draft: the top-level elements in dependency order, then every left-over node reported. Pure. */
 import { put, type Draft, type ReadState } from './draft.js';
-import { encodeExtras, extraArgCount, sortExtras } from './extra-devices.js';
 import { readCpu, readIothreads, readMemory, readMemoryBacking, readNumatune, readVcpu } from './read-compute.js';
-import { readControllers, readEmulator, readExtras, readGraphics, readSerial, type PlacedExtra } from './read-devices.js';
+import { readControllers, readEmulator, readExtras, readGraphics, readSerial } from './read-devices.js';
 import { readDisks } from './read-disks.js';
 import { readMetadata } from './read-metadata.js';
 import { readNics } from './read-nics.js';
@@ -69,7 +68,6 @@ export function readDomain(root: XmlElement, ctx: XmlContext): Draft {
   readCputune(state, vcpu, meta);
 
   const devices = ctx.child(root, 'devices');
-  let extras: PlacedExtra[] = [{ device: { kind: 'balloon' }, at: root }];
   let aliases = new Map<string, string>();
   if (devices === undefined) {
     draft.serial = 'none';
@@ -78,26 +76,18 @@ export function readDomain(root: XmlElement, ctx: XmlContext): Draft {
     readEmulator(state, devices);
     const controllers = readControllers(state, devices);
     aliases = readDisks(state, devices, controllers.scsi).aliases;
-    if (state.implicitBootOrder && (draft.disks ?? []).some((d) => d.boot_index !== undefined) && draft.boot !== undefined && 'order' in draft.boot) {
-      draft.boot.order = [];
-    }
     readNics(state, devices);
     readSerial(state, devices);
     readGraphics(state, devices);
-    extras = readExtras(state, devices);
   }
+  readExtras(state, devices);
+  // Per-device <boot order> (disks, interfaces, host devices) replaces libvirt's implicit boot from hd.
+  const perDevice = [...(draft.disks ?? []), ...(draft.nics ?? []), ...(draft.hostdevs ?? [])].some((d) => d.boot_index !== undefined);
+  if (state.implicitBootOrder && perDevice && draft.boot !== undefined && 'order' in draft.boot) draft.boot.order = [];
   (draft.nics ?? []).forEach((_, i) => aliases.set(`hostnet${i}`, `net${i}`));
 
   const args = readQemuCommandline(state, aliases);
-  const placed = sortExtras(extras, (e) => e.device);
-  const qemuArgs = encodeExtras(
-    placed.map((e) => e.device),
-    state.machineType,
-  );
-  let k = 0;
-  for (const e of placed) {
-    for (let n = 0; n < extraArgCount(e.device); n++) ctx.map(`/qemu_args/${k++}`, e.at);
-  }
+  const qemuArgs: string[] = [];
   for (const a of args) {
     ctx.map(`/qemu_args/${qemuArgs.length}`, { el: a.at, attr: 'value' });
     qemuArgs.push(a.value);

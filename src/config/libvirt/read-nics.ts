@@ -1,21 +1,24 @@
 /**
- * `<interface>`: type='user' (slirp, with libvirt's `<portForward>` for host ports) and type='ethernet' on an
- * existing tap (`<target dev='tap0' managed='no'/>`). Without `<model>` libvirt gives x86 guests an rtl8139,
- * and so does vmkit here. Pure.
+ * `<interface>`: type='user' (slirp, with libvirt's `<portForward>` for host ports), type='ethernet' on an
+ * existing tap (`<target dev='tap0' managed='no'/>`), type='bridge' (a tap made by QEMU's bridge helper,
+ * as libvirt's session mode does) and type='hostdev' (an SR-IOV VF assigned with vfio-pci); `<boot order>`
+ * and `<mtu>`. Without `<model>` libvirt gives x86 guests an rtl8139, and so does vmkit here. Pure.
  */
 import { child } from '../pointer.js';
 import { put, type DraftForward, type DraftNic, type ReadState } from './draft.js';
+import { pciAddress } from './read-devices.js';
 import { enumAttr, intAttr } from './read-values.js';
 import type { XmlElement } from './xml-tree.js';
 
 /** libvirt's NIC model for x86 guests without `<model>`. */
 export const LIBVIRT_DEFAULT_NIC_MODEL = 'rtl8139';
 
+const SUPPORTED = "'user', 'ethernet', 'bridge' or 'hostdev'";
+
 const NOT_YET: Readonly<Record<string, string>> = {
-  network: 'libvirt virtual networks need libvirtd to set up bridges and DHCP',
-  bridge: 'vmkit does not create tap devices or join bridges',
+  network:
+    "libvirt virtual networks are run by libvirtd (bridge, DHCP, NAT), and vmkit has none; if the network's bridge exists (virsh net-info NAME shows it, e.g. virbr0), use <interface type='bridge'><source bridge='virbr0'/>",
   direct: 'macvtap devices are not created by vmkit',
-  hostdev: 'SR-IOV VF assignment needs host-side MAC setup and driver binding',
   vhostuser: 'vhost-user needs a socket backend',
 };
 
@@ -29,22 +32,44 @@ export function readNics(state: ReadState, devices: XmlElement): void {
   if (nics.length > 0) state.draft.nics = nics;
 }
 
+/**
+ * `<boot order='N'/>` of a device other than a disk -> `boot_index` at `at`: firmware boot only, and not
+ * together with `<os><boot dev>`.
+ */
+export function readDeviceBoot(state: ReadState, el: XmlElement, at: string): number | undefined {
+  const { ctx } = state;
+  const boot = ctx.child(el, 'boot');
+  if (boot === undefined) return undefined;
+  const order = intAttr(ctx, boot, 'order', { min: 1, max: 1000 });
+  if (state.kernelBoot) {
+    ctx.error(boot, '<boot order> only applies to firmware boot, but this domain boots a kernel directly (<kernel>); remove it');
+  } else if (state.osBootAt !== undefined) {
+    ctx.error(boot, `Per-device <boot order> cannot be combined with <os><boot dev> (${state.osBootAt.path}); use one or the other`);
+  } else if (order !== undefined) {
+    return put(state, child(at, 'boot_index'), { el: boot, attr: 'order' }, order);
+  } else if (ctx.attr(boot, 'order') === undefined) {
+    ctx.error({ el: boot, attr: 'order' }, '<boot> needs order, a number from 1');
+  }
+  return undefined;
+}
+
 function readNic(state: ReadState, nic: XmlElement, i: number): DraftNic | undefined {
   const { ctx } = state;
   const at = child('/nics', i);
   ctx.map(at, nic);
   const type = ctx.attr(nic, 'type');
   if (type === undefined) {
-    ctx.error({ el: nic, attr: 'type' }, '<interface> needs type', { expected: "'user' or 'ethernet'" });
+    ctx.error({ el: nic, attr: 'type' }, '<interface> needs type', { expected: SUPPORTED });
     ctx.useAll(nic);
     return undefined;
   }
-  if (type !== 'user' && type !== 'ethernet') {
+  if (type !== 'user' && type !== 'ethernet' && type !== 'bridge' && type !== 'hostdev') {
     const why = NOT_YET[type];
-    ctx.drop({ el: nic, attr: 'type' }, `Interfaces of type '${type}' are not supported yet${why === undefined ? '' : ` (${why})`}; use type='user', or type='ethernet' with an existing tap device`);
+    ctx.drop({ el: nic, attr: 'type' }, `Interfaces of type '${type}' are not supported${why === undefined ? ` yet; use type=${SUPPORTED}` : `: ${why}`}`);
     return undefined;
   }
-  const out: DraftNic = type === 'user' ? { type: 'user' } : { type: 'tap' };
+  if (type === 'hostdev') return readHostdevNic(state, nic, at);
+  const out: DraftNic = type === 'user' ? { type: 'user' } : type === 'bridge' ? { type: 'bridge' } : { type: 'tap' };
   ctx.map(child(at, 'type'), { el: nic, attr: 'type' });
   const model = ctx.child(nic, 'model');
   const modelType = model === undefined ? undefined : ctx.attr(model, 'type');
@@ -69,13 +94,92 @@ function readNic(state: ReadState, nic: XmlElement, i: number): DraftNic | undef
         ctx.error({ el: target, attr: 'managed' }, `vmkit uses the existing tap device ${dev} and does not create one: add managed='no' to <target>`);
       }
     }
+  } else if (type === 'bridge') {
+    const source = ctx.child(nic, 'source');
+    const bridge = source === undefined ? undefined : ctx.attr(source, 'bridge');
+    if (source === undefined || bridge === undefined) {
+      ctx.error(source === undefined ? nic : { el: source, attr: 'bridge' }, "<interface type='bridge'> needs the host bridge: <source bridge='br0'/>");
+      ctx.claim(child(at, 'bridge'));
+    } else {
+      out.bridge = put(state, child(at, 'bridge'), { el: source, attr: 'bridge' }, bridge);
+    }
+    const target = ctx.child(nic, 'target');
+    if (target !== undefined) {
+      ctx.unsupported(target, "QEMU's bridge helper creates and names the tap device itself; remove <target> (or use type='ethernet' with a tap you created)");
+    }
+    const backend = ctx.child(nic, 'backend');
+    if (backend !== undefined) {
+      const tap = ctx.attr(backend, 'tap');
+      if (tap !== undefined) ctx.unsupported({ el: backend, attr: 'tap' }, 'A tap device path other than /dev/net/tun is not supported');
+    }
   } else {
     const forwards: DraftForward[] = [];
     for (const pf of ctx.children(nic, 'portForward')) readForward(state, pf, child(at, 'forwards'), forwards);
     if (forwards.length > 0) out.forwards = forwards;
   }
-  const boot = ctx.child(nic, 'boot');
-  if (boot !== undefined) ctx.unsupported(boot, 'Network boot order per interface is not supported yet; use <os><boot dev="network"/>');
+  const mtu = ctx.child(nic, 'mtu');
+  if (mtu !== undefined) {
+    const size = intAttr(ctx, mtu, 'size', { min: 68, max: 65535 });
+    if (size !== undefined) out.mtu = put(state, child(at, 'mtu'), { el: mtu, attr: 'size' }, size);
+    else if (ctx.attr(mtu, 'size') === undefined) ctx.error({ el: mtu, attr: 'size' }, '<mtu> needs size, like 9000');
+  }
+  readLink(state, nic);
+  const bootIndex = readDeviceBoot(state, nic, at);
+  if (bootIndex !== undefined) out.boot_index = bootIndex;
+  const address = ctx.child(nic, 'address');
+  if (address !== undefined) ctx.unsupported(address, 'Fixed guest device addresses (<address>) are not supported yet; vmkit places devices on their bus itself');
+  return out;
+}
+
+/** `<link state='up'/>` is what every NIC starts as; a link that starts down is not supported yet. */
+function readLink(state: ReadState, nic: XmlElement): void {
+  const { ctx } = state;
+  const link = ctx.child(nic, 'link');
+  if (link === undefined) return;
+  const st = enumAttr(ctx, link, 'state', ['up', 'down']);
+  if (st === 'down') ctx.unsupported({ el: link, attr: 'state' }, "A link that starts down is not supported yet (QEMU sets it with QMP set_link after start); remove <link state='down'/>");
+}
+
+/** `<interface type='hostdev' managed='no'><source><address type='pci' .../></source>`: a VF assigned with vfio-pci. */
+function readHostdevNic(state: ReadState, nic: XmlElement, at: string): DraftNic | undefined {
+  const { ctx } = state;
+  const out: DraftNic = { type: 'hostdev' };
+  ctx.map(child(at, 'type'), { el: nic, attr: 'type' });
+  if (ctx.attr(nic, 'managed') !== 'no') {
+    ctx.drop(
+      { el: nic, attr: 'managed' },
+      "managed='yes' (libvirt's default: it rebinds the device to vfio-pci) is not supported; bind the VF to vfio-pci yourself and write managed='no'",
+      {},
+      nic,
+    );
+    return undefined;
+  }
+  const mac = ctx.child(nic, 'mac');
+  if (mac !== undefined) {
+    ctx.attr(mac, 'address');
+    ctx.unsupported(mac, "vmkit cannot set an assigned VF's MAC address (QEMU's vfio-pci has no mac, libvirt sets it through the PF): set it on the host (ip link set PF vf N mac ADDRESS) and remove <mac>");
+  }
+  const driver = ctx.child(nic, 'driver');
+  if (driver !== undefined) {
+    const name = ctx.attr(driver, 'name');
+    if (name !== 'vfio') ctx.unsupported({ el: driver, attr: 'name' }, `Device assignment driver ${name ?? '?'} is not supported; vmkit uses vfio`);
+  }
+  const source = ctx.child(nic, 'source');
+  const addr = source === undefined ? undefined : ctx.child(source, 'address');
+  if (addr === undefined) {
+    ctx.error(source ?? nic, "<interface type='hostdev'> needs the VF's PCI address: <source><address type='pci' domain='0x0000' bus='0x03' slot='0x10' function='0x2'/></source>");
+    ctx.claim(child(at, 'host'));
+  } else {
+    const host = pciAddress(state, addr);
+    if (host !== undefined) out.host = put(state, child(at, 'host'), addr, host);
+    else ctx.claim(child(at, 'host'));
+  }
+  for (const el of ['model', 'mtu', 'target', 'portForward'] as const) {
+    for (const x of ctx.children(nic, el)) ctx.unsupported(x, `<${el}> does not apply to an assigned device: the guest sees the real NIC; remove it`);
+  }
+  readLink(state, nic);
+  const bootIndex = readDeviceBoot(state, nic, at);
+  if (bootIndex !== undefined) out.boot_index = bootIndex;
   const address = ctx.child(nic, 'address');
   if (address !== undefined) ctx.unsupported(address, 'Fixed guest device addresses (<address>) are not supported yet; vmkit places devices on their bus itself');
   return out;

@@ -1,28 +1,23 @@
 /** Native YAML: validated, pruned input -> DomainSpec with every default filled in. Pure. */
-import type { DomainSpec, GraphicsSpec } from '../../model/domain.js';
+import type { DomainSpec } from '../../model/domain.js';
 import { guessedFormatProblem } from '../disk-format-guard.js';
 import { managedOptionReason, optionName } from '../managed-options.js';
 import { child } from '../pointer.js';
 import type { Loose, ResolveContext } from '../resolve-context.js';
 import { DEFAULT_MEMORY_MIB, MIN_MEMORY_MIB, resolveCpu, resolveMachine, resolveMemoryBacking, resolveNumaCells, resolveNumaTune } from './resolve-compute.js';
+import { checkDeviceBoot, resolveBalloon, resolveGraphics, resolveHostdevs, resolveRngs, resolveSerial, type PciOwners } from './resolve-devices.js';
 import { resolveNics } from './resolve-network.js';
 import { resolveBoot, resolveDisks } from './resolve-storage.js';
 import { resolveTuning } from './resolve-tuning.js';
 import type { DomainInputT } from './schema.js';
 
 export const DEFAULT_EMULATOR = 'qemu-system-x86_64';
-export const DEFAULT_VNC_LISTEN = '127.0.0.1';
+export { DEFAULT_VNC_LISTEN } from './resolve-devices.js';
 
 function resolveIothreads(input: Loose<DomainInputT['iothreads']>): string[] {
   if (input === undefined) return [];
   if (typeof input === 'number') return Array.from({ length: input }, (_, i) => `io${i}`);
   return input.filter((t): t is string => t !== undefined);
-}
-
-function resolveGraphics(input: Loose<DomainInputT['graphics']>): GraphicsSpec {
-  if (input === undefined || input === 'none') return { type: 'none' };
-  if (input === 'vnc') return { type: 'vnc', listen: DEFAULT_VNC_LISTEN, display: 0 };
-  return { type: 'vnc', listen: input.listen ?? DEFAULT_VNC_LISTEN, display: input.display ?? 0 };
 }
 
 /** Reports extra QEMU arguments that would take over what vmkit controls (`-qmp`, `-daemonize`, ...). */
@@ -49,6 +44,14 @@ export function resolveDomain(input: Loose<DomainInputT>, ctx: ResolveContext, f
   const numaTune = resolveNumaTune(input.numa, ctx);
   const boot = resolveBoot(input.boot, ctx);
   const emulator = input.emulator ?? DEFAULT_EMULATOR;
+  // ---- devices (resolve-devices.ts) ----
+  const pci: PciOwners = new Map();
+  const disks = resolveDisks(input.disks, { machine, iothreads, boot }, ctx);
+  const nics = resolveNics(input.nics, ctx, pci);
+  const hostdevs = resolveHostdevs(input.hostdevs, pci, ctx);
+  checkDeviceBoot({ boot, disks, nics, hostdevs }, ctx);
+  const balloon = resolveBalloon(input.balloon);
+  const rngs = resolveRngs(input.rngs, ctx);
   return {
     name: input.name ?? '',
     ...(input.uuid === undefined ? {} : { uuid: input.uuid.toLowerCase() }),
@@ -60,10 +63,13 @@ export function resolveDomain(input: Loose<DomainInputT>, ctx: ResolveContext, f
     ...(numaTune === undefined ? {} : { numaTune }),
     numaCells: resolveNumaCells(input.numa_cells, cpu, memoryMiB, ctx),
     ...(boot === undefined ? {} : { boot }),
-    disks: resolveDisks(input.disks, { machine, iothreads, boot }, ctx),
-    nics: resolveNics(input.nics, ctx),
-    serial: { mode: input.serial ?? 'console' },
+    disks,
+    nics,
+    serial: resolveSerial(input.serial, ctx),
     graphics: resolveGraphics(input.graphics),
+    ...(balloon === undefined ? {} : { balloon }),
+    ...(rngs.length === 0 ? {} : { rngs }),
+    ...(hostdevs.length === 0 ? {} : { hostdevs }),
     iothreads,
     qemuArgs: checkQemuArgs(input.qemu_args ?? [], '/qemu_args', ctx),
     tuning: resolveTuning(input.tuning, { vcpus: cpu.vcpus, iothreads }, ctx),

@@ -1,14 +1,18 @@
-/** Native YAML: NICs, port forwards and MAC addresses. Pure. */
+/** Native YAML: NICs (user, tap, bridge, assigned hostdev), port forwards and MAC addresses. Pure. */
 import type { Static } from '@sinclair/typebox';
-import type { NicSpec, PortForward } from '../../model/domain.js';
+import type { NicModel, NicSpec, PortForward } from '../../model/domain.js';
 import { child } from '../pointer.js';
 import type { Loose, ResolveContext } from '../resolve-context.js';
+import { normalizePci, type PciOwners } from './resolve-devices.js';
 import type { NicInput, UserNicInput } from './schema.js';
 
 /** Default host address of port forwards: loopback, so a forward never exposes the guest by accident. */
 export const DEFAULT_FORWARD_ADDRESS = '127.0.0.1';
 
-export function resolveNics(input: Loose<readonly (Static<typeof NicInput> | undefined)[]> | undefined, ctx: ResolveContext): NicSpec[] {
+/** The fields of the NIC kinds that have a netdev (user, tap, bridge). */
+type NetNicIn = Loose<{ type: 'user' | 'tap' | 'bridge'; model?: NicModel; mac?: string; mtu?: number; ifname?: string; bridge?: string }>;
+
+export function resolveNics(input: Loose<readonly (Static<typeof NicInput> | undefined)[]> | undefined, ctx: ResolveContext, pci: PciOwners = new Map()): NicSpec[] {
   const nics: NicSpec[] = [];
   const macs = new Map<string, number>();
   const ifnames = new Map<string, number>();
@@ -17,39 +21,53 @@ export function resolveNics(input: Loose<readonly (Static<typeof NicInput> | und
     if (n === undefined) return;
     const at = child('/nics', i);
     const id = `net${i}`;
-    const model = n.model ?? 'virtio';
+    const boot = n.boot_index === undefined ? {} : { bootIndex: n.boot_index };
+    if (n.type === 'hostdev') {
+      const host = normalizePci(n.host, child(at, 'host'), `nics[${i}]`, pci, ctx);
+      nics.push({ kind: 'hostdev', id, model: 'vfio-pci', host: host ?? '', ...boot });
+      return;
+    }
+    const nn = n as NetNicIn;
+    const model = nn.model ?? 'virtio';
     let mac: string | undefined;
-    if (n.mac !== undefined) {
-      mac = n.mac.toLowerCase();
+    if (nn.mac !== undefined) {
+      mac = nn.mac.toLowerCase();
       const first = parseInt(mac.slice(0, 2), 16);
       if ((first & 1) === 1) {
         ctx.problems.add(child(at, 'mac'), {
           message: 'This is a multicast MAC address (lowest bit of the first byte set); a NIC needs a unicast address',
           expected: 'a unicast MAC such as 52:54:00:xx:xx:xx',
-          found: JSON.stringify(n.mac),
+          found: JSON.stringify(nn.mac),
         });
       }
       const prev = macs.get(mac);
       if (prev !== undefined) {
-        ctx.problems.add(child(at, 'mac'), { message: `MAC address ${mac} is already used by nics[${prev}]`, found: JSON.stringify(n.mac) });
+        ctx.problems.add(child(at, 'mac'), { message: `MAC address ${mac} is already used by nics[${prev}]`, found: JSON.stringify(nn.mac) });
       } else {
         macs.set(mac, i);
       }
     }
-    const common = { id, model, ...(mac === undefined ? {} : { mac }) };
-    if (n.type === 'tap') {
-      const ifname = n.ifname ?? '';
+    if (nn.mtu !== undefined && model !== 'virtio') {
+      ctx.problems.add(child(at, 'mtu'), { message: `Only virtio NICs can be told an MTU; this NIC's model is ${model}`, expected: 'model: virtio, or no mtu', found: String(nn.mtu) });
+    }
+    const common = { id, model, ...(mac === undefined ? {} : { mac }), ...boot, ...(nn.mtu === undefined ? {} : { mtu: nn.mtu }) };
+    if (nn.type === 'tap') {
+      const ifname = nn.ifname ?? '';
       const prev = ifnames.get(ifname);
-      if (n.ifname !== undefined && prev !== undefined) {
+      if (nn.ifname !== undefined && prev !== undefined) {
         ctx.problems.add(child(at, 'ifname'), { message: `Tap interface ${ifname} is already used by nics[${prev}]`, found: JSON.stringify(ifname) });
-      } else if (n.ifname !== undefined) {
+      } else if (nn.ifname !== undefined) {
         ifnames.set(ifname, i);
       }
       nics.push({ kind: 'tap', ...common, ifname });
       return;
     }
+    if (nn.type === 'bridge') {
+      nics.push({ kind: 'bridge', ...common, bridge: nn.bridge ?? '' });
+      return;
+    }
     const forwards: PortForward[] = [];
-    ((n as Loose<Static<typeof UserNicInput>>).forwards ?? []).forEach((f, j) => {
+    ((nn as Loose<Static<typeof UserNicInput>>).forwards ?? []).forEach((f, j) => {
       if (f === undefined || f.host === undefined || f.guest === undefined) return;
       const fat = child(child(at, 'forwards'), j);
       const protocol = f.protocol ?? 'tcp';

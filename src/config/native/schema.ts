@@ -184,6 +184,10 @@ export const ForwardInput = obj(
 
 const nicModel = () => Type.Optional(oneOf(NIC_MODELS, 'NIC model: virtio (default), e1000, e1000e or rtl8139.'));
 const nicMac = () => Type.Optional(str(PATTERNS.mac, 'MAC address, e.g. 52:54:00:12:34:56 (default: QEMU assigns one).'));
+// ---- devices: NIC kinds, boot index, MTU (issue 6) ----
+const nicBootIndex = () =>
+  Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'Boot priority, lower first (firmware boot only; unique among disks, NICs and host devices; not with boot.order).' }));
+const nicMtu = () => Type.Optional(Type.Integer({ minimum: 68, maximum: 65535, description: 'MTU the guest is told to use (virtio only, host_mtu).' }));
 
 export const UserNicInput = obj(
   {
@@ -191,6 +195,8 @@ export const UserNicInput = obj(
     model: nicModel(),
     mac: nicMac(),
     forwards: Type.Optional(Type.Array(ForwardInput, { description: 'Host ports forwarded into the guest.' })),
+    boot_index: nicBootIndex(),
+    mtu: nicMtu(),
   },
   'A user-mode NIC.',
 );
@@ -201,11 +207,97 @@ export const TapNicInput = obj(
     ifname: str(PATTERNS.ifname, 'Existing host tap interface name, e.g. tap0.'),
     model: nicModel(),
     mac: nicMac(),
+    boot_index: nicBootIndex(),
+    mtu: nicMtu(),
   },
   'A NIC on a host tap interface.',
 );
 
-export const NicInput = Type.Union([UserNicInput, TapNicInput], { description: 'A NIC: {type: user, ...} or {type: tap, ifname, ...}.' });
+export const BridgeNicInput = obj(
+  {
+    type: Type.Literal('bridge', { description: 'A tap device that QEMU\'s bridge helper creates and adds to an existing host bridge.' }),
+    bridge: str(PATTERNS.bridge, 'Existing host bridge, e.g. br0 or virbr0; the helper must allow it (/etc/qemu/bridge.conf: allow br0).'),
+    model: nicModel(),
+    mac: nicMac(),
+    boot_index: nicBootIndex(),
+    mtu: nicMtu(),
+  },
+  'A NIC on a host bridge.',
+);
+
+export const HostdevNicInput = obj(
+  {
+    type: Type.Literal('hostdev', { description: 'A host NIC (an SR-IOV virtual function) assigned to the guest with vfio-pci.' }),
+    host: str(PATTERNS.pciAddress, 'Host PCI address of the device, already bound to vfio-pci, e.g. 0000:03:10.2. Set its MAC on the host (ip link set PF vf N mac ...).'),
+    boot_index: nicBootIndex(),
+  },
+  'An assigned host NIC.',
+);
+
+export const NicInput = Type.Union([UserNicInput, TapNicInput, BridgeNicInput, HostdevNicInput], {
+  description: 'A NIC: {type: user, ...}, {type: tap, ifname, ...}, {type: bridge, bridge, ...} or {type: hostdev, host}.',
+});
+
+export const SerialInput = Type.Union(
+  [
+    oneOf(['console', 'none'] as const, 'console (default): a serial port that vmkit routes to a terminal, log and `vmkit console`; none: no serial port.'),
+    obj(
+      {
+        type: Type.Literal('file', { description: 'QEMU writes the serial output to a file (no input, no `vmkit console`).' }),
+        path: text('The file; relative paths are resolved against the definition file\'s directory. Created 0600 when missing.'),
+        append: Type.Optional(Type.Boolean({ description: 'Append instead of truncating at start (default false).' })),
+      },
+      'Serial port to a file.',
+    ),
+    obj(
+      {
+        type: Type.Literal('unix', { description: 'The serial port on a unix socket (no `vmkit console`).' }),
+        path: text('Socket path (at most 107 bytes); relative paths are resolved against the definition file\'s directory.'),
+        server: Type.Optional(Type.Boolean({ description: 'true (default): QEMU listens (mode 0600) and does not wait for a client; false: QEMU connects to a listening socket.' })),
+      },
+      'Serial port on a unix socket.',
+    ),
+  ],
+  { description: 'The serial port: console (default), none, {type: file, path, append} or {type: unix, path, server}.' },
+);
+
+export const BalloonInput = Type.Union(
+  [
+    Type.Boolean({ description: 'true: a virtio balloon; false (default): none.' }),
+    obj(
+      {
+        stats_period: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'Seconds between guest memory statistics updates (0 or absent: off).' })),
+        autodeflate: Type.Optional(Type.Boolean({ description: 'The guest returns memory when it runs out (deflate-on-oom; default false).' })),
+        free_page_reporting: Type.Optional(Type.Boolean({ description: 'The guest reports free pages to the host (default false).' })),
+      },
+      'A virtio balloon with options.',
+    ),
+  ],
+  { description: 'Memory balloon: true, false (default) or {stats_period, autodeflate, free_page_reporting}.' },
+);
+
+export const RngInput = Type.Union(
+  [
+    obj(
+      {
+        backend: Type.Literal('random', { description: 'Read a host file.' }),
+        source: Type.Optional(text('Host file to read (default /dev/urandom).')),
+      },
+      'A virtio RNG fed from a host file.',
+    ),
+    obj({ backend: Type.Literal('builtin', { description: 'QEMU\'s own generator (getrandom).' }) }, 'A virtio RNG fed by QEMU itself.'),
+  ],
+  { description: 'A virtio RNG: {backend: random, source} or {backend: builtin}.' },
+);
+
+export const HostdevInput = obj(
+  {
+    host: str(PATTERNS.pciAddress, 'Host PCI address, e.g. 0000:00:07.0; bind the device to vfio-pci first.'),
+    boot_index: nicBootIndex(),
+  },
+  'A host PCI device assigned to the guest with vfio-pci.',
+);
+// ---- end devices ----
 
 export const GraphicsInput = Type.Union(
   [
@@ -214,7 +306,11 @@ export const GraphicsInput = Type.Union(
       {
         type: Type.Literal('vnc', { description: 'VNC server.' }),
         listen: Type.Optional(str(PATTERNS.ipv4, 'Address the VNC server listens on (default 127.0.0.1).')),
-        display: Type.Optional(Type.Integer({ minimum: 0, maximum: 59635, description: 'VNC display number; the port is 5900 + display (default 0).' })),
+        display: Type.Optional(
+          Type.Union([Type.Integer({ minimum: 0, maximum: 59635, description: 'VNC display number; the port is 5900 + display.' }), Type.Literal('auto', { description: 'The first free display from 0 to 99.' })], {
+            description: 'VNC display number (port 5900 + display; default 0), or auto: the first free one (vmkit show reports it).',
+          }),
+        ),
       },
       'A VNC display.',
     ),
@@ -300,8 +396,11 @@ export const DomainInput = Type.Object(
     boot: Type.Optional(BootInput),
     disks: Type.Optional(Type.Array(DiskInput, { description: 'Disks and cdroms, ids disk0, disk1, ... in order.' })),
     nics: Type.Optional(Type.Array(NicInput, { description: 'Network interfaces, ids net0, net1, ... in order.' })),
-    serial: Type.Optional(oneOf(['console', 'none'] as const, 'console (default): a serial port that vmkit routes to a terminal or log; none: no serial port.')),
+    serial: Type.Optional(SerialInput),
     graphics: Type.Optional(GraphicsInput),
+    balloon: Type.Optional(BalloonInput),
+    rngs: Type.Optional(Type.Array(RngInput, { description: 'virtio RNGs, ids rng0, rng1, ...' })),
+    hostdevs: Type.Optional(Type.Array(HostdevInput, { description: 'Host PCI devices assigned with vfio-pci, ids hostdev0, ... in order.' })),
     iothreads: Type.Optional(IothreadsInput),
     qemu_args: Type.Optional(Type.Array(Type.String({ description: 'One QEMU argument.' }), { description: 'Extra QEMU arguments appended last; they win over generated ones.' })),
     env: Type.Optional(

@@ -1,9 +1,16 @@
-/** No display (`-display none`), or a VNC server with a standard VGA card. */
+/**
+ * No display (`-display none`), or a VNC server with a standard VGA card. Without a display number QEMU
+ * takes the first free display from 0 to 99 (`to=99`, like libvirt's autoport from 5900); QMP `query-vnc`
+ * tells which port it got.
+ */
 
 import type { DomainSpec } from '../../model/domain.js';
 import { formatOpts } from '../escape.js';
 import { virtioTransport } from './machine-family.js';
 import { unsupported } from './unsupported.js';
+
+/** The last display an automatic VNC port may take (port 5999). */
+export const VNC_AUTO_LAST_DISPLAY = 99;
 
 export function graphicsArgs(spec: DomainSpec): string[] {
   const g = spec.graphics;
@@ -13,5 +20,6 @@ export function graphicsArgs(spec: DomainSpec): string[] {
   }
   // An IPv6 listen address needs brackets so its colons are not read as the display separator.
   const host = g.listen.includes(':') && !g.listen.startsWith('[') ? `[${g.listen}]` : g.listen;
-  return ['-vnc', formatOpts(`${host}:${g.display}`, []), '-device', 'VGA'];
+  const vnc = g.display === undefined ? formatOpts(`${host}:0`, [['to', VNC_AUTO_LAST_DISPLAY]]) : formatOpts(`${host}:${g.display}`, []);
+  return ['-vnc', vnc, '-device', 'VGA'];
 }

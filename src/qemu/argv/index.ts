@@ -2,17 +2,19 @@
  * buildArgv: DomainSpec → QEMU argv. Pure: it returns strings and starts, opens and probes nothing.
  *
  * Order: vmkit's control options; then for a native spec the hardware (machine, cpu, memory, iothreads,
- * boot, disks, NICs, serial console, display) or for a qemu-launcher spec its raw options as written; then
+ * boot, disks, NICs, serial console, display, assigned PCI devices, balloon, RNGs) or for a qemu-launcher spec its raw options as written; then
  * `qemuArgs` last, so the escape hatch wins over anything generated.
  */
 
 import type { DomainSpec } from '../../model/domain.js';
 import { VmkitError } from '../../errors.js';
-import { bootArgs, planBootIndexes } from './boot.js';
+import { bootArgs } from './boot.js';
 import { consoleArgs } from './console.js';
 import type { ArgvContext } from './context.js';
 import { controlArgs, nativeNameOpts } from './control.js';
 import { cpuArgs } from './cpu.js';
+import { planDeviceBoot } from './device-boot.js';
+import { deviceArgs } from './devices.js';
 import { diskArgs } from './disks.js';
 import { graphicsArgs } from './graphics.js';
 import { iothreadArgs } from './iothreads.js';
@@ -41,7 +43,7 @@ export function buildArgv(spec: DomainSpec, ctx: ArgvContext): string[] {
 }
 
 function nativeArgv(spec: DomainSpec, ctx: ArgvContext): string[] {
-  const boot = planBootIndexes(spec);
+  const boot = planDeviceBoot(spec);
   return [
     ...controlArgs(ctx, { nodefaults: true, name: nativeNameOpts(spec) }),
     ...machineArgs(spec, ctx),
@@ -53,6 +55,7 @@ function nativeArgv(spec: DomainSpec, ctx: ArgvContext): string[] {
     ...nicArgs(spec, boot),
     ...consoleArgs(spec, ctx),
     ...graphicsArgs(spec),
+    ...deviceArgs(spec, boot),
   ];
 }
 

@@ -1,4 +1,7 @@
-/** `-netdev` (user or tap) plus its guest `-device` per NIC. netdev id and device id are both the NIC id. */
+/**
+ * `-netdev` (user, tap or bridge) plus its guest `-device` per NIC; netdev id and device id are both the NIC
+ * id. An assigned NIC (hostdev) is one `vfio-pci` device and has no netdev.
+ */
 
 import type { DomainSpec, NicModel, NicSpec, PortForward } from '../../model/domain.js';
 import { formatOpts, type OptEntry } from '../escape.js';
@@ -17,30 +20,47 @@ const PCI_MODEL: Readonly<Record<NicModel, string>> = {
 };
 
 export function nicArgs(spec: DomainSpec, boot: BootIndexes): string[] {
-  return spec.nics.flatMap((nic, i) => [
-    '-netdev',
-    netdevOpts(nic),
-    '-device',
-    formatOpts(deviceDriver(spec, nic, i), [
-      ['netdev', nic.id],
-      ['id', nic.id],
-      ['mac', nic.mac],
-      ['bootindex', boot.nics.get(nic.id)],
-    ]),
-  ]);
+  return spec.nics.flatMap((nic, i) => {
+    if (nic.kind === 'hostdev') {
+      if (virtioTransport(spec.machine.type) === 'device') {
+        unsupported(spec, `nics[${i}].type`, `Machine ${spec.machine.type} has no PCI bus for an assigned device`, 'hostdev');
+      }
+      return ['-device', formatOpts('vfio-pci', [['host', nic.host], ['id', nic.id], ['bootindex', boot.nics.get(nic.id)]])];
+    }
+    return [
+      '-netdev',
+      netdevOpts(nic),
+      '-device',
+      formatOpts(deviceDriver(spec, nic, i), [
+        ['netdev', nic.id],
+        ['id', nic.id],
+        ['mac', nic.mac],
+        ['host_mtu', nic.mtu],
+        ['bootindex', boot.nics.get(nic.id)],
+      ]),
+    ];
+  });
 }
 
-function netdevOpts(nic: NicSpec): string {
-  if (nic.kind === 'tap') {
-    return formatOpts('tap', [
-      ['id', nic.id],
-      ['ifname', nic.ifname],
-      ['script', 'no'],
-      ['downscript', 'no'],
-    ]);
+function netdevOpts(nic: Exclude<NicSpec, { kind: 'hostdev' }>): string {
+  switch (nic.kind) {
+    case 'tap':
+      return formatOpts('tap', [
+        ['id', nic.id],
+        ['ifname', nic.ifname],
+        ['script', 'no'],
+        ['downscript', 'no'],
+      ]);
+    case 'bridge':
+      return formatOpts('bridge', [
+        ['id', nic.id],
+        ['br', nic.bridge],
+      ]);
+    case 'user': {
+      const forwards: OptEntry[] = nic.forwards.map((f) => ['hostfwd', hostfwd(f)]);
+      return formatOpts('user', [['id', nic.id], ...forwards]);
+    }
   }
-  const forwards: OptEntry[] = nic.forwards.map((f) => ['hostfwd', hostfwd(f)]);
-  return formatOpts('user', [['id', nic.id], ...forwards]);
 }
 
 /** `tcp:127.0.0.1:2222-:22` */
@@ -48,7 +68,10 @@ export function hostfwd(f: PortForward): string {
   return `${f.protocol}:${f.hostAddress ?? DEFAULT_FORWARD_ADDRESS}:${f.hostPort}-:${f.guestPort}`;
 }
 
-function deviceDriver(spec: DomainSpec, nic: NicSpec, i: number): string {
+function deviceDriver(spec: DomainSpec, nic: Exclude<NicSpec, { kind: 'hostdev' }>, i: number): string {
+  if (nic.mtu !== undefined && nic.model !== 'virtio') {
+    unsupported(spec, `nics[${i}].mtu`, `Only virtio NICs take an MTU (host_mtu); ${nic.model} does not`, String(nic.mtu));
+  }
   if (virtioTransport(spec.machine.type) === 'device') {
     if (nic.model !== 'virtio') {
       unsupported(spec, `nics[${i}].model`, `Machine ${spec.machine.type} has no PCI bus: use model virtio`, nic.model);
