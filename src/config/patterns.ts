@@ -25,7 +25,6 @@ export const PATTERNS = {
   account: p('^[A-Za-z_][A-Za-z0-9_.-]*\\$?$', 'a user or group name'),
   index: p('^(0|[1-9][0-9]*)$', 'a number 0, 1, 2, ...'),
   pciAddress: p('^([0-9A-Fa-f]{4}:)?[0-9A-Fa-f]{2}:[01][0-9A-Fa-f]\\.[0-7]$', 'a host PCI address like 0000:03:10.2 (domain:bus:slot.function)'),
-  bridge: p('^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$', 'a bridge interface name of 1-15 letters, digits, `_`, `.` or `-`, like br0'),
   diskSerial: p('^[A-Za-z0-9_.+-]{1,36}$', 'a serial of 1-36 letters, digits, `_`, `.`, `+` or `-`'),
 } as const;
 

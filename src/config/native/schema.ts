@@ -216,7 +216,7 @@ export const TapNicInput = obj(
 export const BridgeNicInput = obj(
   {
     type: Type.Literal('bridge', { description: 'A tap device that QEMU\'s bridge helper creates and adds to an existing host bridge.' }),
-    bridge: str(PATTERNS.bridge, 'Existing host bridge, e.g. br0 or virbr0; the helper must allow it (/etc/qemu/bridge.conf: allow br0).'),
+    bridge: str(PATTERNS.ifname, 'Existing host bridge, e.g. br0 or virbr0; the helper must allow it (/etc/qemu/bridge.conf: allow br0).'),
     model: nicModel(),
     mac: nicMac(),
     boot_index: nicBootIndex(),
