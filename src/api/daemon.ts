@@ -5,7 +5,9 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, setPriority } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { parseDefinitionFast } from '../config/parse-definition.js';
 import { Connection, type OpenReport } from '../driver/connection.js';
+import { storeWriter } from '../driver/store-writer.js';
 import { warmSpawner } from '../driver/spawner.js';
 import { VmkitError } from '../errors.js';
 import { parseGroup } from '../host/accounts.js';
@@ -54,7 +56,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const access = opts.access ?? defaultAccessPolicy(uid, vmkitGid);
   const conn = await Connection.open({ root, detached: true, parseThreads: opts.parseThreads ?? Math.max(1, Math.min(4, availableParallelism())), ...(opts.noSync === true ? { noSync: true } : {}) });
   const report = conn.openReport;
-  await Promise.all([conn.warmParsers(WARM_UP_DEFINITION), warmSpawner()]);
+  // The store writer thread starts now, not at the first define; plain definitions are read on this
+  // thread (driver/definition-input.ts): compile the validator and JIT the reader here too.
+  if (opts.noSync !== true) storeWriter.start();
+  const threads = Promise.all([conn.warmParsers(WARM_UP_DEFINITION), warmSpawner()]);
+  for (let i = 0; i < 20; i++) parseDefinitionFast(WARM_UP_DEFINITION, { baseDir: '/' });
+  await threads;
   log(`root ${root}: ${conn.list().length} domains; re-adopted ${report.adopted.length}${report.adopted.length > 0 ? ` (${report.adopted.join(', ')})` : ''}`);
   for (const name of report.diedUnmonitored) log(`domain ${name}: QEMU died while no daemon watched (crashed while unmonitored)`);
   for (const name of report.killed) log(`domain ${name}: its start was interrupted; QEMU was killed`);
@@ -96,7 +103,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   };
 }
 
-/** Parsed by each parser thread at start-up, so the first defines do not pay for a cold JIT. */
+/** Parsed by each parser thread and the event loop at start-up, so the first defines do not pay for a cold JIT. */
 const WARM_UP_DEFINITION = [
   'name: warm-up',
   'machine: q35',

@@ -3,7 +3,8 @@
  *   <root>/domains/<name>/domain.json   the definition: native text, resolved spec, uuid, autostart, policies
  *   <root>/domains/<name>/status.json   how the last run ended
  *   <root>/domains/.trash-*             a domain being removed (undefine renames, then deletes)
- * Every write is atomic (temp + fsync + rename + fsync dir); writes of one domain run in order.
+ * Every write is atomic (temp + fsync + rename + fsync dir; definitions go through the writer thread,
+ * which commits concurrent writes as a group); writes of one domain run in order.
  * Names are DOMAIN_NAME_PATTERN (they never start with '.'), so they are safe as file names.
  */
 import { randomBytes } from 'node:crypto';
@@ -15,6 +16,7 @@ import { DOMAIN_NAME_PATTERN, type DomainSpec } from '../model/domain.js';
 import type { DefinitionFormat, StopInfo } from './api-types.js';
 import { mkdirDurable, syncDir, TEMP_PREFIX, writeFileAtomic } from './atomic-file.js';
 import { JobQueue } from './job-queue.js';
+import { storeWriter } from './store-writer.js';
 import { DEFAULT_POLICIES, resolvePolicies, type LifecyclePolicies } from './policies.js';
 
 export const STORE_VERSION = 1;
@@ -128,8 +130,14 @@ export class DomainStore {
   save(record: StoredDomain): Promise<void> {
     const dir = this.domainDir(record.name);
     return this.serial(record.name, async () => {
-      await mkdirDurable(dir, 0o700, this.noSync);
-      await writeFileAtomic(join(dir, 'domain.json'), `${JSON.stringify(record, null, 1)}\n`, { noSync: this.noSync });
+      const text = `${JSON.stringify(record, null, 1)}\n`;
+      if (this.noSync) {
+        await mkdirDurable(dir, 0o700, true);
+        await writeFileAtomic(join(dir, 'domain.json'), text, { noSync: true });
+      } else {
+        // Durable writes go through the process's writer thread: concurrent saves share their syncs.
+        await storeWriter.write(dir, 'domain.json', text, { mkdir: true });
+      }
     });
   }
 
