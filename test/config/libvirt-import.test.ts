@@ -1,6 +1,8 @@
 /** libvirt domain XML import, element by element: what each element becomes in the DomainSpec. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { buildArgv } from '../../src/qemu/argv/index.js';
+import { argvContext } from '../qemu/fixtures.js';
 import { parseDefinition, parseLibvirtXml, validateDefinition } from '../../src/config/index.js';
 import { formatProblem } from '../../src/errors.js';
 import type { DomainSpec } from '../../src/model/domain.js';
@@ -34,7 +36,8 @@ test('a minimal domain gets libvirt defaults: machine pc, one vCPU, the first di
   assert.deepEqual(s.cpu, { vcpus: 1, sockets: 1, cores: 1, threads: 1 });
   assert.equal(s.memoryMiB, 128);
   assert.deepEqual(s.boot, { kind: 'firmware', order: ['disk'] });
-  assert.deepEqual(s.qemuArgs, ['-device', 'virtio-balloon-pci,id=balloon0']);
+  assert.deepEqual(s.qemuArgs, []);
+  assert.deepEqual(s.balloon, { autodeflate: false, freePageReporting: false });
   assert.deepEqual(s.serial, { mode: 'none' });
   assert.deepEqual(s.graphics, { type: 'none' });
   assert.equal(s.emulator, 'qemu-system-x86_64');
@@ -220,19 +223,25 @@ test("<graphics type='vnc'> with a fixed port gives display port-5900; listen fr
   });
 });
 
-test('<memballoon>, <rng> and <hostdev> become their QEMU devices with libvirt ids; memballoon none adds nothing', () => {
-  assert.deepEqual(spec("<devices><memballoon model='none'/></devices>").qemuArgs, []);
-  assert.deepEqual(
-    spec(
-      "<devices><rng model='virtio'><backend model='random'>/dev/hw,rng</backend></rng><memballoon model='virtio'/>" +
-        "<hostdev mode='subsystem' type='pci'><source><address domain='0x0000' bus='0x3' slot='0x1f' function='0x7'/></source></hostdev></devices>",
-    ).qemuArgs,
-    ['-device', 'vfio-pci,host=0000:03:1f.7,id=hostdev0', '-device', 'virtio-balloon-pci,id=balloon0', '-object', 'rng-random,id=objrng0,filename=/dev/hw,,rng', '-device', 'virtio-rng-pci,rng=objrng0,id=rng0'],
+test('<memballoon>, <rng> and <hostdev> become the balloon, rngs and hostdevs; memballoon none is no balloon', () => {
+  const none = spec("<devices><memballoon model='none'/></devices>");
+  assert.equal(none.balloon, undefined);
+  assert.deepEqual(none.qemuArgs, []);
+  const s = spec(
+    "<devices><rng model='virtio'><backend model='random'>/dev/hw,rng</backend></rng><rng model='virtio'><backend model='random'/></rng><memballoon model='virtio'/>" +
+      "<hostdev mode='subsystem' type='pci'><source><address domain='0x0000' bus='0x3' slot='0x1f' function='0x7'/></source></hostdev></devices>",
   );
+  assert.deepEqual(s.rngs, [{ backend: 'random', source: '/dev/hw,rng' }, { backend: 'random', source: '/dev/random' }], "an empty <backend model='random'/> is libvirt's /dev/random");
+  assert.deepEqual(s.hostdevs, [{ host: '0000:03:1f.7' }]);
+  assert.deepEqual(s.balloon, { autodeflate: false, freePageReporting: false });
+  assert.deepEqual(s.qemuArgs, []);
 });
 
 test('on microvm the balloon is a virtio-mmio device', () => {
-  assert.deepEqual(spec("<os><type machine='microvm'>hvm</type></os>").qemuArgs, ['-device', 'virtio-balloon-device,id=balloon0']);
+  const s = spec("<os><type machine='microvm'>hvm</type></os>");
+  assert.ok(s.balloon !== undefined);
+  const argv = buildArgv(s, argvContext());
+  assert.equal(argv[argv.indexOf('virtio-balloon-device,id=balloon0') - 1], '-device');
 });
 
 test('<qemu:commandline>: every <qemu:arg> in order, across several blocks, after the devices; <qemu:env> sets the environment', () => {
