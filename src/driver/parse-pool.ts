@@ -75,7 +75,8 @@ export class ParsePool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL('./parse-thread.js', import.meta.url));
+    // Not the parent's --input-type, --eval and the like: they do not apply to a module file.
+    const worker = new Worker(new URL('./parse-thread.js', import.meta.url), { execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) });
     const slot: Slot = { worker, busy: 0 };
     worker.on('message', (m: Reply) => {
       const p = this.pending.get(m.id);

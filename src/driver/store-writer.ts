@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
-import { VmkitError } from '../errors.js';
+import { isVmkitError, VmkitError } from '../errors.js';
 import { mkdirDurable, writeFileAtomic } from './atomic-file.js';
 import type { WriteReply, WriteRequest } from './store-writer-thread.js';
 
@@ -15,6 +15,7 @@ interface Pending {
   readonly resolve: () => void;
   readonly reject: (e: Error) => void;
   readonly path: string;
+  readonly req: WriteRequest;
 }
 
 class StoreWriter {
@@ -26,7 +27,8 @@ class StoreWriter {
   /** Starts the thread (the daemon does this at start-up, so the first define does not wait for it). */
   start(): void {
     if (this.worker !== undefined || this.broken) return;
-    const w = new Worker(new URL('./store-writer-thread.js', import.meta.url));
+    // Not the parent's --input-type, --eval and the like: they do not apply to a module file.
+    const w = new Worker(new URL('./store-writer-thread.js', import.meta.url), { execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) });
     w.on('message', (replies: WriteReply[]) => {
       for (const r of replies) {
         const p = this.pending.get(r.id);
@@ -38,12 +40,20 @@ class StoreWriter {
       if (this.pending.size === 0) w.unref();
     });
     const fail = (e: Error): void => {
+      // The thread is gone (it could not start, or died): what it had not confirmed is written again here,
+      // in the order it was issued (a rewrite of a whole file is harmless), and so is everything after.
       this.broken = true;
       this.worker = undefined;
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
-        p.reject(new VmkitError('HostError', `Cannot write ${p.path}: the store writer thread failed (${e.message})`, { cause: e }));
-      }
+      const left = [...this.pending.values()].sort((a, b) => a.req.id - b.req.id);
+      this.pending.clear();
+      void (async () => {
+        for (const p of left) {
+          const { dir, file, data, mode, mkdir } = p.req;
+          await this.fallback(dir, file, data, { mode, mkdir }).then(p.resolve, (err: Error) =>
+            p.reject(isVmkitError(err) ? err : new VmkitError('HostError', `Cannot write ${p.path}: ${err.message} (the store writer thread failed: ${e.message})`, { cause: err })),
+          );
+        }
+      })();
     };
     w.on('error', fail);
     w.on('exit', (code) => {
@@ -62,7 +72,7 @@ class StoreWriter {
     const req: WriteRequest = { id, dir, file, data, mode: opts.mode ?? 0o600, mkdir: opts.mkdir === true };
     return new Promise<void>((resolve, reject) => {
       if (this.pending.size === 0) w.ref();
-      this.pending.set(id, { resolve, reject, path: join(dir, file) });
+      this.pending.set(id, { resolve, reject, path: join(dir, file), req });
       w.postMessage(req);
     });
   }
