@@ -31,6 +31,8 @@ function bail(): never {
 
 /** A plain scalar's value under the core schema, as the full parser resolves it. */
 function resolvePlain(s: string): unknown {
+  // Only these first characters can start a null, a boolean or a number.
+  if (!'~nNtTfF0123456789+-.'.includes(s[0] ?? '~')) return s;
   if (NULL.test(s)) return null;
   if (BOOL.test(s)) return s[0] === 't' || s[0] === 'T';
   if (INT_OCT.test(s)) return parseInt(s.substring(2), 8);
@@ -42,8 +44,8 @@ function resolvePlain(s: string): unknown {
 }
 
 function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
-  if (!KEY.test(key) || NULL.test(key) || Object.prototype.hasOwnProperty.call(obj, key)) bail();
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  if (!KEY.test(key) || NULL.test(key) || key === '__proto__' || Object.prototype.hasOwnProperty.call(obj, key)) bail();
+  obj[key] = value;
 }
 
 interface Line {

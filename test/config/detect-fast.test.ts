@@ -83,6 +83,7 @@ test('fast YAML reader: scalars resolve as in the YAML 1.2 core schema; unusual 
     '  a: 1\n',
     'a b: 1\n',
     'a: 1\n - b\n',
+    '__proto__: 1\n',
     'a:\n- - 1\n',
   ];
   for (const t of declined) {
