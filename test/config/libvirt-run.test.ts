@@ -30,6 +30,7 @@ async function allowedHere(): Promise<string> {
   return /^Cpus_allowed_list:\s*(.*)$/m.exec(status)?.[1] ?? '';
 }
 
+/** `<os>` for the tiny guest, and `<features><acpi/>` as virt-install writes it (without it libvirt gives no ACPI). */
 function boot(cmdlineText: string): string {
   const g = tinyGuest();
   return `<os>
@@ -37,7 +38,8 @@ function boot(cmdlineText: string): string {
     <kernel>${g.vmlinux}</kernel>
     <initrd>${g.initrd}</initrd>
     <cmdline>${cmdlineText}</cmdline>
-  </os>`;
+  </os>
+  <features><acpi/><apic/></features>`;
 }
 
 describe(`vmkit run with libvirt domain XML (real QEMU; ${ACCEL_NOTE})`, () => {
