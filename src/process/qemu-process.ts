@@ -21,6 +21,7 @@ import { qemuCommand, qemuEnvironment } from './command.js';
 import { ConsoleListener } from './console-listener.js';
 import { classifyExit, type ExitInfo } from './exit-info.js';
 import { createRunDir, removeRunDir, type RunDir } from './state-dir.js';
+import { prepareSerialFile, securePrivateSocket } from './serial-files.js';
 
 const chownAsync = promisify(chown);
 
@@ -153,6 +154,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     try {
       for (const r of [prepared.value.q, prepared.value.c]) if (r.status === 'rejected') throw r.reason;
       if (qmpListener === undefined) throw new VmkitError('Internal', 'QMP listener missing');
+      await prepareSerialFile(spec, identity);
       if (identity !== undefined) await shareRunDir(runDir, identity, wantsConsole);
       const argv = [...buildArgv(spec, await argvContext(spec, runDir, caps)), ...(opts.extraArgs?.(runDir) ?? [])];
       const cmd = qemuCommand(setpriv, qemu, argv, identity, { pdeathsig: opts.detached !== true });
@@ -178,6 +180,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       });
       vm.qmp = await Promise.race([accepted, failed]);
       vm.qmp.on('event', (ev: QmpEvent) => vm?.onQmpEvent(ev));
+      await securePrivateSocket(spec, identity);
       if (consoleListener !== undefined) vm.attachConsole(await Promise.race([consoleListener.accepted(), failed]));
       await qmpListener.close();
       await consoleListener?.close();

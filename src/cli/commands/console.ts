@@ -2,6 +2,8 @@
  * `vmkit console NAME`: the guest's serial console on this terminal. Ctrl-] detaches (the terminal is in
  * raw mode, so Ctrl-C goes to the guest); the command also ends when the domain stops.
  */
+import type { DomainSpec } from '../../model/domain.js';
+import { consoleUnavailable } from '../../process/serial-files.js';
 import type { Socket } from 'node:net';
 import type { RemoteDomain } from '../../api/client.js';
 import type { VmDomain } from '../../driver/api-types.js';
@@ -22,6 +24,10 @@ export async function attachConsole(d: VmDomain, _flags: ConnectFlags): Promise<
       details: { domain: d.name, state: 'shutoff' },
     });
   }
+  // An embedded domain's spec is at hand; the daemon refuses the console upgrade with the same reason.
+  const spec = (d as { readonly spec?: DomainSpec }).spec;
+  const why = spec === undefined ? undefined : consoleUnavailable(spec);
+  if (why !== undefined) throw new VmkitError('InvalidState', `Cannot attach to the console of domain '${d.name}': ${why}`, { details: { domain: d.name } });
   const remote = d as Partial<RemoteDomain>;
   const socket: Socket | undefined = typeof remote.openConsole === 'function' ? await remote.openConsole() : undefined;
   process.stderr.write(`Connected to domain '${d.name}' (escape character is ^])\n`);

@@ -1,0 +1,79 @@
+/**
+ * Serial ports QEMU owns itself, with the tiny guest booting under TCG: the guest's console goes to a file
+ * (created 0600) or to a unix socket QEMU listens on (made 0600 before the guest runs), and vmkit's console
+ * says why it has nothing for such a domain.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { attachConsole } from '../../src/cli/commands/console.js';
+import { openEmbedded, VmkitError, type ExitInfo } from '../../src/index.js';
+import { ACCEL_NOTE, tinyGuest, tinyYaml } from '../helpers/guest.js';
+
+describe(`serial to a file or a unix socket (real QEMU; ${ACCEL_NOTE})`, () => {
+  let base: string;
+  before(async () => {
+    tinyGuest();
+    base = await mkdtemp(join(tmpdir(), 'vmkit-test-serial-'));
+  });
+  after(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it('the guest banner and report land in the serial file (0600); vmkit console refuses with the file name', { timeout: 120_000 }, async () => {
+    const conn = await openEmbedded({ root: join(base, 'file') });
+    const log = join(base, 'serial,guest.log');
+    try {
+      const d = await conn.define({ text: tinyYaml({ name: 'serfile', action: 'report', extra: `serial: {type: file, path: ${JSON.stringify(log)}}` }) });
+      let consoleBytes = 0;
+      d.on('console', (c) => (consoleBytes += c.length));
+      const stopped = new Promise<ExitInfo>((r) => d.once('stopped', r));
+      await d.start();
+      await assert.rejects(
+        attachConsole(d, {}),
+        (e: unknown) => e instanceof VmkitError && e.code === 'InvalidState' && e.message.includes(`goes to the file ${log}`),
+      );
+      const info = await stopped;
+      assert.equal(info.reason, 'shutdown');
+      const text = await readFile(log, 'utf8');
+      assert.match(text, /VMKIT-GUEST-BANNER/, "the guest's banner");
+      assert.match(text, /VMKIT-REPORT cpus=1/);
+      assert.equal((await stat(log)).mode & 0o777, 0o600);
+      assert.equal(consoleBytes, 0, 'nothing reaches console events: the file is the serial port');
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('a unix socket serial is private (0600) and carries the console both ways', { timeout: 120_000 }, async () => {
+    const conn = await openEmbedded({ root: join(base, 'unix') });
+    const path = join(base, 'ser.sock');
+    try {
+      const d = await conn.define({ text: tinyYaml({ name: 'serunix', action: 'wait', extra: `serial: {type: unix, path: ${JSON.stringify(path)}}` }) });
+      await d.start({ paused: true });
+      assert.equal((await stat(path)).mode & 0o777, 0o600, 'private before the guest runs');
+      const sock = connect(path);
+      let text = '';
+      const ready = new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no VMKIT-GUEST-READY on the socket:\n${text}`)), 90_000);
+        sock.on('data', (c: Buffer) => {
+          text += c.toString();
+          if (text.includes('VMKIT-GUEST-READY')) {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+      await new Promise<void>((r) => sock.once('connect', () => r()));
+      await d.resume();
+      await ready;
+      sock.destroy();
+      await d.destroy();
+    } finally {
+      await conn.close();
+    }
+  });
+});
