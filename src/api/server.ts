@@ -34,6 +34,40 @@ export interface ApiServerOptions {
 
 /** Largest request body read (a definition is at most 4 MiB of text, JSON-escaped). */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/** A request's body as text, at most MAX_BODY_BYTES (plain events: cheaper than an async iterator per request). */
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (e?: Error): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+      if (e === undefined) resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+      else reject(e);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.socket.destroy();
+        done(new VmkitError('InvalidArgument', `Request body larger than ${MAX_BODY_BYTES} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => done();
+    const onError = (e: Error): void => done(e);
+    const onClose = (): void => {
+      if (!req.complete) done(new VmkitError('InvalidArgument', 'The request was closed before its body was complete'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
 /** An event-stream client that falls this far behind is dropped rather than buffered without bound. */
 const MAX_STREAM_BACKLOG = 4 * 1024 * 1024;
 const MAX_CONSOLE_BACKLOG = 1024 * 1024;
@@ -235,17 +269,7 @@ export class ApiServer {
 
   /** Reads and validates a JSON body (an empty body is `{}`). */
   private async body<T extends TSchema>(req: http.IncomingMessage, schema: T): Promise<import('@sinclair/typebox').Static<T>> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.socket.destroy();
-        throw new VmkitError('InvalidArgument', `Request body larger than ${MAX_BODY_BYTES} bytes`);
-      }
-      chunks.push(chunk);
-    }
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = await readBody(req);
     let value: unknown = {};
     if (text.trim() !== '') {
       try {

@@ -25,6 +25,8 @@ export const PATTERNS = {
   account: p('^[A-Za-z_][A-Za-z0-9_.-]*\\$?$', 'a user or group name'),
   index: p('^(0|[1-9][0-9]*)$', 'a number 0, 1, 2, ...'),
   pciAddress: p('^([0-9A-Fa-f]{4}:)?[0-9A-Fa-f]{2}:[01][0-9A-Fa-f]\\.[0-7]$', 'a host PCI address like 0000:03:10.2 (domain:bus:slot.function)'),
+  cpuFeature: p('^[a-z0-9][a-z0-9_.-]{0,63}$', 'a QEMU CPU feature name like vmx, avx2, sse4.2 or kvm_pv_eoi (lowercase)'),
+  oneLine: p('^[^\\r\\n]+$', 'one line of text (no line breaks)'),
   diskSerial: p('^[A-Za-z0-9_.+-]{1,36}$', 'a serial of 1-36 letters, digits, `_`, `.`, `+` or `-`'),
 } as const;
 

@@ -13,7 +13,7 @@ import { readDefinition, type DefinitionInput, type ParsedDefinition } from './d
 import { Domain, type DomainHost } from './domain.js';
 import { JobQueue } from './job-queue.js';
 import { ParsePool } from './parse-pool.js';
-import { DEFAULT_POLICIES, resolvePolicies } from './policies.js';
+import { definedPolicies, resolvePolicies } from './policies.js';
 import { reconcileRunDirs, type ReconcileResult } from './reconcile.js';
 import { RootLock } from './root-lock.js';
 import { checkDomainName, DomainStore, STORE_VERSION, type StoredDomain, type StoredStatus } from './store.js';
@@ -167,7 +167,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
       ...(parsed.baseDir === undefined ? {} : { baseDir: parsed.baseDir }),
       spec: parsed.spec.uuid === uuid ? parsed.spec : { ...parsed.spec, uuid },
       autostart: opts.autostart ?? existing?.record.autostart ?? false,
-      policies: resolvePolicies(policiesUpdate, existing?.record.policies ?? DEFAULT_POLICIES),
+      policies: resolvePolicies(policiesUpdate, definedPolicies(parsed.spec, existing?.record.policies)),
       createdAt: existing?.record.createdAt ?? now,
       updatedAt: now,
     });

@@ -10,14 +10,12 @@
  * by a pvpanic device, or QEMU itself dying unexpectedly (then nothing can be preserved).
  */
 import { VmkitError } from '../errors.js';
+import type { DomainSpec, LifecycleAction, LifecycleSpec } from '../model/domain.js';
 
-export type PolicyAction = 'destroy' | 'restart' | 'preserve';
+export type PolicyAction = LifecycleAction;
 
-export interface LifecyclePolicies {
-  readonly onPoweroff: PolicyAction;
-  readonly onReboot: PolicyAction;
-  readonly onCrash: PolicyAction;
-}
+/** The same shape as the definition's `lifecycle` (DomainSpec), which gives a domain its default policies. */
+export type LifecyclePolicies = LifecycleSpec;
 
 export const DEFAULT_POLICIES: LifecyclePolicies = Object.freeze({ onPoweroff: 'destroy', onReboot: 'restart', onCrash: 'destroy' });
 
@@ -41,6 +39,15 @@ export function resolvePolicies(update: Partial<LifecyclePolicies> | undefined, 
   return Object.freeze(out);
 }
 
+/**
+ * The policies a (re)define starts from, before the caller's explicit `DefineOptions.policies`: the
+ * definition's own `lifecycle` when it has one (libvirt's on_poweroff/on_reboot/on_crash, native
+ * `lifecycle:`), else what the domain had (`previous`), else the defaults.
+ */
+export function definedPolicies(spec: DomainSpec, previous: LifecyclePolicies | undefined): LifecyclePolicies {
+  return spec.lifecycle ?? previous ?? DEFAULT_POLICIES;
+}
+
 /** The QEMU `-action` options a policy set needs (none for the defaults). */
 export function policyArgs(p: LifecyclePolicies): string[] {
   const actions: string[] = [];
@@ -52,4 +59,21 @@ export function policyArgs(p: LifecyclePolicies): string[] {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * `vmkit run` is one-shot: the run ends when the VM stops. What it can honour, it does (a reboot that
+ * destroys, a power-off or crash that preserves QEMU paused until Ctrl-C); `restart` after a power-off or
+ * crash would outlive the run, so those become `destroy` for the run, each with a note saying so.
+ */
+export function oneShotPolicies(spec: DomainSpec): { readonly override: Partial<LifecyclePolicies>; readonly notes: readonly string[] } {
+  const l = spec.lifecycle;
+  const override: { onPoweroff?: PolicyAction; onCrash?: PolicyAction } = {};
+  const notes: string[] = [];
+  for (const [key, name] of [['onPoweroff', 'on_poweroff'], ['onCrash', 'on_crash']] as const) {
+    if (l?.[key] !== 'restart') continue;
+    override[key] = 'destroy';
+    notes.push(`${name} restart does not apply to 'vmkit run', which ends when the VM stops (define the domain to have it restarted)`);
+  }
+  return { override, notes };
 }

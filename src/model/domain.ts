@@ -13,6 +13,10 @@ export type NicModel = 'virtio' | 'e1000' | 'e1000e' | 'rtl8139';
 export type SchedPolicy = 'other' | 'batch' | 'idle' | 'fifo' | 'rr' | 'deadline';
 export type SourceFormat = 'vmkit-yaml' | 'qemu-launcher' | 'libvirt-xml';
 
+import type { ClockSpec, CpuFeatureSpec, FeaturesSpec, LifecycleSpec, PflashSpec } from './platform.js';
+export type { ClockSpec, CpuFeatureSpec, FeaturesSpec, LifecycleAction, LifecycleSpec, PflashSpec, TickPolicy } from './platform.js';
+export { DEFAULT_LIFECYCLE } from './platform.js';
+
 export interface MachineSpec {
   /** QEMU machine type, e.g. `q35`, `pc`, `microvm`. */
   readonly type: string;
@@ -26,6 +30,10 @@ export interface CpuSpec {
   readonly sockets: number;
   readonly cores: number;
   readonly threads: number;
+  /** vCPUs QEMU can have (`-smp maxcpus=`), more than `vcpus` when some start unplugged; the topology covers these. */
+  readonly maxVcpus?: number;
+  /** Feature flags on top of the model, in order; needs `model`. */
+  readonly features?: readonly CpuFeatureSpec[];
 }
 
 export interface KernelBoot {
@@ -39,6 +47,8 @@ export interface FirmwareBoot {
   readonly kind: 'firmware';
   /** Firmware image (`-bios`); absent: QEMU's default (SeaBIOS). */
   readonly firmware?: string;
+  /** Firmware in emulated flash (`-machine pflash0=,pflash1=`); never together with `firmware`. */
+  readonly pflash?: PflashSpec;
   readonly order: readonly ('disk' | 'cdrom' | 'network')[];
 }
 
@@ -226,6 +236,17 @@ export interface RawOption {
 export interface DomainSpec {
   readonly name: string;
   readonly uuid?: string;
+  // ---- domain-level settings (src/model/platform.ts); absent: the defaults ----
+  /** One-line title (libvirt `<title>`); no effect on QEMU. */
+  readonly title?: string;
+  /** Free text (libvirt `<description>`); no effect on QEMU. */
+  readonly description?: string;
+  /** Lifecycle policies the definition asks for; absent: the daemon's record decides (default destroy/restart/destroy). */
+  readonly lifecycle?: LifecycleSpec;
+  /** Platform switches; absent: ACPI on. */
+  readonly features?: FeaturesSpec;
+  /** RTC base and timers; absent: UTC and QEMU's defaults. */
+  readonly clock?: ClockSpec;
   /** QEMU binary: a name looked up on PATH, or an absolute path. */
   readonly emulator: string;
   readonly machine: MachineSpec;

@@ -20,6 +20,7 @@ import type { CapsCache } from '../host/caps/index.js';
 import { qemuCommand, qemuEnvironment } from './command.js';
 import { ConsoleListener } from './console-listener.js';
 import { classifyExit, type ExitInfo } from './exit-info.js';
+import { prepareFirmware } from './firmware.js';
 import { createRunDir, removeRunDir, type RunDir } from './state-dir.js';
 import { prepareSerialFile, securePrivateSocket } from './serial-files.js';
 
@@ -156,6 +157,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       if (qmpListener === undefined) throw new VmkitError('Internal', 'QMP listener missing');
       await prepareSerialFile(spec, identity);
       if (identity !== undefined) await shareRunDir(runDir, identity, wantsConsole);
+      await prepareFirmware(spec, identity);
       const argv = [...buildArgv(spec, await argvContext(spec, runDir, caps)), ...(opts.extraArgs?.(runDir) ?? [])];
       const cmd = qemuCommand(setpriv, qemu, argv, identity, { pdeathsig: opts.detached !== true });
       const qemuEnv = qemuEnvironment(spec.process, env);

@@ -69,9 +69,14 @@ function fullSpec(): DomainSpec {
     ...base,
     name: 'full',
     uuid: '3f2a1c9e-0b7d-4c2e-9a51-6d0f8e2b4c71',
+    title: 'Full <spec> & "quotes"',
+    description: 'Two lines,\n  the second <indented>.',
+    lifecycle: { onPoweroff: 'preserve', onReboot: 'destroy', onCrash: 'restart' },
+    features: { acpi: false },
+    clock: { offset: 'variable', adjustment: -600, basis: 'localtime', rtcTickPolicy: 'catchup', pitTickPolicy: 'discard', hpet: false, kvmclock: false },
     emulator: '/opt/qemu/bin/qemu-system-x86_64',
     machine: { type: 'q35', accel: 'auto' },
-    cpu: { model: 'Skylake-Client', vcpus: 4, sockets: 1, cores: 2, threads: 2 },
+    cpu: { model: 'Skylake-Client', vcpus: 4, sockets: 1, cores: 2, threads: 2, features: [{ name: 'vmx', enabled: true }, { name: 'hle', enabled: false }] },
     memoryMiB: 1024,
     memoryBacking: { hugepages: { pageSizeKiB: 2048, path: '/mnt/huge' }, prealloc: true, locked: true },
     numaTune: { mode: 'interleave', hostNodes: [0, 1] },
@@ -141,6 +146,22 @@ describe('exportLibvirtXml()', () => {
     assert.match(xml, /<features>\n {4}<acpi\/>\n {4}<apic\/>\n {2}<\/features>/);
     assert.match(xml, /<clock offset='utc'\/>/);
     assert.match(xml, /<serial type='pty'>/);
+  });
+
+  test('domain-level settings: title/description escaped, on_* only when the spec has policies, no <acpi/> when ACPI is off, vcpu current', () => {
+    const xml = exportLibvirtXml(fullSpec());
+    assert.match(xml, /<title>Full &lt;spec&gt; &amp; "quotes"<\/title>/);
+    assert.match(xml, /<on_poweroff>preserve<\/on_poweroff>\n {2}<on_reboot>destroy<\/on_reboot>\n {2}<on_crash>restart<\/on_crash>/);
+    assert.match(xml, /<features>\n {4}<apic\/>\n {2}<\/features>/);
+    assert.match(xml, /<clock offset='variable' adjustment='-600' basis='localtime'>/);
+    assert.match(xml, /<feature policy='require' name='vmx'\/>\n {4}<feature policy='disable' name='hle'\/>/);
+    assert.doesNotMatch(exportLibvirtXml(baseSpec()), /<on_/);
+    const hotplug: DomainSpec = { ...baseSpec(), cpu: { vcpus: 2, maxVcpus: 4, sockets: 4, cores: 1, threads: 1 } };
+    assert.match(exportLibvirtXml(hotplug), /<vcpu placement='static' current='2'>4<\/vcpu>/);
+    assert.deepEqual(withoutSource(reimport(exportLibvirtXml(hotplug))), withoutSource(hotplug));
+    const pflash: DomainSpec = { ...baseSpec(), boot: { kind: 'firmware', pflash: { code: '/fw/CODE.fd', readonly: false }, order: [] } };
+    assert.match(exportLibvirtXml(pflash), /<loader readonly='no' type='pflash'>\/fw\/CODE\.fd<\/loader>/);
+    assert.deepEqual(withoutSource(reimport(exportLibvirtXml(pflash))), withoutSource(pflash));
   });
 
   test('refuses a qemu-launcher spec (its options are passed through, not described)', () => {

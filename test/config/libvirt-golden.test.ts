@@ -37,6 +37,8 @@ const CASES: Readonly<Record<string, string>> = {
   'serial-file': 'serial and console to a file (append, comma in the path), VNC autoport, balloon with stats, autodeflate, free page reporting',
   'serial-unix': 'serial on a unix socket QEMU listens on (mode bind), RNG from /dev/urandom',
   'qemu-commandline': 'qemu:arg and qemu:env, domain type qemu (TCG)',
+  platform: 'title/description, vcpu current < max, CPU feature policies, clock localtime with rtc/pit/hpet/kvmclock timers, on_* policies',
+  pflash: 'pflash loader read-only with nvram and template (comma in the path), clock variable with adjustment',
 };
 
 function load(name: string): DomainSpec {

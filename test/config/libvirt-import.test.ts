@@ -254,9 +254,14 @@ test('<qemu:commandline>: every <qemu:arg> in order, across several blocks, afte
   assert.deepEqual(s.process.env, { A_B: '1', EMPTY: '' });
 });
 
-test('on_poweroff destroy, on_reboot restart and any on_crash (inert without a panic device) are accepted', () => {
-  const s = spec('<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>coredump-restart</on_crash>');
-  assert.equal(s.name, 't');
+test('on_poweroff, on_reboot and on_crash become the lifecycle policies; the missing ones take libvirt\'s defaults', () => {
+  assert.deepEqual(spec('<on_poweroff>preserve</on_poweroff><on_reboot>destroy</on_reboot><on_crash>restart</on_crash>').lifecycle, {
+    onPoweroff: 'preserve',
+    onReboot: 'destroy',
+    onCrash: 'restart',
+  });
+  assert.deepEqual(spec('<on_crash>preserve</on_crash>').lifecycle, { onPoweroff: 'destroy', onReboot: 'restart', onCrash: 'preserve' });
+  assert.equal(spec('').lifecycle, undefined, 'no on_* elements: the daemon\'s record decides');
 });
 
 test('controllers that match what vmkit builds anyway are accepted', () => {

@@ -39,20 +39,20 @@ test('every problem of a domain is reported at once, each with file, line:col an
   assert.deepEqual(ps.map(where), [
     '2:9 /domain/name',
     '3:9 /domain/uuid',
-    '4:3 /domain/title',
-    '5:11 /domain/memory/@unit',
-    '6:9 /domain/vcpu/@current',
-    '11:5 /domain/os/boot',
-    '13:10 /domain/clock/@offset',
-    '15:14 /domain/cputune/vcpupin[1]/@vcpu',
-    '16:23 /domain/cputune/vcpupin[2]/@cpuset',
-    '17:18 /domain/cputune/iothreadpin/@iothread',
-    '20:5 /domain/devices/disk[1]',
-    '25:56 /domain/devices/disk[2]/driver/@io',
-    '29:16 /domain/devices/interface[1]/@type',
-    '33:12 /domain/devices/interface[2]/mac/@address',
-    '36:5 /domain/devices/smartcard',
-    '40:15 /domain/qemu:commandline/qemu:arg[2]/@value',
+    '4:10 /domain/title',
+    '6:11 /domain/memory/@unit',
+    '7:9 /domain/vcpu/@current',
+    '12:5 /domain/os/boot',
+    '14:10 /domain/clock/@offset',
+    '16:14 /domain/cputune/vcpupin[1]/@vcpu',
+    '17:23 /domain/cputune/vcpupin[2]/@cpuset',
+    '18:18 /domain/cputune/iothreadpin/@iothread',
+    '21:5 /domain/devices/disk[1]',
+    '26:56 /domain/devices/disk[2]/driver/@io',
+    '30:16 /domain/devices/interface[1]/@type',
+    '34:12 /domain/devices/interface[2]/mac/@address',
+    '37:5 /domain/devices/smartcard',
+    '41:15 /domain/qemu:commandline/qemu:arg[2]/@value',
   ]);
   const at = (path: string): Problem | undefined => ps.find((p) => p.path === path);
   assert.match(at('/domain/devices/disk[1]')?.message ?? '', /image format is missing.*libvirt would probe it; vmkit never guesses a format/);
@@ -143,12 +143,15 @@ test('things vmkit cannot do yet are rejected with the element path and line, ne
     ["<devices><controller type='pci' index='1' model='pcie-root-port'/></devices>", '/domain/devices/controller', /PCI controllers other than the root bus/],
     ["<devices><memballoon model='virtio'><address type='pci' slot='0x06'/></memballoon></devices>", '/domain/devices/memballoon/address', /<address> in <memballoon> is not supported/],
     ["<devices><disk type='file'><driver type='raw'/><source file='/a'/><target dev='vda'/><address type='pci' slot='0x06'/></disk></devices>", '/domain/devices/disk/address', /Fixed guest device addresses/],
-    ['<clock><timer name=\'hpet\' present=\'no\'/></clock>', '/domain/clock/timer', /Timer settings/],
+    ["<clock><timer name='tsc' frequency='1000000000'/></clock>", '/domain/clock/timer', /The timer 'tsc' is not supported yet/],
+    ["<clock><timer name='rtc' tickpolicy='merge'/></clock>", '/domain/clock/timer/@tickpolicy', /tickpolicy='merge' for the rtc is not supported/],
+    ["<clock><timer name='pit' present='no'/></clock>", '/domain/clock/timer/@present', /cannot be removed/],
+    ["<clock offset='timezone' timezone='Europe/Paris'/>", '/domain/clock/@offset', /offset='timezone' is not supported yet/],
+    ["<clock offset='localtime' adjustment='reset'/>", '/domain/clock/@adjustment', /adjustment only applies to offset='variable'/],
     ['<features><hyperv/></features>', '/domain/features/hyperv', /The feature <hyperv> is not supported yet/],
-    ["<cpu mode='custom'><model>Skylake-Client</model><feature policy='require' name='vmx'/></cpu>", '/domain/cpu/feature', /CPU feature lists/],
-    ['<on_reboot>destroy</on_reboot>', '/domain/on_reboot', /<on_reboot>destroy<\/on_reboot> is not supported yet/],
-    ['<on_poweroff>restart</on_poweroff>', '/domain/on_poweroff', /vmkit ends the VM when the guest powers off/],
-    ['<description>db server</description>', '/domain/description', /<description> is not supported yet/],
+    ["<cpu mode='custom'><model>Skylake-Client</model><feature policy='optional' name='vmx'/></cpu>", '/domain/cpu/feature/@policy', /policy='optional' lets libvirt decide/],
+    ['<on_poweroff>rename-restart</on_poweroff>', '/domain/on_poweroff', /rename-restart<\/on_poweroff> is not supported/],
+    ['<on_crash>coredump-destroy</on_crash>', '/domain/on_crash', /vmkit does not dump guest memory; use destroy/],
     ["<currentMemory unit='MiB'>128</currentMemory>", '/domain/currentMemory', /balloon target below <memory>/],
     ["<vcpu placement='auto'>2</vcpu>", '/domain/vcpu/@placement', /numad/],
     ["<cputune><shares>1024</shares></cputune>", '/domain/cputune/shares', /CPU bandwidth control/],
@@ -156,7 +159,8 @@ test('things vmkit cannot do yet are rejected with the element path and line, ne
     ["<devices><disk type='file' snapshot='no'><driver type='raw'/><source file='/a'/><target dev='vda'/></disk></devices>", '/domain/devices/disk/@snapshot', /The attribute snapshot of <disk> is not supported/],
     ['<pm><suspend-to-mem enabled=\'no\'/></pm>', '/domain/pm', /<pm> in <domain> is not supported/],
     ["<metadata><libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'/></metadata>", '/domain/metadata/libosinfo:libosinfo', /not supported/],
-    ['<os><type>hvm</type><loader type=\'pflash\'>/usr/share/OVMF/OVMF_CODE.fd</loader><nvram>/var/x.fd</nvram></os>', '/domain/os/loader/@type', /pflash firmware/],
+    ["<os><type>hvm</type><loader type='pflash' secure='yes'>/usr/share/OVMF/OVMF_CODE.secboot.fd</loader><nvram>/var/x.fd</nvram></os>", '/domain/os/loader/@secure', /Secure boot/],
+    ["<os><type>hvm</type><loader type='pflash' format='qcow2'>/usr/share/OVMF/OVMF_CODE.qcow2</loader></os>", '/domain/os/loader/@format', /qcow2 firmware images/],
   ];
   for (const [body, path, message] of cases) {
     const xml = body.includes('<os>') ? `<domain type='kvm'>\n  <name>t</name>\n  <memory unit='MiB'>256</memory>\n${body}\n</domain>\n` : domain(body);
@@ -170,7 +174,7 @@ test('things vmkit cannot do yet are rejected with the element path and line, ne
 
 test('lenient import turns unsupported parts into warnings and leaves them out; invalid values stay problems', () => {
   const xml = domain(
-    "<title>T</title>\n<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/></clock>\n<devices>\n" +
+    "<on_lockfailure>poweroff</on_lockfailure>\n<clock offset='utc'><timer name='tsc' mode='native'/></clock>\n<devices>\n" +
       "<interface type='network'><source network='default'/><model type='virtio'/></interface>\n" +
       "<interface type='user'><model type='virtio'/></interface>\n<sound model='ich9'/>\n</devices>",
   );
@@ -179,7 +183,7 @@ test('lenient import turns unsupported parts into warnings and leaves them out; 
   assert.deepEqual(strict.warnings, []);
   const lenient = parseLibvirtXml(xml, { file: 'vm.xml', baseDir: '/', lenient: true });
   assert.deepEqual(lenient.problems, []);
-  assert.deepEqual(lenient.warnings.map(where), ['5:1 /domain/title', '6:21 /domain/clock/timer', '8:12 /domain/devices/interface[1]/@type', '10:1 /domain/devices/sound']);
+  assert.deepEqual(lenient.warnings.map(where), ['6:21 /domain/clock/timer', '5:1 /domain/on_lockfailure', '8:12 /domain/devices/interface[1]/@type', '10:1 /domain/devices/sound']);
   assert.ok(lenient.warnings.every((w) => w.message.endsWith('(ignored: lenient import)')));
   assert.deepEqual(lenient.spec?.nics, [{ kind: 'user', id: 'net0', model: 'virtio', forwards: [] }], 'the network interface is left out; the user one is net0');
 

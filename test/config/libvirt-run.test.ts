@@ -228,7 +228,7 @@ describe(`vmkit run with libvirt domain XML (real QEMU; ${ACCEL_NOTE})`, () => {
     );
     const u = await runCli(['run', unsupported], { env: env() }).done;
     assert.equal(u.code, 2);
-    assert.match(u.stdout + u.stderr, /unsupported\.xml:11:5: \/domain\/devices\/smartcard: <smartcard> in <devices> is not supported/);
+    assert.match(u.stdout + u.stderr, /unsupported\.xml:12:5: \/domain\/devices\/smartcard: <smartcard> in <devices> is not supported/);
     const wrongRoot = await domainFile('root', "<network><name>default</name></network>\n");
     const w = await runCli(['validate', '--json', wrongRoot], { env: env() }).done;
     assert.equal(w.code, 2);

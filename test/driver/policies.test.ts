@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VmkitError } from '../../src/errors.js';
-import { DEFAULT_POLICIES, policyArgs, resolvePolicies } from '../../src/driver/policies.js';
+import { DEFAULT_POLICIES, definedPolicies, oneShotPolicies, policyArgs, resolvePolicies } from '../../src/driver/policies.js';
+import { baseSpec } from '../qemu/fixtures.js';
 
 describe('lifecycle policies', () => {
   it('defaults need no QEMU options', () => {
@@ -24,5 +25,23 @@ describe('lifecycle policies', () => {
       (e: unknown) => e instanceof VmkitError && e.code === 'InvalidArgument' && /onCrash/.test(e.message) && /explode/.test(e.message),
     );
     assert.throws(() => resolvePolicies({ onReboot: 'preserve' }), (e: unknown) => e instanceof VmkitError && /not supported for onReboot/.test(e.message));
+  });
+
+  it("a definition's lifecycle is the domain's default; else the previous record's; explicit options override both", () => {
+    const spec = { ...baseSpec(), lifecycle: { onPoweroff: 'preserve', onReboot: 'destroy', onCrash: 'restart' } as const };
+    const previous = resolvePolicies({ onCrash: 'preserve' });
+    assert.deepEqual(definedPolicies(spec, previous), spec.lifecycle);
+    assert.deepEqual(definedPolicies(baseSpec(), previous), previous);
+    assert.deepEqual(definedPolicies(baseSpec(), undefined), DEFAULT_POLICIES);
+    assert.deepEqual(resolvePolicies({ onCrash: 'destroy' }, definedPolicies(spec, previous)), { onPoweroff: 'preserve', onReboot: 'destroy', onCrash: 'destroy' });
+  });
+
+  it('vmkit run (one-shot) turns restart after a power-off or crash into destroy, with a note each; the rest it honours', () => {
+    const run = oneShotPolicies({ ...baseSpec(), lifecycle: { onPoweroff: 'restart', onReboot: 'destroy', onCrash: 'restart' } });
+    assert.deepEqual(run.override, { onPoweroff: 'destroy', onCrash: 'destroy' });
+    assert.equal(run.notes.length, 2);
+    assert.match(run.notes[0] ?? '', /on_poweroff restart does not apply to 'vmkit run'/);
+    assert.deepEqual(oneShotPolicies({ ...baseSpec(), lifecycle: { onPoweroff: 'preserve', onReboot: 'destroy', onCrash: 'preserve' } }), { override: {}, notes: [] });
+    assert.deepEqual(oneShotPolicies(baseSpec()), { override: {}, notes: [] });
   });
 });

@@ -13,6 +13,8 @@ export const GOLDEN_ROOT = '/srv/vmkit';
 export function argvContext(root: string = GOLDEN_ROOT, accel: 'kvm' | 'tcg' = 'tcg'): ArgvContext {
   return {
     accel,
+    // A fixed start time, for `clock.offset: variable` (the only time-dependent option).
+    now: new Date('2026-01-02T03:04:05Z'),
     paths: { qmpSocket: `${root}/run/qmp.sock`, consoleSocket: `${root}/run/console.sock`, pidFile: `${root}/run/qemu.pid` },
   };
 }
@@ -268,6 +270,43 @@ export const ARGV_CASES: readonly ArgvCase[] = [
       qemuArgs: ['-device', 'virtio-rng-pci'],
     }),
     extraImages: (root) => [{ path: `${root}/images/launcher.qcow2`, format: 'qcow2' }],
+  },
+  // ---- domain-level settings: features, clock, CPU flags and hotplug, flash firmware ----
+  {
+    name: 'platform-clock-features',
+    spec: (root) => ({
+      ...baseSpec(root),
+      cpu: { model: 'qemu64', vcpus: 1, sockets: 1, cores: 1, threads: 1, features: [{ name: 'popcnt', enabled: true }, { name: 'sse4.2', enabled: true }, { name: 'svm', enabled: false }] },
+      features: { acpi: false },
+      clock: { offset: 'localtime', rtcTickPolicy: 'catchup', pitTickPolicy: 'delay', hpet: false, kvmclock: false },
+      title: 'not on the command line',
+      lifecycle: { onPoweroff: 'preserve', onReboot: 'destroy', onCrash: 'restart' },
+    }),
+  },
+  {
+    name: 'clock-variable',
+    spec: (root) => ({ ...baseSpec(root), clock: { offset: 'variable', adjustment: -90061 } }),
+  },
+  {
+    name: 'cpu-hotplug',
+    spec: (root) => ({ ...baseSpec(root), cpu: { vcpus: 2, maxVcpus: 4, sockets: 2, cores: 2, threads: 1 } }),
+  },
+  {
+    name: 'pflash',
+    spec: (root) => ({
+      ...baseSpec(root),
+      boot: { kind: 'firmware', pflash: { code: `${root}/firmware/CODE.fd`, readonly: true, vars: `${root}/nvram/a,b VARS.fd`, varsTemplate: `${root}/firmware/VARS.fd` }, order: ['disk'] },
+      disks: [disk(root, 'disk0')],
+    }),
+    extraImages: (root) => [
+      { path: `${root}/firmware/CODE.fd`, format: 'raw' },
+      { path: `${root}/nvram/a,b VARS.fd`, format: 'raw' },
+    ],
+  },
+  {
+    name: 'pflash-writable-code',
+    spec: (root) => ({ ...baseSpec(root), machine: { type: 'pc', accel: 'auto' }, boot: { kind: 'firmware', pflash: { code: `${root}/firmware/OVMF.fd`, readonly: false }, order: [] } }),
+    extraImages: (root) => [{ path: `${root}/firmware/OVMF.fd`, format: 'raw' }],
   },
   {
     name: 'hostile-disk-path',

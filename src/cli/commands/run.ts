@@ -1,6 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { VmkitError } from '../../errors.js';
 import { openEmbedded } from '../../driver/connection.js';
+import { oneShotPolicies } from '../../driver/policies.js';
 import type { ExitInfo } from '../../process/exit-info.js';
 import { createPrivateRoot, removePrivateRoot, sweepStalePrivateRoots } from '../../process/private-root.js';
 import { loadChecked } from '../definition.js';
@@ -59,7 +60,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const domain = await conn.define({ spec });
+    const oneShot = oneShotPolicies(spec);
+    for (const n of oneShot.notes) process.stderr.write(`vmkit: warning: ${n}\n`);
+    const domain = await conn.define({ spec }, { policies: oneShot.override });
     if (flags.log !== undefined) {
       log = createWriteStream(flags.log, { flags: 'a', mode: 0o600 });
       const l = log;

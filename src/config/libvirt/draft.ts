@@ -72,17 +72,37 @@ export interface DraftCell {
   mode?: string;
 }
 
+// ---- domain-level settings (issue 6): title/description, lifecycle, features, clock, pflash ----
+export interface DraftPflash {
+  code?: string;
+  readonly?: boolean;
+  vars?: string;
+  vars_template?: string;
+}
+
+export interface DraftClock {
+  offset?: string;
+  adjustment?: number;
+  basis?: string;
+  timers?: { rtc?: { tickpolicy?: string }; pit?: { tickpolicy?: string }; hpet?: { present?: boolean }; kvmclock?: { present?: boolean } };
+}
+
 export interface Draft {
   name?: string;
   uuid?: string;
+  title?: string;
+  description?: string;
+  lifecycle?: { on_poweroff?: string; on_reboot?: string; on_crash?: string };
+  features?: { acpi?: boolean };
+  clock?: DraftClock;
   emulator?: string;
   machine?: { type?: string; accel?: string };
-  cpu?: { model?: string; vcpus?: number; sockets?: number; cores?: number; threads?: number };
+  cpu?: { model?: string; vcpus?: number; sockets?: number; cores?: number; threads?: number; max_vcpus?: number; features?: Record<string, boolean> };
   memory?: number;
   memory_backing?: { hugepages?: true | { page_size?: string; path?: string }; prealloc?: boolean; locked?: boolean };
   numa?: { mode?: string; nodes?: string };
   numa_cells?: DraftCell[];
-  boot?: { kernel?: string; initrd?: string; cmdline?: string } | { firmware?: string; order?: string[] };
+  boot?: { kernel?: string; initrd?: string; cmdline?: string } | { firmware?: string; pflash?: DraftPflash; order?: string[] };
   disks?: DraftDisk[];
   nics?: DraftNic[];
   serial?: DraftSerial;
@@ -110,6 +130,8 @@ export interface ReadState {
   readonly iothreadAt: Map<number, XmlAt>;
   /** The vCPU count, once known. */
   vcpus: number | undefined;
+  /** `<vcpu current='N'>M</vcpu>` with N < M: M, the possible vCPUs. */
+  maxVcpus?: number;
   /** The machine type, once known. */
   machineType: string;
   /** Direct kernel boot. */

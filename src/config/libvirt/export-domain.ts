@@ -65,21 +65,21 @@ export function exportLibvirtXml(spec: DomainSpec): string {
   const root = el('domain', [['type', spec.machine.accel === 'tcg' ? 'qemu' : 'kvm'], ['xmlns:qemu', qemuCmd ? QEMU_NS : undefined]], [
     el('name', [], spec.name),
     spec.uuid !== undefined && el('uuid', [], spec.uuid),
+    spec.title !== undefined && el('title', [], spec.title),
+    spec.description !== undefined && el('description', [], spec.description),
     meta.length > 0 && el('metadata', [], [el('vmkit:domain', [['xmlns:vmkit', VMKIT_NS]], meta)]),
     el('memory', [['unit', 'MiB']], String(spec.memoryMiB)),
     el('currentMemory', [['unit', 'MiB']], String(spec.memoryMiB)),
     memoryBacking(spec),
-    el('vcpu', [['placement', 'static']], String(spec.cpu.vcpus)),
+    vcpu(spec),
     ...iothreads(ioIds),
     cputune(spec, ioIds),
     numatune(spec),
     os(spec),
-    el('features', [], [el('acpi'), el('apic')]),
+    el('features', [], [spec.features?.acpi !== false && el('acpi'), el('apic')]),
     cpu(spec),
-    el('clock', [['offset', 'utc']]),
-    el('on_poweroff', [], 'destroy'),
-    el('on_reboot', [], 'restart'),
-    el('on_crash', [], 'destroy'),
+    clock(spec),
+    ...lifecycle(spec),
     devices(spec, ioIds),
     qemuCmd &&
       el('qemu:commandline', [], [
@@ -168,6 +168,9 @@ function os(spec: DomainSpec): XmlNode {
     kids.push(el('kernel', [], b.kernel), b.initrd !== undefined && el('initrd', [], b.initrd), b.cmdline !== undefined && el('cmdline', [], b.cmdline));
   } else if (b?.kind === 'firmware') {
     kids.push(b.firmware !== undefined && el('loader', [['readonly', 'yes'], ['type', 'rom']], b.firmware));
+    const p = b.pflash;
+    kids.push(p !== undefined && el('loader', [['readonly', p.readonly ? 'yes' : 'no'], ['type', 'pflash']], p.code));
+    kids.push(p?.vars !== undefined && el('nvram', [['template', p.varsTemplate]], p.vars));
     kids.push(...b.order.map((o) => el('boot', [['dev', BOOT_DEV[o]]])));
   }
   return el('os', [], kids);
@@ -179,11 +182,38 @@ function cpu(spec: DomainSpec): XmlNode {
   const numa =
     spec.numaCells.length > 0 &&
     el('numa', [], spec.numaCells.map((cell) => el('cell', [['id', cell.id], ['cpus', formatCpuSet(cell.vcpus)], ['memory', cell.memoryMiB], ['unit', 'MiB']])));
-  const kids = [topology, numa];
+  const features = (c.features ?? []).map((f) => el('feature', [['policy', f.enabled ? 'require' : 'disable'], ['name', f.name]]));
+  const kids = [topology, ...features, numa];
   if (c.model === 'host') return el('cpu', [['mode', 'host-passthrough'], ['check', 'none'], ['migratable', 'on']], kids);
   if (c.model === 'max') return el('cpu', [['mode', 'maximum'], ['check', 'none'], ['migratable', 'on']], kids);
   if (c.model === undefined) return el('cpu', [['mode', 'custom']], kids);
   return el('cpu', [['mode', 'custom'], ['match', 'exact'], ['check', 'none']], [el('model', [['fallback', 'forbid']], c.model), ...kids]);
+}
+
+// ---- domain-level settings (issue 6): vcpu current, clock, lifecycle ----
+function vcpu(spec: DomainSpec): XmlNode {
+  const max = spec.cpu.maxVcpus;
+  return max === undefined ? el('vcpu', [['placement', 'static']], String(spec.cpu.vcpus)) : el('vcpu', [['placement', 'static'], ['current', spec.cpu.vcpus]], String(max));
+}
+
+function clock(spec: DomainSpec): XmlNode {
+  const c = spec.clock;
+  if (c === undefined) return el('clock', [['offset', 'utc']]);
+  const timers = [
+    c.rtcTickPolicy !== undefined && el('timer', [['name', 'rtc'], ['tickpolicy', c.rtcTickPolicy]]),
+    c.pitTickPolicy !== undefined && el('timer', [['name', 'pit'], ['tickpolicy', c.pitTickPolicy]]),
+    c.hpet !== undefined && el('timer', [['name', 'hpet'], ['present', c.hpet ? 'yes' : 'no']]),
+    c.kvmclock !== undefined && el('timer', [['name', 'kvmclock'], ['present', c.kvmclock ? 'yes' : 'no']]),
+  ];
+  const variable = c.offset === 'variable';
+  return el('clock', [['offset', c.offset], ['adjustment', variable ? (c.adjustment ?? 0) : undefined], ['basis', variable ? (c.basis ?? 'utc') : undefined]], timers);
+}
+
+/** Written only when the definition has policies: without them the daemon's own record decides. */
+function lifecycle(spec: DomainSpec): XmlNode[] {
+  const l = spec.lifecycle;
+  if (l === undefined) return [];
+  return [el('on_poweroff', [], l.onPoweroff), el('on_reboot', [], l.onReboot), el('on_crash', [], l.onCrash)];
 }
 
 function isBlockPath(path: string): boolean {

@@ -34,14 +34,23 @@ export function readVcpu(state: ReadState): VcpuFacts {
       });
     }
     const current = intAttr(ctx, v, 'current', { min: 1, max: MAX_VCPUS });
-    if (current !== undefined && current !== vcpus) {
-      ctx.unsupported({ el: v, attr: 'current' }, `vCPU hotplug (current=${current} of ${vcpus}) is not supported yet; start with all ${vcpus} vCPUs or lower <vcpu>`);
+    if (current !== undefined && current > vcpus) {
+      ctx.error({ el: v, attr: 'current' }, `current=${current} is more than the ${vcpus} vCPUs of <vcpu>`, { expected: `at most ${vcpus}`, found: String(current) });
+    } else if (current !== undefined && current < vcpus) {
+      // <vcpu current='N'>M</vcpu>: N vCPUs online, M possible (-smp N,maxcpus=M); the topology covers M.
+      state.maxVcpus = vcpus;
+      vcpus = current;
+      ctx.map('/cpu/max_vcpus', { el: v, text: true });
     }
     const cpus = cpuSetAttr(ctx, v, 'cpuset');
     if (cpus !== undefined) defaultCpus = { cpus, text: formatCpuSet(cpus), at: v };
   }
   state.vcpus = vcpus;
-  draft.cpu = { ...draft.cpu, vcpus: put(state, '/cpu/vcpus', v === undefined ? root : { el: v, text: true }, vcpus) };
+  draft.cpu = {
+    ...draft.cpu,
+    vcpus: put(state, '/cpu/vcpus', v === undefined ? root : state.maxVcpus === undefined ? { el: v, text: true } : { el: v, attr: 'current' }, vcpus),
+    ...(state.maxVcpus === undefined ? {} : { max_vcpus: state.maxVcpus }),
+  };
   if (v !== undefined) state.ctx.map('/cpu', v);
   return defaultCpus === undefined ? {} : { defaultCpus };
 }
@@ -51,8 +60,9 @@ export function readCpu(state: ReadState): void {
   const { ctx, root, draft } = state;
   const vcpus = state.vcpus ?? 1;
   const cpu = ctx.child(root, 'cpu');
-  // libvirt gives every vCPU its own socket unless <topology> says otherwise.
-  const topo = { sockets: vcpus, cores: 1, threads: 1 };
+  // libvirt gives every possible vCPU its own socket unless <topology> says otherwise.
+  const topo = { sockets: state.maxVcpus ?? vcpus, cores: 1, threads: 1 };
+  const features: Record<string, boolean> = {};
   let model: string | undefined;
   if (cpu !== undefined) {
     const mode = enumAttr(ctx, cpu, 'mode', ['custom', 'host-model', 'host-passthrough', 'maximum']) ?? 'custom';
@@ -71,8 +81,13 @@ export function readCpu(state: ReadState): void {
         ctx.unsupported(m, `<model> only applies to mode='custom'; with mode='${mode}' remove it`);
       }
     }
-    for (const f of ctx.children(cpu, 'feature')) {
-      ctx.unsupported(f, 'CPU feature lists are not supported yet; use a CPU model that has the features, or host-passthrough');
+    readCpuFeatures(state, cpu, features);
+    if (Object.keys(features).length > 0) {
+      ctx.map('/cpu/features', cpu);
+      if (mode === 'custom' && m === undefined) {
+        ctx.error(cpu, "CPU <feature> flags are switched on top of a CPU model: add <model> (e.g. qemu64), or use mode='host-passthrough'");
+        ctx.claim('/cpu/features');
+      }
     }
     const t = ctx.child(cpu, 'topology');
     if (t !== undefined) {
@@ -92,7 +107,40 @@ export function readCpu(state: ReadState): void {
     const numa = ctx.child(cpu, 'numa');
     if (numa !== undefined) readCells(state, numa);
   }
-  draft.cpu = { ...(model === undefined ? {} : { model }), vcpus, ...topo };
+  draft.cpu = {
+    ...(model === undefined ? {} : { model }),
+    vcpus,
+    ...topo,
+    ...(state.maxVcpus === undefined ? {} : { max_vcpus: state.maxVcpus }),
+    ...(Object.keys(features).length === 0 ? {} : { features }),
+  };
+}
+
+/**
+ * `<feature policy name>`: require and force switch the flag on, disable and forbid switch it off (forbid's
+ * extra check that the host lacks the flag is not made: the guest never sees it either way). `optional`
+ * asks libvirt to decide from the host CPU, which vmkit does not do, so it is reported.
+ */
+function readCpuFeatures(state: ReadState, cpu: XmlElement, out: Record<string, boolean>): void {
+  const { ctx } = state;
+  for (const f of ctx.children(cpu, 'feature')) {
+    const policy = enumAttr(ctx, f, 'policy', ['force', 'require', 'optional', 'disable', 'forbid']);
+    const name = requireAttr(ctx, f, 'name', 'a CPU feature name like vmx');
+    if (name === undefined || policy === undefined) {
+      if (ctx.attr(f, 'policy') === undefined) ctx.error({ el: f, attr: 'policy' }, '<feature> needs policy', { expected: 'require, force, disable or forbid' });
+      continue;
+    }
+    if (policy === 'optional') {
+      ctx.unsupported({ el: f, attr: 'policy' }, "policy='optional' lets libvirt decide from the host CPU, which vmkit does not do; use require or disable", { found: policy });
+      continue;
+    }
+    if (name in out) {
+      ctx.error({ el: f, attr: 'name' }, `The CPU feature ${name} is listed twice`);
+      continue;
+    }
+    ctx.map(`/cpu/features/${name}`, { el: f, attr: 'name' });
+    out[name] = policy === 'require' || policy === 'force';
+  }
 }
 
 function readCells(state: ReadState, numa: XmlElement): void {
@@ -142,7 +190,10 @@ export function readMemory(state: ReadState): void {
   if (cur !== undefined) {
     const bytes = readBytes(ctx, cur, { defaultUnit: 'KiB' });
     if (bytes !== undefined && mib !== undefined && ceilMiB(bytes) < mib) {
-      ctx.unsupported(cur, `A balloon target below <memory> (${ceilMiB(bytes)} of ${mib} MiB) is not supported yet; make <currentMemory> equal to <memory>`);
+      ctx.unsupported(
+        cur,
+        `A balloon target below <memory> (${ceilMiB(bytes)} of ${mib} MiB) is not supported yet: vmkit starts every guest with all of <memory>; make <currentMemory> equal to <memory>, and lower it at run time through the balloon`,
+      );
     }
   }
 }

@@ -50,8 +50,11 @@ export function readDomain(root: XmlElement, ctx: XmlContext): Draft {
   }
   const uuid = ctx.child(root, 'uuid');
   if (uuid !== undefined) draft.uuid = put(state, '/uuid', { el: uuid, text: true }, ctx.text(uuid));
-  for (const el of [ctx.child(root, 'title'), ctx.child(root, 'description')]) {
-    if (el !== undefined) ctx.unsupported(el, `<${el.name}> is not supported yet: vmkit definitions have no place to keep it; remove it`);
+  for (const key of ['title', 'description'] as const) {
+    const el = ctx.child(root, key);
+    const text = el === undefined ? '' : ctx.text(el);
+    // An empty <title/> is no title, as in libvirt.
+    if (el !== undefined && text !== '') draft[key] = put(state, `/${key}`, { el, text: true }, text);
   }
 
   const vcpu = readVcpu(state);

@@ -2,7 +2,7 @@
  * `<os>` (type/arch/machine, direct kernel boot, `<loader>`, boot order), `<features>`, `<clock>` and the
  * `on_*` lifecycle actions. Only what vmkit does is accepted; what it cannot do is reported. Pure.
  */
-import { put, type ReadState } from './draft.js';
+import { put, type DraftClock, type DraftPflash, type ReadState } from './draft.js';
 import type { VmkitMeta } from './read-metadata.js';
 import { enumAttr, yesNoAttr } from './read-values.js';
 import type { XmlElement } from './xml-tree.js';
@@ -44,28 +44,38 @@ export function readOs(state: ReadState, meta: VmkitMeta): void {
   const cmdline = ctx.child(os, 'cmdline');
   const loader = ctx.child(os, 'loader');
   const boots = ctx.children(os, 'boot');
-  for (const name of ['nvram', 'dtb', 'bootmenu', 'smbios', 'bios', 'acpi', 'init', 'initarg', 'initenv', 'initdir', 'inituser', 'initgroup', 'idmap']) {
-    for (const el of ctx.children(os, name)) {
-      const why = name === 'nvram' ? 'UEFI variable stores (<nvram>) are not supported yet' : `<${name}> in <os> is not supported yet`;
-      ctx.unsupported(el, `${why}; remove it`);
-    }
+  for (const name of ['dtb', 'bootmenu', 'smbios', 'bios', 'acpi', 'init', 'initarg', 'initenv', 'initdir', 'inituser', 'initgroup', 'idmap']) {
+    for (const el of ctx.children(os, name)) ctx.unsupported(el, `<${name}> in <os> is not supported yet; remove it`);
   }
 
   let loaderPath: string | undefined;
+  let pflash: DraftPflash | undefined;
   if (loader !== undefined) {
     const ltype = enumAttr(ctx, loader, 'type', ['rom', 'pflash']);
-    yesNoAttr(ctx, loader, 'readonly');
-    if (ltype === 'pflash') {
-      ctx.drop({ el: loader, attr: 'type' }, "pflash firmware (OVMF with variables) is not supported yet; use <loader type='rom'> with a firmware image QEMU loads with -bios");
-    } else if (ctx.attr(loader, 'secure') !== undefined) {
-      ctx.drop({ el: loader, attr: 'secure' }, 'Secure boot is not supported yet');
+    const readonly = yesNoAttr(ctx, loader, 'readonly');
+    const secure = yesNoAttr(ctx, loader, 'secure');
+    const format = enumAttr(ctx, loader, 'format', ['raw', 'qcow2']);
+    if (secure === true) {
+      ctx.drop({ el: loader, attr: 'secure' }, "Secure boot (secure='yes', which needs SMM and a secure-boot firmware build) is not supported yet");
+    } else if (format === 'qcow2') {
+      ctx.drop({ el: loader, attr: 'format' }, "qcow2 firmware images are not supported yet; use raw images (format='raw')");
+    } else if (ctx.text(loader) === '') {
+      ctx.error({ el: loader, text: true }, '<loader> needs the firmware image path');
+    } else if (ltype === 'pflash') {
+      // libvirt maps a pflash loader writable unless readonly='yes'.
+      pflash = { code: put(state, '/boot/pflash/code', { el: loader, text: true }, ctx.text(loader)), readonly: readonly ?? false };
+      if (readonly !== undefined) ctx.map('/boot/pflash/readonly', { el: loader, attr: 'readonly' });
+      ctx.map('/boot/pflash', loader);
     } else {
       loaderPath = ctx.text(loader);
-      if (loaderPath === '') {
-        ctx.error({ el: loader, text: true }, '<loader> needs the firmware image path');
-        loaderPath = undefined;
-      }
     }
+  }
+  const nvram = ctx.child(os, 'nvram');
+  if (nvram !== undefined && pflash === undefined && loader !== undefined && ctx.attr(loader, 'type') === 'pflash') {
+    ctx.useAll(nvram); // the pflash loader itself is already reported
+  } else if (nvram !== undefined) readNvram(state, nvram, pflash, loader);
+  else if (pflash?.readonly === true && loader !== undefined) {
+    ctx.error(loader, "A read-only pflash loader needs <nvram> with the VM's variable store: libvirt would derive one from its qemu.conf, vmkit does not guess; add <nvram template='...VARS.fd'>/path/to/vm_VARS.fd</nvram>");
   }
 
   const bootMode = meta.bootMode;
@@ -74,7 +84,7 @@ export function readOs(state: ReadState, meta: VmkitMeta): void {
   }
   if (kernel !== undefined) {
     state.kernelBoot = true;
-    if (loaderPath !== undefined && loader !== undefined) {
+    if ((loaderPath !== undefined || pflash !== undefined) && loader !== undefined) {
       ctx.unsupported(loader, 'A firmware image together with direct kernel boot is not supported yet; remove <loader> or <kernel>');
     }
     for (const b of boots) {
@@ -115,7 +125,7 @@ export function readOs(state: ReadState, meta: VmkitMeta): void {
     order.push(BOOT_DEVS[dev]);
   });
   state.osBootAt = boots[0];
-  if (bootMode?.mode === 'unset' && loaderPath === undefined) return;
+  if (bootMode?.mode === 'unset' && loaderPath === undefined && pflash === undefined) return;
   if (order.length === 0 && boots.length === 0 && bootMode === undefined) {
     // libvirt boots from the first hard disk when no <boot> element says otherwise.
     order.push('disk');
@@ -123,16 +133,53 @@ export function readOs(state: ReadState, meta: VmkitMeta): void {
   }
   draft.boot = {
     ...(loaderPath === undefined || loader === undefined ? {} : { firmware: put(state, '/boot/firmware', { el: loader, text: true }, loaderPath) }),
+    ...(pflash === undefined ? {} : { pflash }),
     order,
   };
 }
 
-/** Features vmkit's machines always have (ACPI, APIC, PAE on x86_64) are accepted; others are reported. */
+/** `<nvram template='T'>PATH</nvram>`: the pflash variable store, copied from T when the VM starts without one. */
+function readNvram(state: ReadState, nvram: XmlElement, pflash: DraftPflash | undefined, loader: XmlElement | undefined): void {
+  const { ctx } = state;
+  const format = enumAttr(ctx, nvram, 'format', ['raw', 'qcow2']);
+  const templateFormat = enumAttr(ctx, nvram, 'templateFormat', ['raw', 'qcow2']);
+  if (pflash === undefined) {
+    ctx.drop(nvram, loader === undefined ? "<nvram> needs <loader type='pflash'>" : "<nvram> only applies to <loader type='pflash'>", {}, nvram);
+    return;
+  }
+  if (format === 'qcow2' || templateFormat === 'qcow2') {
+    ctx.drop({ el: nvram, attr: format === 'qcow2' ? 'format' : 'templateFormat' }, 'qcow2 variable stores are not supported yet; use raw', {}, nvram);
+    return;
+  }
+  const path = ctx.text(nvram);
+  if (path === '') {
+    // libvirt's newer <nvram type='file'><source file=.../></nvram> form is left for finish() to report.
+    ctx.error({ el: nvram, text: true }, "<nvram> needs the variable store's path as its text");
+    return;
+  }
+  pflash.vars = put(state, '/boot/pflash/vars', { el: nvram, text: true }, path);
+  const template = ctx.attr(nvram, 'template');
+  if (template !== undefined) pflash.vars_template = put(state, '/boot/pflash/vars_template', { el: nvram, attr: 'template' }, template);
+}
+
+/**
+ * `<features>`: `<acpi/>` switches ACPI on. As in libvirt, a domain without `<acpi/>` (or without
+ * `<features>`) has no ACPI (`-machine acpi=off`), so it cannot be shut down through ACPI: domains written
+ * by virt-install and `virsh dumpxml` have `<acpi/>`. `<apic/>` and `<pae/>` are accepted with no effect:
+ * x86_64 guests always have both (libvirt's QEMU driver passes nothing for them either).
+ */
 export function readFeatures(state: ReadState): void {
-  const { ctx, root } = state;
+  const { ctx, root, draft } = state;
   const f = ctx.child(root, 'features');
+  const acpi = f === undefined ? undefined : ctx.child(f, 'acpi');
+  if (acpi === undefined) {
+    draft.features = { acpi: put(state, '/features/acpi', f ?? root, false) };
+  } else {
+    ctx.map('/features/acpi', acpi);
+  }
   if (f === undefined) return;
-  for (const name of ['acpi', 'apic', 'pae']) {
+  ctx.map('/features', f);
+  for (const name of ['apic', 'pae']) {
     const el = ctx.child(f, name);
     if (el === undefined) continue;
     if (name === 'apic' && ctx.attr(el, 'eoi') !== undefined) {
@@ -141,58 +188,126 @@ export function readFeatures(state: ReadState): void {
   }
   for (const el of f.children) {
     if (!['acpi', 'apic', 'pae'].includes(el.name)) {
-      ctx.unsupported(el, `The feature <${el.name}> is not supported yet; vmkit guests have ACPI, APIC and PAE and nothing else to switch`);
+      ctx.unsupported(el, `The feature <${el.name}> is not supported yet; vmkit switches ACPI only (APIC and PAE are always there)`);
     }
   }
 }
 
-/** `<clock offset='utc'>` is QEMU's default; other offsets and `<timer>` settings are not supported yet. */
-export function readClock(state: ReadState): void {
-  const { ctx, root } = state;
-  const c = ctx.child(root, 'clock');
-  if (c === undefined) return;
-  const offset = enumAttr(ctx, c, 'offset', ['utc', 'localtime', 'timezone', 'variable', 'absolute']);
-  if (offset !== undefined && offset !== 'utc') {
-    ctx.unsupported({ el: c, attr: 'offset' }, `clock offset='${offset}' is not supported yet; the guest clock runs in UTC (offset='utc')`);
-  }
-  for (const t of ctx.children(c, 'timer')) {
-    ctx.unsupported(t, `Timer settings (<timer name='${t.attrs.find((a) => a.name === 'name')?.value ?? '?'}'>) are not supported yet; QEMU's defaults apply without them`);
-  }
-}
+const TIMERS = ['rtc', 'pit', 'hpet', 'kvmclock'] as const;
 
 /**
- * vmkit's lifecycle is fixed: the VM ends when the guest powers off (`destroy`) and a guest reboot resets it
- * (`restart`). `on_crash` only acts through a `<panic>` device, which vmkit has none of, so any value is inert
- * (as it is in libvirt without one).
+ * `<clock offset='utc'|'localtime'|'variable' adjustment basis>` and `<timer>` for rtc (tickpolicy), pit
+ * (tickpolicy), hpet and kvmclock (present). The rest (timezone/absolute offsets, tsc and Hyper-V timers,
+ * track, frequency, catchup details) is reported.
  */
-export function readLifecycle(state: ReadState): void {
-  const { ctx, root } = state;
-  const actions = ['destroy', 'restart', 'preserve', 'rename-restart'] as const;
-  const poweroff = ctx.child(root, 'on_poweroff');
-  if (poweroff !== undefined) {
-    const v = ctx.text(poweroff);
-    if (v !== 'destroy') lifecycleProblem(state, poweroff, v, 'destroy', 'vmkit ends the VM when the guest powers off');
+export function readClock(state: ReadState): void {
+  const { ctx, root, draft } = state;
+  const c = ctx.child(root, 'clock');
+  if (c === undefined) return;
+  ctx.map('/clock', c);
+  const clock: DraftClock = {};
+  const offset = enumAttr(ctx, c, 'offset', ['utc', 'localtime', 'timezone', 'variable', 'absolute']);
+  if (offset === 'timezone' || offset === 'absolute') {
+    for (const a of ['timezone', 'start']) ctx.attr(c, a);
+    ctx.unsupported({ el: c, attr: 'offset' }, `clock offset='${offset}' is not supported yet; use utc, localtime or variable`);
+  } else if (offset !== undefined) {
+    clock.offset = put(state, '/clock/offset', { el: c, attr: 'offset' }, offset);
   }
-  const reboot = ctx.child(root, 'on_reboot');
-  if (reboot !== undefined) {
-    const v = ctx.text(reboot);
-    if (v !== 'restart') lifecycleProblem(state, reboot, v, 'restart', 'a guest reboot resets the VM');
-  }
-  const crash = ctx.child(root, 'on_crash');
-  if (crash !== undefined) {
-    const v = ctx.text(crash);
-    if (![...actions, 'coredump-destroy', 'coredump-restart'].includes(v)) {
-      ctx.error({ el: crash, text: true }, 'Unknown crash action', { expected: 'destroy, restart, preserve, rename-restart, coredump-destroy or coredump-restart', found: JSON.stringify(v) });
+  const adjustment = ctx.attr(c, 'adjustment');
+  if (adjustment !== undefined) {
+    const at = { el: c, attr: 'adjustment' };
+    if (offset !== 'variable') {
+      ctx.unsupported(at, `adjustment only applies to offset='variable' in vmkit (found offset='${offset ?? 'utc'}')`, { found: adjustment });
+    } else if (!/^[+-]?\d{1,10}$/.test(adjustment.trim())) {
+      ctx.error(at, 'The adjustment is a whole number of seconds', { expected: "a number like '3600' or '-600'", found: JSON.stringify(adjustment) });
+    } else {
+      clock.adjustment = put(state, '/clock/adjustment', at, Number(adjustment.trim()));
     }
   }
-  for (const el of ctx.children(root, 'on_lockfailure')) ctx.unsupported(el, '<on_lockfailure> is not supported; vmkit has no lock manager');
+  const basis = enumAttr(ctx, c, 'basis', ['utc', 'localtime']);
+  if (basis !== undefined) clock.basis = put(state, '/clock/basis', { el: c, attr: 'basis' }, basis);
+  const timers: NonNullable<DraftClock['timers']> = {};
+  for (const t of ctx.children(c, 'timer')) {
+    const name = ctx.attr(t, 'name');
+    const at = `/clock/timers/${name ?? ''}`;
+    if (name === undefined) {
+      ctx.error({ el: t, attr: 'name' }, '<timer> needs name', { expected: TIMERS.map((n) => `'${n}'`).join(', ') });
+      ctx.useAll(t);
+      continue;
+    }
+    if (!(TIMERS as readonly string[]).includes(name)) {
+      ctx.unsupported(t, `The timer '${name}' is not supported yet; vmkit sets rtc, pit, hpet and kvmclock`);
+      continue;
+    }
+    const key = name as (typeof TIMERS)[number];
+    if (timers[key] !== undefined) {
+      ctx.error(t, `The timer '${name}' is set twice`);
+      ctx.useAll(t);
+      continue;
+    }
+    ctx.map(at, t);
+    const present = yesNoAttr(ctx, t, 'present');
+    const tick = ctx.attr(t, 'tickpolicy');
+    if (key === 'hpet' || key === 'kvmclock') {
+      if (tick !== undefined) ctx.unsupported({ el: t, attr: 'tickpolicy' }, `The ${name} timer has no tick policy in vmkit; remove tickpolicy`);
+      timers[key] = present === undefined ? {} : { present: put(state, `${at}/present`, { el: t, attr: 'present' }, present) };
+      if (present === undefined) ctx.unsupported(t, `<timer name='${name}'> without present says nothing; add present='no' or remove it`);
+      continue;
+    }
+    if (present === false) ctx.unsupported({ el: t, attr: 'present' }, `The ${name} cannot be removed on pc or q35 machines`);
+    const policies = key === 'rtc' ? ['delay', 'catchup'] : ['delay', 'catchup', 'discard'];
+    if (tick === undefined) {
+      timers[key] = {};
+    } else if (policies.includes(tick)) {
+      timers[key] = { tickpolicy: put(state, `${at}/tickpolicy`, { el: t, attr: 'tickpolicy' }, tick) };
+    } else if (['delay', 'catchup', 'merge', 'discard'].includes(tick)) {
+      ctx.unsupported({ el: t, attr: 'tickpolicy' }, `tickpolicy='${tick}' for the ${name} is not supported (QEMU has ${policies.join(', ')})`, { expected: policies.join(', '), found: tick });
+    } else {
+      ctx.error({ el: t, attr: 'tickpolicy' }, 'Unknown tick policy', { expected: policies.join(', '), found: JSON.stringify(tick) });
+    }
+    if (timers[key] !== undefined && Object.keys(timers[key] ?? {}).length === 0) delete timers[key];
+  }
+  for (const k of TIMERS) if (timers[k] !== undefined && Object.keys(timers[k] ?? {}).length === 0) delete timers[k];
+  if (Object.keys(timers).length > 0) clock.timers = timers;
+  draft.clock = clock;
 }
 
-function lifecycleProblem(state: ReadState, el: XmlElement, found: string, only: string, why: string): void {
-  const known = ['destroy', 'restart', 'preserve', 'rename-restart'];
-  if (!known.includes(found)) {
-    state.ctx.error({ el, text: true }, `Unknown action for <${el.name}>`, { expected: known.join(', '), found: JSON.stringify(found) });
-    return;
+const POLICY_ELEMENTS = [
+  ['on_poweroff', 'on_poweroff'],
+  ['on_reboot', 'on_reboot'],
+  ['on_crash', 'on_crash'],
+] as const;
+
+/**
+ * `<on_poweroff>`, `<on_reboot>`, `<on_crash>`: destroy, restart or preserve (the native schema refuses
+ * preserve for reboots, as libvirt's QEMU driver does). `rename-restart` is refused (libvirt's QEMU driver
+ * has no such action either); the crash actions `coredump-destroy`/`coredump-restart` are refused because
+ * vmkit does not dump guest memory, and `--lenient` reads them as destroy/restart.
+ */
+export function readLifecycle(state: ReadState): void {
+  const { ctx, root, draft } = state;
+  const out: NonNullable<typeof draft.lifecycle> = {};
+  for (const [name, key] of POLICY_ELEMENTS) {
+    const el = ctx.child(root, name);
+    if (el === undefined) continue;
+    const at = { el, text: true } as const;
+    const v = ctx.text(el);
+    if (['destroy', 'restart', 'preserve'].includes(v)) {
+      out[key] = put(state, `/lifecycle/${key}`, at, v);
+    } else if (v === 'rename-restart') {
+      ctx.unsupported(at, `<${name}>rename-restart</${name}> is not supported (libvirt's QEMU driver has no such action); use destroy or restart`, { found: v });
+    } else if (name === 'on_crash' && (v === 'coredump-destroy' || v === 'coredump-restart')) {
+      ctx.unsupported(at, `<on_crash>${v}</on_crash> is not supported: vmkit does not dump guest memory; use ${v.slice('coredump-'.length)}`, { found: v });
+      if (ctx.lenient) out[key] = put(state, `/lifecycle/${key}`, at, v.slice('coredump-'.length));
+    } else {
+      const known = name === 'on_crash' ? 'destroy, restart, preserve, coredump-destroy, coredump-restart' : 'destroy, restart, preserve';
+      ctx.error(at, `Unknown action for <${name}>`, { expected: known, found: JSON.stringify(v) });
+      ctx.claim(`/lifecycle/${key}`);
+    }
   }
-  state.ctx.unsupported({ el, text: true }, `<${el.name}>${found}</${el.name}> is not supported yet: ${why} (${only})`, { expected: only, found });
+  if (Object.keys(out).length > 0) {
+    ctx.map('/lifecycle', root);
+    draft.lifecycle = out;
+  }
+  for (const el of ctx.children(root, 'on_lockfailure')) ctx.unsupported(el, '<on_lockfailure> is not supported; vmkit has no lock manager');
 }

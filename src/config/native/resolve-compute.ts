@@ -20,6 +20,30 @@ export function resolveMachine(input: Loose<Static<typeof MachineInput>> | undef
  * without vcpus, vcpus = sockets*cores*threads. Reports a topology that does not multiply out to vcpus.
  */
 export function resolveCpu(input: Loose<Static<typeof CpuInput>> | undefined, ctx: ResolveContext, at = '/cpu'): CpuSpec {
+  const topo = resolveTopology(input?.max_vcpus === undefined ? input : { ...input, vcpus: input.max_vcpus }, ctx, at);
+  const max = input?.max_vcpus;
+  let vcpus = topo.vcpus;
+  if (max !== undefined) {
+    vcpus = input?.vcpus ?? max;
+    if (vcpus > max && !ctx.broken(at)) {
+      ctx.problems.add(child(at, 'vcpus'), { message: `vcpus (${vcpus}) is more than max_vcpus (${max})`, expected: `at most ${max}`, found: String(vcpus) });
+    }
+  }
+  const features = Object.entries(input?.features ?? {})
+    .filter((e): e is [string, boolean] => typeof e[1] === 'boolean')
+    .map(([name, enabled]) => ({ name, enabled }));
+  if (features.length > 0 && input?.model === undefined && !ctx.broken(at)) {
+    ctx.problems.add(child(at, 'features'), { message: 'CPU features are switched on top of a CPU model: set cpu.model (e.g. host, max or qemu64)', expected: 'cpu.model' });
+  }
+  return {
+    ...topo,
+    vcpus,
+    ...(max === undefined || max === vcpus ? {} : { maxVcpus: max }),
+    ...(features.length === 0 ? {} : { features }),
+  };
+}
+
+function resolveTopology(input: Loose<Static<typeof CpuInput>> | undefined, ctx: ResolveContext, at: string): CpuSpec {
   const sockets = input?.sockets ?? 1;
   const threads = input?.threads ?? 1;
   let vcpus = input?.vcpus;
@@ -114,6 +138,7 @@ export function resolveNumaCells(
   const owner = new Map<number, number>();
   let total = 0;
   let complete = true;
+  const all = cpu.maxVcpus ?? cpu.vcpus;
   input.forEach((c, id) => {
     const at = child('/numa_cells', id);
     if (c === undefined) {
@@ -126,10 +151,10 @@ export function resolveNumaCells(
     if (vcpus === undefined || mem === undefined) complete = false;
     total += mem ?? 0;
     for (const v of vcpus ?? []) {
-      if (v >= cpu.vcpus) {
+      if (v >= all) {
         if (!ctx.broken('/cpu')) {
           ctx.problems.add(child(at, 'vcpus'), {
-            message: `vCPU ${v} does not exist: the guest has ${cpu.vcpus} vCPU(s), numbered 0-${cpu.vcpus - 1}`,
+            message: `vCPU ${v} does not exist: the guest has ${all} vCPU(s), numbered 0-${all - 1}`,
             found: JSON.stringify(c.vcpus),
           });
         }
@@ -148,7 +173,7 @@ export function resolveNumaCells(
     });
   });
   if (complete && !ctx.broken('/cpu')) {
-    const missing = Array.from({ length: cpu.vcpus }, (_, i) => i).filter((v) => !owner.has(v));
+    const missing = Array.from({ length: all }, (_, i) => i).filter((v) => !owner.has(v));
     if (missing.length > 0) {
       ctx.problems.add('/numa_cells', { message: `vCPU(s) ${formatCpuSet(missing)} are in no NUMA cell; every vCPU must be in exactly one cell`, at: 'key' });
     }

@@ -7,6 +7,7 @@ import type { Loose, ResolveContext } from '../resolve-context.js';
 import { DEFAULT_MEMORY_MIB, MIN_MEMORY_MIB, resolveCpu, resolveMachine, resolveMemoryBacking, resolveNumaCells, resolveNumaTune } from './resolve-compute.js';
 import { checkDeviceBoot, resolveBalloon, resolveGraphics, resolveHostdevs, resolveRngs, resolveSerial, type PciOwners } from './resolve-devices.js';
 import { resolveNics } from './resolve-network.js';
+import { resolveClock, resolveFeatures, resolveLifecycle, withPflash } from './resolve-platform.js';
 import { resolveBoot, resolveDisks } from './resolve-storage.js';
 import { resolveTuning } from './resolve-tuning.js';
 import type { DomainInputT } from './schema.js';
@@ -42,7 +43,10 @@ export function resolveDomain(input: Loose<DomainInputT>, ctx: ResolveContext, f
   const memoryMiB = input.memory === undefined ? DEFAULT_MEMORY_MIB : (ctx.sizeMiB(input.memory, '/memory', { minMiB: MIN_MEMORY_MIB }) ?? DEFAULT_MEMORY_MIB);
   const iothreads = resolveIothreads(input.iothreads);
   const numaTune = resolveNumaTune(input.numa, ctx);
-  const boot = resolveBoot(input.boot, ctx);
+  const boot = withPflash(resolveBoot(input.boot, ctx), input.boot, ctx);
+  const lifecycle = resolveLifecycle(input.lifecycle);
+  const features = resolveFeatures(input.features);
+  const clock = resolveClock(input.clock, cpu, ctx);
   const emulator = input.emulator ?? DEFAULT_EMULATOR;
   // ---- devices (resolve-devices.ts) ----
   const pci: PciOwners = new Map();
@@ -55,6 +59,11 @@ export function resolveDomain(input: Loose<DomainInputT>, ctx: ResolveContext, f
   return {
     name: input.name ?? '',
     ...(input.uuid === undefined ? {} : { uuid: input.uuid.toLowerCase() }),
+    ...(input.title === undefined ? {} : { title: input.title }),
+    ...(input.description === undefined ? {} : { description: input.description }),
+    ...(lifecycle === undefined ? {} : { lifecycle }),
+    ...(features === undefined ? {} : { features }),
+    ...(clock === undefined ? {} : { clock }),
     emulator: emulator.includes('/') ? ctx.path(emulator) : emulator,
     machine,
     cpu,

@@ -85,8 +85,15 @@ export const CpuInput = obj(
     sockets: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'vCPU sockets (default 1).' })),
     cores: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Cores per socket (default vcpus/(sockets*threads)).' })),
     threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Threads per core (default 1).' })),
+    max_vcpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'vCPUs the guest can have (-smp maxcpus=), at least vcpus; the ones above vcpus start unplugged. The topology then multiplies out to max_vcpus (default: vcpus).' })),
+    features: Type.Optional(
+      Type.Record(Type.String({ pattern: PATTERNS.cpuFeature.source }), Type.Boolean({ description: 'true: on, false: off.' }), {
+        additionalProperties: false,
+        description: 'CPU feature flags on top of the model, e.g. {vmx: true, hypervisor: false} (-cpu <model>,vmx=on,hypervisor=off); needs model.',
+      }),
+    ),
   },
-  'Guest CPU model and topology; sockets*cores*threads must equal vcpus.',
+  'Guest CPU model and topology; sockets*cores*threads must equal vcpus (or max_vcpus).',
 );
 
 export const MemoryBackingInput = obj(
@@ -139,9 +146,20 @@ export const KernelBootInput = obj(
   'Direct kernel boot.',
 );
 
+export const PflashInput = obj(
+  {
+    code: text('Firmware code image in flash (pflash0), e.g. /usr/share/OVMF/OVMF_CODE_4M.fd; relative paths are resolved against the definition file\'s directory.'),
+    readonly: Type.Optional(Type.Boolean({ description: 'Map the code image read-only (default true).' })),
+    vars: Type.Optional(text('Variable store (pflash1), writable and kept per VM; copied from vars_template when the VM starts and it does not exist.')),
+    vars_template: Type.Optional(text('Pristine variable store to copy to vars, e.g. /usr/share/OVMF/OVMF_VARS_4M.fd; needs vars.')),
+  },
+  'UEFI firmware in emulated flash (like libvirt <loader type="pflash"> and <nvram>); pc and q35 machines only.',
+);
+
 export const FirmwareBootInput = obj(
   {
     firmware: Type.Optional(text('Firmware image (-bios), e.g. an OVMF build; default: QEMU\'s SeaBIOS.')),
+    pflash: Type.Optional(PflashInput),
     order: Type.Optional(
       Type.Array(oneOf(BOOT_DEVICES, 'A boot device class.'), {
         uniqueItems: true,
@@ -155,6 +173,45 @@ export const FirmwareBootInput = obj(
 export const BootInput = Type.Union([KernelBootInput, FirmwareBootInput], {
   description: 'Boot: {kernel, initrd, cmdline} for direct kernel boot, or {firmware, order} for firmware boot (default: QEMU\'s firmware boot).',
 });
+
+// ---- domain-level settings: lifecycle, features, clock ----
+export const LIFECYCLE_ACTIONS = ['destroy', 'restart', 'preserve'] as const;
+
+export const LifecycleInput = obj(
+  {
+    on_poweroff: Type.Optional(oneOf(LIFECYCLE_ACTIONS, 'When the guest powers off: destroy (default: QEMU exits), restart (a fresh QEMU starts) or preserve (QEMU stays, paused).')),
+    on_reboot: Type.Optional(oneOf(['destroy', 'restart'] as const, 'When the guest reboots: restart (default: reset in place) or destroy (QEMU exits); preserve is not possible for reboots.')),
+    on_crash: Type.Optional(oneOf(LIFECYCLE_ACTIONS, 'When the guest crashes: destroy (default), restart or preserve (QEMU stays, paused).')),
+  },
+  'Lifecycle policies (libvirt on_poweroff/on_reboot/on_crash); keys not given take the defaults. `vmkit run` ends at the first stop (see the README).',
+);
+
+export const FeaturesInput = obj(
+  {
+    acpi: Type.Optional(Type.Boolean({ description: 'ACPI (default true); false: -machine acpi=off, and the guest cannot be shut down through ACPI.' })),
+  },
+  'Platform features.',
+);
+
+export const ClockInput = obj(
+  {
+    offset: Type.Optional(oneOf(['utc', 'localtime', 'variable'] as const, 'RTC start: utc (default), localtime, or variable (basis plus adjustment, computed at start).')),
+    adjustment: Type.Optional(Type.Integer({ minimum: -3153600000, maximum: 3153600000, description: 'offset variable: seconds added to the basis (may be negative).' })),
+    basis: Type.Optional(oneOf(['utc', 'localtime'] as const, 'offset variable: the time the adjustment is added to (default utc).')),
+    timers: Type.Optional(
+      obj(
+        {
+          rtc: Type.Optional(obj({ tickpolicy: oneOf(['delay', 'catchup'] as const, 'delay (QEMU default) or catchup (-rtc driftfix=slew).') }, 'The RTC.')),
+          pit: Type.Optional(obj({ tickpolicy: oneOf(['delay', 'catchup', 'discard'] as const, 'Lost PIT ticks under KVM: catchup (KVM default), delay or discard.') }, 'The PIT.')),
+          hpet: Type.Optional(obj({ present: Type.Boolean({ description: 'false: no HPET (-machine hpet=off).' }) }, 'The HPET.')),
+          kvmclock: Type.Optional(obj({ present: Type.Boolean({ description: 'false: hide kvmclock (-cpu <model>,kvmclock=off; needs cpu.model).' }) }, 'The KVM paravirtual clock.')),
+        },
+        'Timer settings (like libvirt <timer>).',
+      ),
+    ),
+  },
+  'The guest clock (like libvirt <clock>).',
+);
 
 export const DiskInput = obj(
   {
@@ -386,6 +443,11 @@ export const DomainInput = Type.Object(
     $schema: Type.Optional(Type.String({ description: 'JSON Schema reference for editors; ignored by vmkit.' })),
     name: str(PATTERNS.domainName, 'Domain name: 1-64 letters, digits, `_`, `.`, `+` or `-`, starting with a letter, digit or `_`.'),
     uuid: Type.Optional(str(PATTERNS.uuid, 'Domain UUID (default: none; QEMU uses a null UUID).')),
+    title: Type.Optional(str(PATTERNS.oneLine, 'A short title (one line); kept and exported, no effect on QEMU.')),
+    description: Type.Optional(Type.String({ description: 'Free text; kept and exported, no effect on QEMU.' })),
+    lifecycle: Type.Optional(LifecycleInput),
+    features: Type.Optional(FeaturesInput),
+    clock: Type.Optional(ClockInput),
     emulator: Type.Optional(text('QEMU binary: a name looked up on PATH or a path (default qemu-system-x86_64).')),
     machine: Type.Optional(MachineInput),
     cpu: Type.Optional(CpuInput),

@@ -1,9 +1,10 @@
 /**
- * Direct kernel boot (`-kernel`, `-initrd`, `-append`), firmware (`-bios`), and the boot order, which QEMU
+ * Direct kernel boot (`-kernel`, `-initrd`, `-append`), firmware (`-bios`, or flash images as `-blockdev`), and the boot order, which QEMU
  * takes as `bootindex=` on each device rather than as a machine option.
  */
 
-import type { DomainSpec } from '../../model/domain.js';
+import type { DomainSpec, PflashSpec } from '../../model/domain.js';
+import { formatOpts } from '../escape.js';
 import type { ArgvContext } from './context.js';
 import { machineFamily } from './machine-family.js';
 
@@ -20,7 +21,23 @@ export function bootArgs(spec: DomainSpec, ctx: ArgvContext): string[] {
       ...(cmdline === undefined ? [] : ['-append', cmdline]),
     ];
   }
+  if (boot.pflash !== undefined) return pflashArgs(boot.pflash);
   return boot.firmware === undefined ? [] : ['-bios', boot.firmware];
+}
+
+/** Node names of the flash firmware images, tied to the machine with `-machine pflash0=,pflash1=` (machine.ts). */
+export const PFLASH_CODE_NODE = 'vmkit-pflash0';
+export const PFLASH_VARS_NODE = 'vmkit-pflash1';
+
+/** Each image as a `file` node under an explicit `raw` format node: a flash image is never probed. */
+function pflashArgs(p: PflashSpec): string[] {
+  const image = (node: string, path: string, readOnly: boolean): string[] => [
+    '-blockdev',
+    formatOpts(undefined, [['driver', 'file'], ['node-name', `${node}-file`], ['filename', path], ['read-only', readOnly ? true : undefined]]),
+    '-blockdev',
+    formatOpts(undefined, [['driver', 'raw'], ['node-name', node], ['file', `${node}-file`], ['read-only', readOnly ? true : undefined]]),
+  ];
+  return [...image(PFLASH_CODE_NODE, p.code, p.readonly), ...(p.vars === undefined ? [] : image(PFLASH_VARS_NODE, p.vars, false))];
 }
 
 /** The guest command line, plus `tsc_early_khz=` for microvm under TCG (see ArgvContext.hostTscKHz). */

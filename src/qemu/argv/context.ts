@@ -20,6 +20,8 @@ export interface ArgvContext {
    * `tsc_early_khz=<n>` appended to its command line (unless the command line already sets it).
    */
   readonly hostTscKHz?: number;
+  /** When QEMU starts, for a `clock.offset: variable` RTC base (clock.ts); default: the current time. */
+  readonly now?: Date;
 }
 
 /** Ids vmkit gives its own QEMU objects; user `qemuArgs` must not reuse them. */

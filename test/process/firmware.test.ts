@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { VmkitError } from '../../src/errors.js';
+import type { DomainSpec } from '../../src/model/domain.js';
+import { prepareFirmware } from '../../src/process/firmware.js';
+import { baseSpec } from '../qemu/fixtures.js';
+
+function withPflash(vars: string | undefined, varsTemplate?: string): DomainSpec {
+  return {
+    ...baseSpec(),
+    boot: { kind: 'firmware', pflash: { code: '/fw/CODE.fd', readonly: true, ...(vars === undefined ? {} : { vars }), ...(varsTemplate === undefined ? {} : { varsTemplate }) }, order: [] },
+  };
+}
+
+describe('pflash variable store at start', () => {
+  it('copies the template when the store is missing (mode 0600), and never overwrites an existing store', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vmkit-fw-'));
+    try {
+      const template = join(dir, 'VARS.fd');
+      const vars = join(dir, 'vm,1 VARS.fd');
+      await writeFile(template, 'pristine');
+      await prepareFirmware(withPflash(vars, template), undefined);
+      assert.equal(await readFile(vars, 'utf8'), 'pristine');
+      assert.equal((await stat(vars)).mode & 0o777, 0o600);
+      await writeFile(vars, 'the guest wrote variables');
+      await prepareFirmware(withPflash(vars, template), undefined);
+      assert.equal(await readFile(vars, 'utf8'), 'the guest wrote variables');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a missing store without a template, and names an unreadable template', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vmkit-fw-'));
+    try {
+      await assert.rejects(prepareFirmware(withPflash(join(dir, 'none.fd')), undefined), (e: unknown) => e instanceof VmkitError && /does not exist and the definition gives no template/.test(e.message));
+      await assert.rejects(prepareFirmware(withPflash(join(dir, 'v.fd'), join(dir, 'missing.fd')), undefined), (e: unknown) => e instanceof VmkitError && /Cannot create the UEFI variable store/.test(e.message));
+      await prepareFirmware(withPflash(undefined), undefined);
+      await prepareFirmware(baseSpec(), undefined);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
