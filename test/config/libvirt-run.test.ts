@@ -104,6 +104,7 @@ describe(`vmkit run with libvirt domain XML (real QEMU; ${ACCEL_NOTE})`, () => {
     assert.match(r.stdout, /VMKIT-REPORT net=eth0/);
     assert.match(r.stdout, /VMKIT-REPORT cmdline=console=ttyS0 quiet vmkit\.action=report/);
     assert.match(r.stderr, /started 'fedora' .*accel tcg/);
+    assert.match(r.stderr, /warning: on_crash restart does not apply to 'vmkit run'/, 'the one-shot run says what it does not honour');
     assert.deepEqual(await readdir(runTmp), [], 'the private root is removed');
   });
 

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { openEmbedded } from '../../src/index.js';
 import { VmkitError } from '../../src/errors.js';
 import { DEFAULT_POLICIES, definedPolicies, oneShotPolicies, policyArgs, resolvePolicies } from '../../src/driver/policies.js';
 import { baseSpec } from '../qemu/fixtures.js';
@@ -43,5 +47,23 @@ describe('lifecycle policies', () => {
     assert.match(run.notes[0] ?? '', /on_poweroff restart does not apply to 'vmkit run'/);
     assert.deepEqual(oneShotPolicies({ ...baseSpec(), lifecycle: { onPoweroff: 'preserve', onReboot: 'destroy', onCrash: 'preserve' } }), { override: {}, notes: [] });
     assert.deepEqual(oneShotPolicies(baseSpec()), { override: {}, notes: [] });
+  });
+
+  it('define: the definition\'s lifecycle becomes the domain\'s policies, a redefine without one keeps them, API options win', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'vmkit-test-pol-'));
+    const conn = await openEmbedded({ root });
+    try {
+      const xml = (onCrash: string): string =>
+        `<domain type='qemu'><name>pol</name><memory unit='MiB'>64</memory><os><type machine='q35'>hvm</type></os><features><acpi/></features><on_poweroff>preserve</on_poweroff><on_crash>${onCrash}</on_crash></domain>`;
+      const d = await conn.define({ text: xml('restart') });
+      assert.deepEqual((await d.info()).policies, { onPoweroff: 'preserve', onReboot: 'restart', onCrash: 'restart' });
+      await conn.define({ text: 'name: pol\nmemory: 64M\n' });
+      assert.deepEqual((await d.info()).policies, { onPoweroff: 'preserve', onReboot: 'restart', onCrash: 'restart' }, 'no lifecycle: unchanged');
+      await conn.define({ text: xml('preserve') }, { policies: { onPoweroff: 'destroy' } });
+      assert.deepEqual((await d.info()).policies, { onPoweroff: 'destroy', onReboot: 'restart', onCrash: 'preserve' });
+    } finally {
+      await conn.close();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
