@@ -9,7 +9,9 @@ import { parseDefinition, validateDefinition } from '../../src/config/index.js';
 import { exportLibvirtXml } from '../../src/config/libvirt/index.js';
 import { formatProblem, type Problem } from '../../src/errors.js';
 import type { DomainSpec } from '../../src/model/domain.js';
+import { definitionLocator, validateAgainstCaps, type QemuCaps } from '../../src/host/caps/index.js';
 import { buildArgv } from '../../src/qemu/argv/index.js';
+import { recordedCaps } from '../host/helpers.js';
 import { argvContext } from '../qemu/fixtures.js';
 import { where } from './helpers.js';
 
@@ -249,5 +251,23 @@ describe('balloon, RNGs and PCI host devices', () => {
     const xbad = only(xml("<hostdev mode='subsystem' type='pci' managed='no'><source><address bus='0x100' slot='0x1' function='0'/></source></hostdev>"), 'vm.xml');
     assert.equal(where(xbad), '6:68 /domain/devices/hostdev/source/address/@bus');
     assert.match(xbad.message, /Invalid PCI bus/);
+  });
+});
+
+describe('a QEMU binary without a device names the field that asked for it', () => {
+  test('balloon, RNG objects, host devices and the serial chardev point at their own keys', () => {
+    const text = 'name: d\nserial: {type: unix, path: /run/s.sock}\nballoon: true\nrngs: [{backend: builtin}]\nhostdevs: [{host: "00:07.0"}]\nnics: [{type: bridge, bridge: br0}]\n';
+    const spec = parseDefinition(text, { file: 'vm.yaml', baseDir: '/defs' });
+    const c = recordedCaps();
+    const caps: QemuCaps = {
+      ...c,
+      devices: c.devices.filter((d) => !['virtio-balloon-pci', 'vfio-pci', 'virtio-rng-pci'].includes(d.name)),
+      objects: c.objects.filter((o) => o !== 'rng-builtin'),
+      netdevBackends: c.netdevBackends.filter((n) => n !== 'bridge'),
+      chardevBackends: c.chardevBackends.filter((n) => n !== 'socket'),
+    };
+    const ps = validateAgainstCaps(spec, caps, { positions: definitionLocator(text, 'vm.yaml') });
+    const paths = new Set(ps.map((p) => p.path));
+    for (const path of ['balloon', 'rngs[0]', 'hostdevs[0]', 'nics[0].type', 'serial']) assert.ok(paths.has(path), `${path} in ${[...paths].join(', ')}`);
   });
 });

@@ -126,13 +126,17 @@ function nativePointer(spec: DomainSpec, option: string, part: 'head' | 'accel',
       if (nic >= 0) return `/nics/${nic}/model`;
       if (id === 'scsi0') return diskAt((d) => d.bus === 'scsi');
       if (id === 'ahci0') return diskAt((d) => d.bus === 'sata' || d.bus === 'ide');
-      return '';
+      return devicePointer(id);
     }
     case 'netdev': {
       const nic = spec.nics.findIndex((n) => n.id === id);
       return nic >= 0 ? `/nics/${nic}/type` : '/nics';
     }
+    case 'chardev':
+      return id === 'serial0' ? '/serial' : '';
     case 'object': {
+      const rng = /^objrng(\d+)$/.exec(id ?? '');
+      if (rng !== null) return `/rngs/${rng[1]}`;
       const io = spec.iothreads.indexOf(id ?? '');
       if (io >= 0) return `/iothreads/${io}`;
       const cell = /^vmkit-ram-node(\d+)$/.exec(id ?? '');
@@ -142,6 +146,13 @@ function nativePointer(spec: DomainSpec, option: string, part: 'head' | 'accel',
     default:
       return '';
   }
+}
+
+/** The balloon, RNGs and assigned PCI devices (ids `balloon0`, `rng<N>`, `hostdev<N>`). */
+function devicePointer(id: string): string {
+  if (id === 'balloon0') return '/balloon';
+  const m = /^(rng|hostdev)(\d+)$/.exec(id);
+  return m === null ? '' : `/${m[1] as string}s/${m[2] as string}`;
 }
 
 /**
