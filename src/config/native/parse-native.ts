@@ -17,9 +17,11 @@ export const NATIVE_HINTS: SchemaProblemHints = {
     name: 'every domain needs a name',
     format:
       'vmkit never guesses an image format (probing lets a guest turn a raw image into a qcow2 that points at host files); set raw, qcow2, ...',
-    path: 'the disk image file',
+    path: 'the disk image file (disks), or the serial file or socket (serial)',
     kernel: 'direct kernel boot needs a kernel image',
     ifname: 'a tap NIC needs the name of an existing host tap interface',
+    bridge: 'a bridge NIC needs an existing host bridge, e.g. br0',
+    host: 'the host PCI address of a device bound to vfio-pci, e.g. 0000:03:10.2',
     nodes: 'the host NUMA nodes, e.g. "0" or "0-1"',
   },
   rejectedValues: { deadline: DEADLINE_MESSAGE },
