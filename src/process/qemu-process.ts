@@ -23,6 +23,7 @@ import { classifyExit, type ExitInfo } from './exit-info.js';
 import { prepareFirmware } from './firmware.js';
 import { createRunDir, removeRunDir, type RunDir } from './state-dir.js';
 import { prepareSerialFile, securePrivateSocket } from './serial-files.js';
+import { checkBridges } from './bridge-helper.js';
 
 const chownAsync = promisify(chown);
 
@@ -155,6 +156,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     try {
       for (const r of [prepared.value.q, prepared.value.c]) if (r.status === 'rejected') throw r.reason;
       if (qmpListener === undefined) throw new VmkitError('Internal', 'QMP listener missing');
+      await checkBridges(spec, { asRoot: (identity?.uid ?? process.getuid?.()) === 0 });
       await prepareSerialFile(spec, identity);
       if (identity !== undefined) await shareRunDir(runDir, identity, wantsConsole);
       await prepareFirmware(spec, identity);

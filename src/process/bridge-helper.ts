@@ -1,0 +1,84 @@
+/**
+ * Bridge NICs start QEMU's setuid bridge helper, which creates the tap and joins it to the bridge when its
+ * ACL (/etc/qemu/bridge.conf) allows that bridge. QEMU only says "failed to launch bridge helper" when it
+ * cannot; this checks the same things before QEMU starts and says what to change.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
+import { VmkitError } from '../errors.js';
+import type { DomainSpec } from '../model/domain.js';
+
+/** QEMU's built-in helper path on Debian (CONFIG_QEMU_HELPERDIR). */
+export const BRIDGE_HELPER = '/usr/lib/qemu/qemu-bridge-helper';
+export const BRIDGE_CONF = '/etc/qemu/bridge.conf';
+
+export interface BridgeAcl {
+  readonly allow: ReadonlySet<string>;
+  readonly deny: ReadonlySet<string>;
+}
+
+/** Reads the helper's ACL the way the helper does: `allow NAME|all`, `deny NAME|all`, `include FILE`, `#` comments. */
+export async function readBridgeAcl(file: string = BRIDGE_CONF, seen = new Set<string>()): Promise<BridgeAcl> {
+  const allow = new Set<string>();
+  const deny = new Set<string>();
+  if (seen.has(file)) return { allow, deny };
+  seen.add(file);
+  const text = await readFile(file, 'utf8');
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    if (line === '') continue;
+    const [cmd, arg] = line.split(/\s+/, 2) as [string, string | undefined];
+    if (arg === undefined) continue;
+    if (cmd === 'allow') allow.add(arg);
+    else if (cmd === 'deny') deny.add(arg);
+    else if (cmd === 'include') {
+      const inc = await readBridgeAcl(isAbsolute(arg) ? arg : join(dirname(file), arg), seen);
+      for (const a of inc.allow) allow.add(a);
+      for (const d of inc.deny) deny.add(d);
+    }
+  }
+  return { allow, deny };
+}
+
+/** The helper's decision: a deny (of the bridge or of all) wins, then an allow (of the bridge or of all). */
+export function bridgeAllowed(acl: BridgeAcl, bridge: string): boolean {
+  if (acl.deny.has(bridge) || acl.deny.has('all')) return false;
+  return acl.allow.has(bridge) || acl.allow.has('all');
+}
+
+/**
+ * Rejects (HostError) a spec whose bridge NICs cannot work here: the helper is missing or not setuid root
+ * while QEMU does not run as root, the ACL is missing or does not allow the bridge, or the bridge does not
+ * exist. `asRoot`: QEMU runs as root (then the helper needs no setuid bit).
+ */
+export async function checkBridges(spec: DomainSpec, opts: { readonly asRoot: boolean; readonly helper?: string; readonly conf?: string; readonly sysNet?: string }): Promise<void> {
+  if (spec.rawOptions !== undefined) return;
+  const bridges = spec.nics.flatMap((n, i) => (n.kind === 'bridge' ? [{ i, bridge: n.bridge }] : []));
+  if (bridges.length === 0) return;
+  const helper = opts.helper ?? BRIDGE_HELPER;
+  const conf = opts.conf ?? BRIDGE_CONF;
+  const sysNet = opts.sysNet ?? '/sys/class/net';
+  const problems: string[] = [];
+  const st = await stat(helper).catch(() => undefined);
+  if (st === undefined) problems.push(`QEMU's bridge helper ${helper} is missing: install qemu-system-common`);
+  else if (!opts.asRoot && (st.uid !== 0 || (st.mode & 0o4000) === 0)) {
+    problems.push(`QEMU does not run as root and ${helper} is not setuid root: chmod u+s ${helper} (as Debian's qemu-system-common leaves it off), or run QEMU as root`);
+  }
+  let acl: BridgeAcl | undefined;
+  try {
+    acl = await readBridgeAcl(conf);
+  } catch (e) {
+    problems.push(`The bridge helper reads its allowed bridges from ${conf}, which cannot be read (${(e as Error).message}): create it with a line "allow ${bridges[0]?.bridge ?? 'br0'}"`);
+  }
+  for (const { i, bridge } of bridges) {
+    if (acl !== undefined && !bridgeAllowed(acl, bridge)) problems.push(`nics[${i}]: ${conf} does not allow bridge ${bridge}: add the line "allow ${bridge}"`);
+    const isBridge = await stat(join(sysNet, bridge, 'bridge')).then(
+      () => true,
+      () => false,
+    );
+    if (!isBridge) problems.push(`nics[${i}]: there is no host bridge ${bridge} (create it: ip link add ${bridge} type bridge; ip link set ${bridge} up)`);
+  }
+  if (problems.length > 0) {
+    throw new VmkitError('HostError', `Cannot connect domain ${spec.name} to its bridge${bridges.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, { details: { problems } });
+  }
+}
