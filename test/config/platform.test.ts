@@ -153,6 +153,12 @@ describe('libvirt XML', () => {
       rtcTickPolicy: 'delay',
     });
     assert.equal(xml("<clock offset='utc'><timer name='hpet' present='yes'/></clock>").clock?.hpet, true);
+    assert.equal(xml("<clock offset='utc'><timer name='rtc'/></clock>").clock, undefined, 'a timer with nothing set changes nothing');
+    const twice = parseLibvirtXml(
+      "<domain type='kvm'><name>t</name><memory>65536</memory><os><type>hvm</type></os><features><acpi/></features><clock><timer name='rtc'/><timer name='rtc' tickpolicy='catchup'/></clock></domain>",
+      { baseDir: '/' },
+    );
+    assert.deepEqual(twice.problems.map((p) => `${p.path}: ${p.message}`), ["/domain/clock/timer[2]: The timer 'rtc' is set twice"]);
   });
 
   test('<title> and <description>; an empty title is none', () => {

@@ -227,6 +227,7 @@ export function readClock(state: ReadState): void {
   const basis = enumAttr(ctx, c, 'basis', ['utc', 'localtime']);
   if (basis !== undefined) clock.basis = put(state, '/clock/basis', { el: c, attr: 'basis' }, basis);
   const timers: NonNullable<DraftClock['timers']> = {};
+  const seen = new Set<string>();
   for (const t of ctx.children(c, 'timer')) {
     const name = ctx.attr(t, 'name');
     const at = `/clock/timers/${name ?? ''}`;
@@ -240,24 +241,25 @@ export function readClock(state: ReadState): void {
       continue;
     }
     const key = name as (typeof TIMERS)[number];
-    if (timers[key] !== undefined) {
+    if (seen.has(key)) {
       ctx.error(t, `The timer '${name}' is set twice`);
       ctx.useAll(t);
       continue;
     }
+    seen.add(key);
     ctx.map(at, t);
     const present = yesNoAttr(ctx, t, 'present');
     const tick = ctx.attr(t, 'tickpolicy');
     if (key === 'hpet' || key === 'kvmclock') {
       if (tick !== undefined) ctx.unsupported({ el: t, attr: 'tickpolicy' }, `The ${name} timer has no tick policy in vmkit; remove tickpolicy`);
-      timers[key] = present === undefined ? {} : { present: put(state, `${at}/present`, { el: t, attr: 'present' }, present) };
       if (present === undefined) ctx.unsupported(t, `<timer name='${name}'> without present says nothing; add present='no' or remove it`);
+      else timers[key] = { present: put(state, `${at}/present`, { el: t, attr: 'present' }, present) };
       continue;
     }
     if (present === false) ctx.unsupported({ el: t, attr: 'present' }, `The ${name} cannot be removed on pc or q35 machines`);
     const policies = key === 'rtc' ? ['delay', 'catchup'] : ['delay', 'catchup', 'discard'];
     if (tick === undefined) {
-      timers[key] = {};
+      // <timer name='rtc'/> alone changes nothing.
     } else if (policies.includes(tick)) {
       timers[key] = { tickpolicy: put(state, `${at}/tickpolicy`, { el: t, attr: 'tickpolicy' }, tick) };
     } else if (['delay', 'catchup', 'merge', 'discard'].includes(tick)) {
@@ -265,18 +267,12 @@ export function readClock(state: ReadState): void {
     } else {
       ctx.error({ el: t, attr: 'tickpolicy' }, 'Unknown tick policy', { expected: policies.join(', '), found: JSON.stringify(tick) });
     }
-    if (timers[key] !== undefined && Object.keys(timers[key] ?? {}).length === 0) delete timers[key];
   }
-  for (const k of TIMERS) if (timers[k] !== undefined && Object.keys(timers[k] ?? {}).length === 0) delete timers[k];
   if (Object.keys(timers).length > 0) clock.timers = timers;
   draft.clock = clock;
 }
 
-const POLICY_ELEMENTS = [
-  ['on_poweroff', 'on_poweroff'],
-  ['on_reboot', 'on_reboot'],
-  ['on_crash', 'on_crash'],
-] as const;
+const POLICY_ELEMENTS = ['on_poweroff', 'on_reboot', 'on_crash'] as const;
 
 /**
  * `<on_poweroff>`, `<on_reboot>`, `<on_crash>`: destroy, restart or preserve (the native schema refuses
@@ -287,7 +283,8 @@ const POLICY_ELEMENTS = [
 export function readLifecycle(state: ReadState): void {
   const { ctx, root, draft } = state;
   const out: NonNullable<typeof draft.lifecycle> = {};
-  for (const [name, key] of POLICY_ELEMENTS) {
+  for (const name of POLICY_ELEMENTS) {
+    const key = name;
     const el = ctx.child(root, name);
     if (el === undefined) continue;
     const at = { el, text: true } as const;
