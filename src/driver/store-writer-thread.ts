@@ -3,14 +3,18 @@
  * Out: one message per batch, [{id, error?}]. Everything queued when a batch starts is one batch:
  *   1. each: mkdir (if asked), write `<dir>/.tmp-<file>.<n>` (exclusive create, mode);
  *   2. make the temporary files durable: syncfs(2) once per file system for a batch of several writes
- *      (group commit), else fsync of each file;
+ *      (group commit), else fsync of each file (all at once, so the file system commits them together);
  *   3. each: rename the temporary file over `<dir>/<file>`;
  *   4. make the renames (and new directories) durable: syncfs once per file system again, else fsync of
  *      each directory touched (and of the parent of each new directory).
+ * VMKIT_NO_SYNCFS=1 turns syncfs off (it also flushes what other programs wrote to the file system).
  * A writer killed at any instant leaves the old or the new content of each file, never a torn one; a
- * write is reported done only after step 4 covered it. Synchronous calls: this thread does nothing else.
+ * write is reported done only after step 4 covered it. Batches never overlap. Synchronous calls except the
+ * fsyncs: this thread does nothing else.
  */
-import { closeSync, fsyncSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
@@ -51,6 +55,8 @@ function loadSyncfs(): { syncfs: SyncFs; errno: () => number } | undefined {
 
 const sys = loadSyncfs();
 let counter = 0;
+/** Temporary names are unique to this thread's life (a pid may come back; leftovers of a killed writer may remain). */
+const TAG = `${process.pid}-${randomBytes(4).toString('hex')}`;
 
 interface Item extends WriteRequest {
   tmp?: string;
@@ -59,12 +65,16 @@ interface Item extends WriteRequest {
   error?: unknown;
 }
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
+function fsyncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (e) => (e === null ? resolve() : reject(e))));
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
   try {
-    fsyncSync(fd);
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }
 
@@ -91,25 +101,37 @@ function syncFileSystems(dirs: Iterable<string>): Map<string, unknown> {
   return byDir;
 }
 
-function runBatch(items: Item[]): WriteReply[] {
+async function runBatch(items: Item[]): Promise<WriteReply[]> {
   const group = sys !== undefined && items.length >= SYNCFS_MIN_BATCH;
-  // 1. temporary files (each fsync'd here unless the batch is group-committed)
-  for (const it of items) {
-    try {
-      if (it.mkdir) it.created = mkdirSync(it.dir, { recursive: true, mode: 0o700 }) !== undefined;
-      it.tmp = join(it.dir, `${TEMP_PREFIX}${it.file}.${process.pid}-${++counter}`);
-      const fd = openSync(it.tmp, 'wx', it.mode);
+  // 1. temporary files, kept open until their data is durable
+  const fds = new Map<Item, number>();
+  try {
+    for (const it of items) {
       try {
+        if (it.mkdir) it.created = mkdirSync(it.dir, { recursive: true, mode: 0o700 }) !== undefined;
+        it.tmp = join(it.dir, `${TEMP_PREFIX}${it.file}.${TAG}-${++counter}`);
+        const fd = openSync(it.tmp, 'wx', it.mode);
+        fds.set(it, fd);
         writeFileSync(fd, it.data);
-        if (!group) fsyncSync(fd);
-      } finally {
-        closeSync(fd);
+      } catch (e) {
+        it.error = e;
       }
-    } catch (e) {
-      it.error = e;
     }
+    // 2. the data: one syncfs per file system, or every file's fsync at once
+    if (!group) {
+      await Promise.all(
+        [...fds].map(([it, fd]) =>
+          it.error === undefined
+            ? fsyncFd(fd).catch((e: unknown) => {
+                it.error = e;
+              })
+            : undefined,
+        ),
+      );
+    }
+  } finally {
+    for (const fd of fds.values()) closeSync(fd);
   }
-  // 2. group commit of the data
   if (group) {
     const failed = syncFileSystems(new Set(items.filter((it) => it.error === undefined).map((it) => it.dir)));
     for (const it of items) if (it.error === undefined && failed.get(it.dir) !== undefined) it.error = failed.get(it.dir);
@@ -136,13 +158,13 @@ function runBatch(items: Item[]): WriteReply[] {
     failed = syncFileSystems(dirs);
   } else {
     failed = new Map();
-    for (const d of [...dirs, ...parents]) {
-      try {
-        fsyncPath(d);
-      } catch (e) {
-        failed.set(d, e);
-      }
-    }
+    await Promise.all(
+      [...new Set([...dirs, ...parents])].map((d) =>
+        fsyncPath(d).catch((e: unknown) => {
+          failed.set(d, e);
+        }),
+      ),
+    );
   }
   for (const it of ok) {
     const e = failed.get(it.dir) ?? (it.created === true ? failed.get(dirname(it.dir)) : undefined);
@@ -156,17 +178,27 @@ function runBatch(items: Item[]): WriteReply[] {
 }
 
 let queue: Item[] = [];
-let scheduled = false;
+let busy = false;
+
+/** Runs batches until the queue is empty; what arrives while a batch runs is the next batch. */
+async function drain(): Promise<void> {
+  busy = true;
+  try {
+    while (queue.length > 0) {
+      const batch = queue;
+      queue = [];
+      parentPort?.postMessage(await runBatch(batch));
+    }
+  } finally {
+    busy = false;
+  }
+}
 
 parentPort?.on('message', (m: WriteRequest) => {
   queue.push({ ...m });
-  if (scheduled) return;
-  scheduled = true;
-  // Every message already delivered joins this batch.
-  setImmediate(() => {
-    scheduled = false;
-    const batch = queue;
-    queue = [];
-    parentPort?.postMessage(runBatch(batch));
-  });
+  // Every message already delivered joins the batch (messages are delivered before immediates run).
+  if (!busy) {
+    busy = true;
+    setImmediate(() => void drain());
+  }
 });
