@@ -60,6 +60,8 @@ export interface DomainInfo {
   readonly nics: readonly NicSummary[];
   /** QEMU's console socket (daemon mode) and log, while QEMU runs. */
   readonly console?: { readonly socket?: string; readonly log?: string };
+  /** Where the VNC server listens while QEMU runs (the port QEMU took for an automatic display). */
+  readonly vnc?: { readonly host: string; readonly port: number };
   readonly lastStop?: StopInfo;
   /** The job running on the domain now (start, shutdown, ...), if any. */
   readonly job?: string;

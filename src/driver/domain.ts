@@ -272,6 +272,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
         ...(n.mac === undefined ? {} : { mac: n.mac }),
         ...(n.kind === 'tap' ? { ifname: n.ifname } : {}),
       })),
+      ...(running && vm.vnc !== undefined ? { vnc: { host: vm.vnc.host, port: vm.vnc.port } } : {}),
       ...(running ? { console: { ...(consoleSocket === undefined ? {} : { socket: consoleSocket }), log: vm.runDir.logFile } } : {}),
       ...(this.lastExit === undefined ? {} : { lastStop: this.lastExit }),
       ...(this.jobs.running === undefined ? {} : { job: this.jobs.running }),

@@ -15,6 +15,8 @@ export interface VmProcess extends EventEmitter<QemuProcessEvents> {
   readonly qmp: QmpClient | undefined;
   readonly runDir: RunDir;
   readonly argv: readonly string[];
+  /** Where its VNC server listens, when known (a started QEMU asks at start; a re-adopted one does not know). */
+  readonly vnc?: { readonly host: string; readonly port: number } | undefined;
   powerdown(): Promise<void>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once QEMU has exited. */
   destroy(graceMs?: number): Promise<ExitInfo>;

@@ -24,6 +24,7 @@ import { prepareFirmware } from './firmware.js';
 import { createRunDir, removeRunDir, type RunDir } from './state-dir.js';
 import { prepareSerialFile, securePrivateSocket } from './serial-files.js';
 import { checkBridges } from './bridge-helper.js';
+import { queryVnc, type VncAddress } from './vnc.js';
 
 const chownAsync = promisify(chown);
 
@@ -84,6 +85,8 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
   private destroyRequested = false;
   private exitInfo: ExitInfo | undefined;
   private consoleSocket: Socket | undefined;
+  /** Where the VNC server listens (QMP query-vnc at start), when the spec has a VNC display. */
+  vnc: VncAddress | undefined;
   private undoTuning: (() => Promise<void>) | undefined;
 
   private constructor(
@@ -185,6 +188,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       vm.qmp = await Promise.race([accepted, failed]);
       vm.qmp.on('event', (ev: QmpEvent) => vm?.onQmpEvent(ev));
       await securePrivateSocket(spec, identity);
+      vm.vnc = await queryVnc(spec, vm.qmp, signal);
       if (consoleListener !== undefined) vm.attachConsole(await Promise.race([consoleListener.accepted(), failed]));
       await qmpListener.close();
       await consoleListener?.close();

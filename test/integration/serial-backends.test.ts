@@ -1,7 +1,7 @@
 /**
  * Serial ports QEMU owns itself, with the tiny guest booting under TCG: the guest's console goes to a file
  * (created 0600) or to a unix socket QEMU listens on (made 0600 before the guest runs), and vmkit's console
- * says why it has nothing for such a domain.
+ * says why it has nothing for such a domain. A VNC display on an automatic port reports the port QEMU took.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -72,6 +72,21 @@ describe(`serial to a file or a unix socket (real QEMU; ${ACCEL_NOTE})`, () => {
       await ready;
       sock.destroy();
       await d.destroy();
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('VNC on an automatic port: the domain info (vmkit show) has the port QEMU took', { timeout: 60_000 }, async () => {
+    const conn = await openEmbedded({ root: join(base, 'vnc') });
+    try {
+      const d = await conn.define({ text: tinyYaml({ name: 'vncauto', action: 'wait', extra: 'graphics: {type: vnc, display: auto}' }) });
+      await d.start({ paused: true });
+      const info = await d.info();
+      assert.equal(info.vnc?.host, '127.0.0.1');
+      assert.ok(info.vnc !== undefined && info.vnc.port >= 5900 && info.vnc.port <= 5999, JSON.stringify(info.vnc));
+      await d.destroy();
+      assert.equal((await d.info()).vnc, undefined, 'no address once QEMU is gone');
     } finally {
       await conn.close();
     }

@@ -22,6 +22,7 @@ function describe(d: DomainInfo): string {
     ['Autostart', d.autostart ? 'yes' : 'no'],
     ['Policies', `on_poweroff=${d.policies.onPoweroff} on_reboot=${d.policies.onReboot} on_crash=${d.policies.onCrash}`],
     ['Format', d.format + (d.file === undefined ? '' : ` (${d.file})`)],
+    ...(d.vnc === undefined ? [] : ([['VNC', `${d.vnc.host.includes(':') ? `[${d.vnc.host}]` : d.vnc.host}:${d.vnc.port}`]] as [string, string][])),
     ['Console', d.console === undefined ? '-' : [d.console.socket, d.console.log].filter((x) => x !== undefined).join(', log ')],
     ['Last stop', describeStop(d.lastStop)],
   ];
