@@ -35,6 +35,34 @@ export interface ApiServerOptions {
 /** Largest request body read (a definition is at most 4 MiB of text, JSON-escaped). */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+/**
+ * Cooperative fairness for bursts: hundreds of requests that arrive (or finish) together would otherwise be
+ * handled in one event-loop turn, and timers, event streams and other clients would wait for all of them.
+ * Work past TURN_BUDGET_MS in one turn waits for the next turn.
+ */
+const TURN_BUDGET_MS = 4;
+
+class TurnBudget {
+  private started = 0;
+  private armed = false;
+
+  async take(): Promise<void> {
+    for (;;) {
+      const now = performance.now();
+      if (!this.armed) {
+        this.armed = true;
+        this.started = now;
+        setImmediate(() => {
+          this.armed = false;
+        });
+        return;
+      }
+      if (now - this.started < TURN_BUDGET_MS) return;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
 /** A request's body as text, at most MAX_BODY_BYTES (plain events: cheaper than an async iterator per request). */
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise<string>((resolve, reject) => {
@@ -166,6 +194,9 @@ export class ApiServer {
 
   // ---- requests ----------------------------------------------------------------------------------------
 
+  /** Spreads bursts of requests over event-loop turns (see TurnBudget). */
+  private readonly turn = new TurnBudget();
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     let reply: Reply;
     try {
@@ -178,6 +209,7 @@ export class ApiServer {
           this.openStream(req, res, url.searchParams.get('domain') ?? undefined);
           return;
         }
+        await this.turn.take();
         reply = await this.route(req, url);
       }
     } catch (e) {
@@ -186,6 +218,7 @@ export class ApiServer {
       if (status === 500) this.opts.log?.(`internal error on ${req.method} ${req.url}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
     if (res.destroyed) return;
+    await this.turn.take();
     if (reply.body === undefined) {
       res.writeHead(reply.status).end();
       return;
