@@ -7,6 +7,7 @@ import { createPrivateRoot, removePrivateRoot, sweepStalePrivateRoots } from '..
 import { loadChecked } from '../definition.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson, reportError } from '../output.js';
+import { consoleUnavailable } from '../../process/serial-files.js';
 
 export interface RunFlags {
   readonly console?: boolean;
@@ -68,6 +69,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       const l = log;
       domain.on('console', (chunk) => l.write(chunk));
     }
+    const noConsole = flags.console === true ? consoleUnavailable(spec) : undefined;
+    if (noConsole !== undefined) process.stderr.write(`vmkit: warning: --console has nothing to show: ${noConsole}\n`);
     if (flags.console === true) {
       domain.on('console', (chunk) => process.stdout.write(chunk));
       forwardStdin((data) => domain.writeConsole(data));
