@@ -247,6 +247,8 @@ export interface DomainSpec {
   readonly features?: FeaturesSpec;
   /** RTC base and timers; absent: UTC and QEMU's defaults. */
   readonly clock?: ClockSpec;
+  /** Balloon target set before the guest runs (QMP `balloon`), below `memoryMiB`; needs `balloon`. Absent: all of it. */
+  readonly currentMemoryMiB?: number;
   /** QEMU binary: a name looked up on PATH, or an absolute path. */
   readonly emulator: string;
   readonly machine: MachineSpec;

@@ -20,6 +20,7 @@ import type { CapsCache } from '../host/caps/index.js';
 import { qemuCommand, qemuEnvironment } from './command.js';
 import { ConsoleListener } from './console-listener.js';
 import { classifyExit, type ExitInfo } from './exit-info.js';
+import { setBalloonTarget } from './balloon-target.js';
 import { prepareFirmware } from './firmware.js';
 import { createRunDir, removeRunDir, type RunDir } from './state-dir.js';
 import { prepareSerialFile, securePrivateSocket } from './serial-files.js';
@@ -194,6 +195,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       await consoleListener?.close();
       const undo = await opts.beforeCont?.({ pid: vm.pid, qmp: vm.qmp, spec });
       if (undo) vm.undoTuning = undo;
+      await setBalloonTarget(spec, vm.qmp, signal);
       if (opts.paused !== true) await vm.qmp.execute('cont', undefined, { signal });
       return vm;
     } catch (e) {

@@ -78,6 +78,7 @@ function fullSpec(): DomainSpec {
     machine: { type: 'q35', accel: 'auto' },
     cpu: { model: 'Skylake-Client', vcpus: 4, sockets: 1, cores: 2, threads: 2, features: [{ name: 'vmx', enabled: true }, { name: 'hle', enabled: false }] },
     memoryMiB: 1024,
+    currentMemoryMiB: 768,
     memoryBacking: { hugepages: { pageSizeKiB: 2048, path: '/mnt/huge' }, prealloc: true, locked: true },
     numaTune: { mode: 'interleave', hostNodes: [0, 1] },
     numaCells: [

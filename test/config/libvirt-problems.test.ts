@@ -152,7 +152,7 @@ test('things vmkit cannot do yet are rejected with the element path and line, ne
     ["<cpu mode='custom'><model>Skylake-Client</model><feature policy='optional' name='vmx'/></cpu>", '/domain/cpu/feature/@policy', /policy='optional' lets libvirt decide/],
     ['<on_poweroff>rename-restart</on_poweroff>', '/domain/on_poweroff', /rename-restart<\/on_poweroff> is not supported/],
     ['<on_crash>coredump-destroy</on_crash>', '/domain/on_crash', /vmkit does not dump guest memory; use destroy/],
-    ["<currentMemory unit='MiB'>128</currentMemory>", '/domain/currentMemory', /balloon target below <memory>/],
+    ["<currentMemory unit='MiB'>128</currentMemory><devices><memballoon model='none'/></devices>", '/domain/currentMemory', /needs <memballoon model='virtio'>/],
     ["<vcpu placement='auto'>2</vcpu>", '/domain/vcpu/@placement', /numad/],
     ["<cputune><shares>1024</shares></cputune>", '/domain/cputune/shares', /CPU bandwidth control/],
     ["<devices><rng model='virtio'><backend model='egd' type='tcp'/></rng></devices>", '/domain/devices/rng/backend/@model', /RNG backend egd/],

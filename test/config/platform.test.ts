@@ -114,6 +114,14 @@ describe('native YAML', () => {
     assert.match(problems('clock: {timers: {rtc: {tickpolicy: merge}}}\n').join(), /^2:36 clock.timers.rtc.tickpolicy/);
   });
 
+  test('current_memory: a balloon target below memory, which needs the balloon', () => {
+    assert.equal(yaml('memory: 1G\ncurrent_memory: 768M\nballoon: true\n').currentMemoryMiB, 768);
+    assert.equal(yaml('memory: 1G\ncurrent_memory: 1G\n').currentMemoryMiB, undefined, 'equal to memory: no target');
+    assert.deepEqual(argvOf(yaml('memory: 1G\ncurrent_memory: 768M\nballoon: true\n')), argvOf(yaml('memory: 1G\nballoon: true\n')), 'set over QMP, not on the command line');
+    assert.match(problems('memory: 1G\ncurrent_memory: 2G\nballoon: true\n').join(), /^3:17 current_memory current_memory is more than the guest's memory/);
+    assert.match(problems('memory: 1G\ncurrent_memory: 512M\n').join(), /^3:17 current_memory A memory target below memory is set through the balloon/);
+  });
+
   test('what the machine cannot have is refused when the command line is built', () => {
     const micro: DomainSpec = { ...baseSpec(), machine: { type: 'microvm', accel: 'auto' } };
     const pflash: DomainSpec = { ...micro, boot: { kind: 'firmware', pflash: { code: '/c.fd', readonly: true }, order: [] } };
@@ -159,6 +167,16 @@ describe('libvirt XML', () => {
       { baseDir: '/' },
     );
     assert.deepEqual(twice.problems.map((p) => `${p.path}: ${p.message}`), ["/domain/clock/timer[2]: The timer 'rtc' is set twice"]);
+  });
+
+  test('<currentMemory> below <memory> is the balloon target; it needs a balloon', () => {
+    assert.equal(xml("<currentMemory unit='MiB'>192</currentMemory>").currentMemoryMiB, 192);
+    const r = parseLibvirtXml(
+      "<domain type='kvm'><name>t</name><memory unit='MiB'>256</memory><currentMemory unit='MiB'>128</currentMemory><os><type>hvm</type></os><features><acpi/></features><devices><memballoon model='none'/></devices></domain>",
+      { baseDir: '/' },
+    );
+    assert.deepEqual(r.problems.map((p) => p.path), ['/domain/currentMemory']);
+    assert.match(r.problems[0]?.message ?? '', /needs <memballoon model='virtio'>/);
   });
 
   test('<title> and <description>; an empty title is none', () => {

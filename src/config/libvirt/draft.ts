@@ -95,6 +95,7 @@ export interface Draft {
   lifecycle?: { on_poweroff?: string; on_reboot?: string; on_crash?: string };
   features?: { acpi?: boolean };
   clock?: DraftClock;
+  current_memory?: number;
   emulator?: string;
   machine?: { type?: string; accel?: string };
   cpu?: { model?: string; vcpus?: number; sockets?: number; cores?: number; threads?: number; max_vcpus?: number; features?: Record<string, boolean> };

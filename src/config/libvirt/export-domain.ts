@@ -69,7 +69,7 @@ export function exportLibvirtXml(spec: DomainSpec): string {
     spec.description !== undefined && el('description', [], spec.description),
     meta.length > 0 && el('metadata', [], [el('vmkit:domain', [['xmlns:vmkit', VMKIT_NS]], meta)]),
     el('memory', [['unit', 'MiB']], String(spec.memoryMiB)),
-    el('currentMemory', [['unit', 'MiB']], String(spec.memoryMiB)),
+    el('currentMemory', [['unit', 'MiB']], String(spec.currentMemoryMiB ?? spec.memoryMiB)),
     memoryBacking(spec),
     vcpu(spec),
     ...iothreads(ioIds),

@@ -189,11 +189,10 @@ export function readMemory(state: ReadState): void {
   const cur = ctx.child(root, 'currentMemory');
   if (cur !== undefined) {
     const bytes = readBytes(ctx, cur, { defaultUnit: 'KiB' });
-    if (bytes !== undefined && mib !== undefined && ceilMiB(bytes) < mib) {
-      ctx.unsupported(
-        cur,
-        `A balloon target below <memory> (${ceilMiB(bytes)} of ${mib} MiB) is not supported yet: vmkit starts every guest with all of <memory>; make <currentMemory> equal to <memory>, and lower it at run time through the balloon`,
-      );
+    // Below <memory>: the balloon target libvirt sets before the guest runs (it needs a <memballoon>).
+    if (bytes !== undefined && mib !== undefined && ceilMiB(bytes) < mib) draft.current_memory = put(state, '/current_memory', { el: cur, text: true }, ceilMiB(bytes));
+    else if (bytes !== undefined && mib !== undefined && ceilMiB(bytes) > mib) {
+      ctx.error({ el: cur, text: true }, `<currentMemory> is more than <memory> (${ceilMiB(bytes)} of ${mib} MiB)`, { expected: `at most ${mib} MiB` });
     }
   }
 }

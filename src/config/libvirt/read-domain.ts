@@ -84,6 +84,11 @@ export function readDomain(root: XmlElement, ctx: XmlContext): Draft {
     readGraphics(state, devices);
   }
   readExtras(state, devices);
+  if (draft.current_memory !== undefined && (draft.balloon === undefined || draft.balloon === false)) {
+    const cur = ctx.child(root, 'currentMemory') ?? root;
+    ctx.error(cur, "<currentMemory> below <memory> is a balloon target: it needs <memballoon model='virtio'> (libvirt's default when <memballoon> is not given)");
+    ctx.claim('/current_memory');
+  }
   // Per-device <boot order> (disks, interfaces, host devices) replaces libvirt's implicit boot from hd.
   const perDevice = [...(draft.disks ?? []), ...(draft.nics ?? []), ...(draft.hostdevs ?? [])].some((d) => d.boot_index !== undefined);
   if (state.implicitBootOrder && perDevice && draft.boot !== undefined && 'order' in draft.boot) draft.boot.order = [];

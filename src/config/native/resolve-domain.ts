@@ -7,7 +7,7 @@ import type { Loose, ResolveContext } from '../resolve-context.js';
 import { DEFAULT_MEMORY_MIB, MIN_MEMORY_MIB, resolveCpu, resolveMachine, resolveMemoryBacking, resolveNumaCells, resolveNumaTune } from './resolve-compute.js';
 import { checkDeviceBoot, resolveBalloon, resolveGraphics, resolveHostdevs, resolveRngs, resolveSerial, type PciOwners } from './resolve-devices.js';
 import { resolveNics } from './resolve-network.js';
-import { resolveClock, resolveFeatures, resolveLifecycle, withPflash } from './resolve-platform.js';
+import { resolveClock, resolveCurrentMemory, resolveFeatures, resolveLifecycle, withPflash } from './resolve-platform.js';
 import { resolveBoot, resolveDisks } from './resolve-storage.js';
 import { resolveTuning } from './resolve-tuning.js';
 import type { DomainInputT } from './schema.js';
@@ -47,6 +47,7 @@ export function resolveDomain(input: Loose<DomainInputT>, ctx: ResolveContext, f
   const lifecycle = resolveLifecycle(input.lifecycle);
   const features = resolveFeatures(input.features);
   const clock = resolveClock(input.clock, cpu, ctx);
+  const currentMemoryMiB = resolveCurrentMemory(input.current_memory, memoryMiB, input.balloon !== undefined && input.balloon !== false, ctx);
   const emulator = input.emulator ?? DEFAULT_EMULATOR;
   // ---- devices (resolve-devices.ts) ----
   const pci: PciOwners = new Map();
@@ -64,6 +65,7 @@ export function resolveDomain(input: Loose<DomainInputT>, ctx: ResolveContext, f
     ...(lifecycle === undefined ? {} : { lifecycle }),
     ...(features === undefined ? {} : { features }),
     ...(clock === undefined ? {} : { clock }),
+    ...(currentMemoryMiB === undefined ? {} : { currentMemoryMiB }),
     emulator: emulator.includes('/') ? ctx.path(emulator) : emulator,
     machine,
     cpu,

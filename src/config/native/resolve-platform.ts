@@ -75,3 +75,19 @@ export function withPflash(boot: BootSpec | undefined, input: Loose<Static<typeo
   };
   return { ...boot, pflash };
 }
+
+/** `current_memory`: a balloon target below `memory` (equal is no target); needs a balloon to act through. */
+export function resolveCurrentMemory(input: string | number | undefined, memoryMiB: number, balloon: boolean, ctx: ResolveContext): number | undefined {
+  const at = '/current_memory';
+  const mib = ctx.sizeMiB(input, at, { minMiB: 1 });
+  if (mib === undefined || ctx.broken('/memory')) return undefined;
+  if (mib > memoryMiB) {
+    ctx.problems.add(at, { message: `current_memory is more than the guest's memory (${memoryMiB} MiB)`, expected: `at most ${memoryMiB}M`, found: JSON.stringify(input) });
+    return undefined;
+  }
+  if (mib === memoryMiB) return undefined;
+  if (!balloon && !ctx.broken('/balloon')) {
+    ctx.problems.add(at, { message: 'A memory target below memory is set through the balloon: add `balloon: true`', expected: 'balloon: true' });
+  }
+  return mib;
+}

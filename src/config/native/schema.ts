@@ -452,6 +452,7 @@ export const DomainInput = Type.Object(
     machine: Type.Optional(MachineInput),
     cpu: Type.Optional(CpuInput),
     memory: Type.Optional(size('Guest RAM, at least 16 MiB (default 256M).')),
+    current_memory: Type.Optional(size('Balloon target set before the guest runs (like libvirt <currentMemory>): at most memory; needs balloon. Default: all of memory.')),
     memory_backing: Type.Optional(MemoryBackingInput),
     numa: Type.Optional(NumaInput),
     numa_cells: Type.Optional(Type.Array(NumaCellInput, { minItems: 1, description: 'Guest NUMA topology: cells covering every vCPU once and adding up to `memory`.' })),
