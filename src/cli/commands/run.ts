@@ -44,7 +44,12 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   const onSignal = (sig: NodeJS.Signals): void => {
     const domain = conn.list()[0];
     if (domain === undefined) return;
-    if (stopSignal === undefined) {
+    if (stopSignal === undefined && (domain.state() === 'paused' || domain.state() === 'crashed')) {
+      // A guest kept by a preserve policy (or paused) cannot power off through ACPI: stop QEMU at once.
+      stopSignal = sig;
+      note('stopping QEMU (the guest is paused)', flags);
+      domain.destroy({ graceMs: 0 }).catch(() => undefined);
+    } else if (stopSignal === undefined) {
       stopSignal = sig;
       note(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: asking the guest to power off (ACPI); stopping it in ${grace} s (press Ctrl-C again to stop it now)`, flags);
       domain.shutdown({ timeoutMs: grace * 1000 }).catch(() => {
@@ -79,6 +84,12 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       domain.on('tuning', (_plan, text) => process.stderr.write(`vmkit: tuning applied before the guest ran:\n${text.replace(/^/gm, '  ')}\n`));
     }
     const stopped = new Promise<ExitInfo>((resolve) => domain.once('stopped', resolve));
+    domain.on('suspended', ({ reason }) => {
+      if (reason === 'shutdown') note('the guest powered off; QEMU is kept, paused (on_poweroff preserve): Ctrl-C ends the run', flags);
+    });
+    domain.on('crashed', ({ reason }) => {
+      if (reason === 'guest-panic' && domain.state() === 'crashed') note('the guest crashed; QEMU is kept, paused (on_crash preserve): Ctrl-C ends the run', flags);
+    });
     await domain.start({ timeoutMs: startTimeout * 1000 });
     const accel = domain.process?.argv.find((a) => a.includes('accel='))?.match(/accel=(\w+)/)?.[1];
     note(`started '${spec.name}' (pid ${domain.pid ?? '?'}${accel === undefined ? '' : `, accel ${accel}`})`, flags);
