@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { attachConsole } from '../../src/cli/commands/console.js';
 import { openEmbedded, VmkitError, type ExitInfo } from '../../src/index.js';
-import { ACCEL_NOTE, tinyGuest, tinyYaml } from '../helpers/guest.js';
+import { ACCEL_NOTE, fastCmdline, tinyGuest, tinyYaml } from '../helpers/guest.js';
 
 describe(`serial to a file or a unix socket (real QEMU; ${ACCEL_NOTE})`, () => {
   let base: string;
@@ -43,6 +43,41 @@ describe(`serial to a file or a unix socket (real QEMU; ${ACCEL_NOTE})`, () => {
       assert.match(text, /VMKIT-REPORT cpus=1/);
       assert.equal((await stat(log)).mode & 0o777, 0o600);
       assert.equal(consoleBytes, 0, 'nothing reaches console events: the file is the serial port');
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('the same from libvirt XML: <serial type=file> with its <console>, append=on keeps what was there', { timeout: 120_000 }, async () => {
+    const conn = await openEmbedded({ root: join(base, 'xml') });
+    const log = join(base, 'xml-serial.log');
+    const g = tinyGuest();
+    try {
+      const d = await conn.define({
+        text: `<domain type='qemu'>
+  <name>serxml</name>
+  <memory unit='MiB'>256</memory>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>${g.vmlinux}</kernel>
+    <initrd>${g.initrd}</initrd>
+    <cmdline>${fastCmdline()} vmkit.action=report</cmdline>
+  </os>
+  <features><acpi/><apic/></features>
+  <devices>
+    <serial type='file'><source path='${log}' append='on'/><target port='0'/></serial>
+    <console type='file'><source path='${log}' append='on'/><target type='serial' port='0'/></console>
+    <memballoon model='none'/>
+  </devices>
+</domain>`,
+      });
+      for (let run = 1; run <= 2; run++) {
+        const stopped = new Promise<ExitInfo>((r) => d.once('stopped', r));
+        await d.start();
+        assert.equal((await stopped).reason, 'shutdown');
+      }
+      const text = await readFile(log, 'utf8');
+      assert.equal(text.match(/VMKIT-GUEST-BANNER/g)?.length, 2, 'both runs, appended');
     } finally {
       await conn.close();
     }
