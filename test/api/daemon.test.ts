@@ -222,6 +222,22 @@ describe('vmkit daemon over its unix socket (real QEMU, paused guests)', () => {
       await conn.close();
     }
   });
+
+  it('a domain whose serial port goes to a file has no daemon console: the upgrade is refused with the file name', { timeout: 60_000 }, async () => {
+    tinyGuest();
+    const conn = await RemoteConnection.open(socket);
+    const log = join(tmpdir(), `vmkit-daemon-serial-${process.pid}.log`);
+    try {
+      const d = await conn.define({ text: tinyYaml({ name: 'filecons', action: 'wait', extra: `serial: {type: file, path: ${JSON.stringify(log)}}` }) });
+      await d.start({ paused: true });
+      await assert.rejects(d.openConsole(), (e: unknown) => e instanceof VmkitError && e.code === 'InvalidState' && e.message.includes(`goes to the file ${log}`));
+      await d.destroy();
+      await conn.undefine('filecons');
+    } finally {
+      await conn.close();
+      await rm(log, { force: true });
+    }
+  });
 });
 
 describe('CLI verbs against the daemon (--json)', () => {
