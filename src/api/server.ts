@@ -127,6 +127,8 @@ export class ApiServer {
   private eldSince = new Date();
   private readonly started = Date.now();
   private readonly onEvent = (ev: LifecycleEvent): void => this.fanOut(ev);
+  /** Event streams written to in this turn (corked until the turn ends). */
+  private readonly corked = new Set<http.ServerResponse>();
 
   private constructor(private readonly conn: Connection, private readonly opts: ApiServerOptions) {
     this.server = http.createServer({ keepAlive: true }, (req, res) => void this.handle(req, res));
@@ -365,8 +367,19 @@ export class ApiServer {
         c.res.destroy();
         continue;
       }
+      // Events of one turn go out together: one write per stream per turn, not one per event.
+      if (!this.corked.has(c.res)) {
+        c.res.cork();
+        this.corked.add(c.res);
+        if (this.corked.size === 1) setImmediate(() => this.uncorkStreams());
+      }
       c.res.write(line);
     }
+  }
+
+  private uncorkStreams(): void {
+    for (const res of this.corked) if (!res.destroyed) res.uncork();
+    this.corked.clear();
   }
 
   // ---- console -----------------------------------------------------------------------------------------

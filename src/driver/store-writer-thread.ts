@@ -62,6 +62,8 @@ interface Item extends WriteRequest {
   tmp?: string;
   /** The directory was created by this write: its entry in the parent must be made durable. */
   created?: boolean;
+  /** The file system of the temporary file (group commit). */
+  dev?: number;
   error?: unknown;
 }
 
@@ -78,33 +80,22 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-/** syncfs(2) of the file system holding each directory, once per file system; failures go to `failed`. */
-function syncFileSystems(dirs: Iterable<string>): Map<string, unknown> {
-  const done = new Map<number, unknown>();
-  const byDir = new Map<string, unknown>();
-  for (const dir of dirs) {
-    let fd: number | undefined;
-    try {
-      fd = openSync(dir, 'r');
-      const dev = fstatSync(fd).dev;
-      if (!done.has(dev)) {
-        const rc = sys?.syncfs(fd) ?? -1;
-        done.set(dev, rc === 0 ? undefined : new Error(`syncfs failed (errno ${sys?.errno() ?? '?'})`));
-      }
-      byDir.set(dir, done.get(dev));
-    } catch (e) {
-      byDir.set(dir, e);
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
+/** syncfs(2) of each file system (an open descriptor on each): undefined when it succeeded, else the error. */
+function syncFileSystems(fsFds: Map<number, number>): Map<number, Error | undefined> {
+  const result = new Map<number, Error | undefined>();
+  for (const [dev, fd] of fsFds) {
+    const rc = sys?.syncfs(fd) ?? -1;
+    result.set(dev, rc === 0 ? undefined : new Error(`syncfs failed (errno ${sys?.errno() ?? '?'})`));
   }
-  return byDir;
+  return result;
 }
 
 async function runBatch(items: Item[]): Promise<WriteReply[]> {
   const group = sys !== undefined && items.length >= SYNCFS_MIN_BATCH;
-  // 1. temporary files, kept open until their data is durable
+  // 1. temporary files, kept open until their data is durable. Group commit keeps one descriptor per
+  //    file system open to the end, for the two syncfs calls.
   const fds = new Map<Item, number>();
+  const fsFds = new Map<number, number>();
   try {
     for (const it of items) {
       try {
@@ -113,12 +104,22 @@ async function runBatch(items: Item[]): Promise<WriteReply[]> {
         const fd = openSync(it.tmp, 'wx', it.mode);
         fds.set(it, fd);
         writeFileSync(fd, it.data);
+        if (group) {
+          it.dev = fstatSync(fd).dev;
+          if (!fsFds.has(it.dev)) {
+            fsFds.set(it.dev, fd);
+            fds.delete(it); // closed at the end
+          }
+        }
       } catch (e) {
         it.error = e;
       }
     }
     // 2. the data: one syncfs per file system, or every file's fsync at once
-    if (!group) {
+    if (group) {
+      const failed = syncFileSystems(fsFds);
+      for (const it of items) if (it.error === undefined && it.dev !== undefined && failed.get(it.dev) !== undefined) it.error = failed.get(it.dev);
+    } else {
       await Promise.all(
         [...fds].map(([it, fd]) =>
           it.error === undefined
@@ -132,10 +133,15 @@ async function runBatch(items: Item[]): Promise<WriteReply[]> {
   } finally {
     for (const fd of fds.values()) closeSync(fd);
   }
-  if (group) {
-    const failed = syncFileSystems(new Set(items.filter((it) => it.error === undefined).map((it) => it.dir)));
-    for (const it of items) if (it.error === undefined && failed.get(it.dir) !== undefined) it.error = failed.get(it.dir);
+  try {
+    return await commit(items, group, fsFds);
+  } finally {
+    for (const fd of fsFds.values()) closeSync(fd);
   }
+}
+
+/** Steps 3 and 4: the renames, made durable. */
+async function commit(items: Item[], group: boolean, fsFds: Map<number, number>): Promise<WriteReply[]> {
   // 3. renames
   for (const it of items) {
     if (it.tmp === undefined) continue;
@@ -153,11 +159,11 @@ async function runBatch(items: Item[]): Promise<WriteReply[]> {
   const ok = items.filter((it) => it.error === undefined);
   const dirs = new Set(ok.map((it) => it.dir));
   const parents = new Set(ok.filter((it) => it.created === true).map((it) => dirname(it.dir)));
-  let failed: Map<string, unknown>;
   if (group) {
-    failed = syncFileSystems(dirs);
+    const failed = syncFileSystems(fsFds);
+    for (const it of ok) if (it.dev !== undefined && failed.get(it.dev) !== undefined) it.error = failed.get(it.dev);
   } else {
-    failed = new Map();
+    const failed = new Map<string, unknown>();
     await Promise.all(
       [...new Set([...dirs, ...parents])].map((d) =>
         fsyncPath(d).catch((e: unknown) => {
@@ -165,10 +171,10 @@ async function runBatch(items: Item[]): Promise<WriteReply[]> {
         }),
       ),
     );
-  }
-  for (const it of ok) {
-    const e = failed.get(it.dir) ?? (it.created === true ? failed.get(dirname(it.dir)) : undefined);
-    if (e !== undefined) it.error = e;
+    for (const it of ok) {
+      const e = failed.get(it.dir) ?? (it.created === true ? failed.get(dirname(it.dir)) : undefined);
+      if (e !== undefined) it.error = e;
+    }
   }
   return items.map((it): WriteReply => {
     if (it.error === undefined) return { id: it.id };
