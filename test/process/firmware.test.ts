@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { VmkitError } from '../../src/errors.js';
+import { openEmbedded } from '../../src/index.js';
+import { killQemusUnder } from '../driver/fixtures.js';
 import type { DomainSpec } from '../../src/model/domain.js';
 import { prepareFirmware } from '../../src/process/firmware.js';
 import { baseSpec } from '../qemu/fixtures.js';
@@ -41,6 +43,27 @@ describe('pflash variable store at start', () => {
       await prepareFirmware(withPflash(undefined), undefined);
       await prepareFirmware(baseSpec(), undefined);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a paused start with flash firmware creates the store from its template, and QEMU takes both images', { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vmkit-fw-'));
+    const conn = await openEmbedded({ root: join(dir, 'root') });
+    try {
+      const flash = Buffer.alloc(1 << 20); // a flash image is a multiple of the 4 KiB sector; a paused VM never runs it
+      await writeFile(join(dir, 'CODE.fd'), flash);
+      await writeFile(join(dir, 'VARS.fd'), flash);
+      await writeFile(join(dir, 'vm.yaml'), 'name: uefi\nmachine: q35\nmemory: 64M\nboot: { pflash: { code: CODE.fd, vars: nvram/uefi_VARS.fd, vars_template: VARS.fd } }\n');
+      await mkdir(join(dir, 'nvram'));
+      const d = await conn.define({ path: join(dir, 'vm.yaml') });
+      await d.start({ paused: true });
+      assert.equal((await stat(join(dir, 'nvram/uefi_VARS.fd'))).size, 1 << 20);
+      assert.ok(d.process?.argv.includes('q35,accel=kvm,pflash0=vmkit-pflash0,pflash1=vmkit-pflash1') || d.process?.argv.includes('q35,accel=tcg,pflash0=vmkit-pflash0,pflash1=vmkit-pflash1'));
+      await d.destroy({ graceMs: 0 });
+    } finally {
+      await conn.close();
+      await killQemusUnder(join(dir, 'root'));
       await rm(dir, { recursive: true, force: true });
     }
   });
