@@ -174,7 +174,7 @@ test('things vmkit cannot do yet are rejected with the element path and line, ne
 
 test('lenient import turns unsupported parts into warnings and leaves them out; invalid values stay problems', () => {
   const xml = domain(
-    "<on_lockfailure>poweroff</on_lockfailure>\n<clock offset='utc'><timer name='tsc' mode='native'/></clock>\n<devices>\n" +
+    "<on_lockfailure>poweroff</on_lockfailure><features><acpi/></features>\n<clock offset='utc'><timer name='tsc' mode='native'/></clock>\n<devices>\n" +
       "<interface type='network'><source network='default'/><model type='virtio'/></interface>\n" +
       "<interface type='user'><model type='virtio'/></interface>\n<sound model='ich9'/>\n</devices>",
   );

@@ -138,6 +138,10 @@ describe('libvirt XML', () => {
     assert.deepEqual(xml('', '<features><apic/><pae/></features>').features, { acpi: false });
     assert.equal(xml('', '<features><acpi/><apic/><pae/></features>').features, undefined);
     assert.equal(after(argvOf(xml('', '')), '-machine'), 'q35,accel=tcg,acpi=off');
+    const r = parseLibvirtXml("<domain type='kvm'><name>t</name><memory>65536</memory><os><type>hvm</type></os></domain>", { file: 'd.xml', baseDir: '/' });
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(r.warnings.map((w) => `${w.line}:${w.col} ${w.path}`), ['1:1 /domain'], 'a warning says what that means');
+    assert.match(r.warnings[0]?.message ?? '', /No <acpi\/> in <features>: as in libvirt, this guest has no ACPI/);
   });
 
   test('<vcpu current> below the maximum, with a topology that covers the maximum', () => {

@@ -174,6 +174,13 @@ export function readFeatures(state: ReadState): void {
   const acpi = f === undefined ? undefined : ctx.child(f, 'acpi');
   if (acpi === undefined) {
     draft.features = { acpi: put(state, '/features/acpi', f ?? root, false) };
+    // Not a problem (it is what libvirt does), but rarely what a hand-written domain means.
+    ctx.warnings.push(
+      ctx.problems.make(f ?? root, {
+        message:
+          'No <acpi/> in <features>: as in libvirt, this guest has no ACPI (-machine acpi=off) and cannot be shut down through ACPI (vmkit shutdown, Ctrl-C in vmkit run); add <features><acpi/></features> if it should',
+      }),
+    );
   } else {
     ctx.map('/features/acpi', acpi);
   }
