@@ -393,6 +393,13 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
       },
     };
     return { ...result, markdown: markdown(result, accel) };
+  } catch (e) {
+    // What the daemon said (or why it died) is the first thing to read when a storm fails.
+    if (daemon !== undefined) {
+      const tail = daemon.stderr().trim().split('\n').slice(-40).join('\n');
+      log(`daemon ${daemon.exited() ? 'had exited' : 'was still running'}; its stderr (last lines):\n${tail === '' ? '(empty)' : tail}`);
+    }
+    throw e;
   } finally {
     if (daemon !== undefined) await daemon.stop().catch(() => undefined);
     await killQemusUnder(root);

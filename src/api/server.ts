@@ -134,7 +134,10 @@ export class ApiServer {
     this.server = http.createServer({ keepAlive: true }, (req, res) => void this.handle(req, res));
     this.server.on('connection', (socket: Socket) => this.admit(socket));
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => void this.upgrade(req, socket, head));
-    this.server.on('clientError', (_e, socket: Socket) => socket.destroy());
+    this.server.on('clientError', (e: NodeJS.ErrnoException, socket: Socket) => {
+      this.opts.log?.(`dropped a client connection: ${e.code ?? ''} ${e.message}`);
+      socket.destroy();
+    });
     this.server.keepAliveTimeout = 30_000;
     this.eld.start();
     conn.on('event', this.onEvent);
