@@ -9,19 +9,40 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
 }
 
+/** How long an idle kept-alive socket stays open on the client side (the daemon closes them after 30 s). */
+const IDLE_SOCKET_MS = 10_000;
+
 export class Transport {
   private readonly agent: http.Agent;
 
   constructor(readonly socketPath: string) {
     // Enough sockets that hundreds of concurrent operations are not queued on the client side.
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+    // Idle sockets are closed here after 10 s, well before the daemon's 30 s, so that a busy client
+    // rarely picks a socket the daemon is closing.
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 512, timeout: IDLE_SOCKET_MS });
   }
 
-  /** Sends a request and resolves with the parsed JSON reply; rejects with the daemon's error as a VmkitError. */
-  request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
+  /**
+   * Sends a request and resolves with the parsed JSON reply; rejects with the daemon's error as a VmkitError.
+   * A request that fails on a kept-alive socket the daemon had just closed as idle (ECONNRESET or EPIPE
+   * before any reply: the daemon never read it) is sent once more on a new socket.
+   */
+  async request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? 120_000;
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    const deadline = performance.now() + timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once<T>(method, path, payload, Math.max(1, deadline - performance.now()), timeoutMs);
+      } catch (e) {
+        if (!(e instanceof StaleSocket) || attempt >= 2) throw e instanceof StaleSocket ? this.unreachable(e.cause, method, path) : e;
+      }
+    }
+  }
+
+  private once<T>(method: string, path: string, payload: string | undefined, leftMs: number, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      let answered = false;
       const req = http.request(
         {
           socketPath: this.socketPath,
@@ -31,9 +52,10 @@ export class Transport {
           headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
         },
         (res) => {
+          answered = true;
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', (e) => reject(this.unreachable(e)));
+          res.on('error', (e) => reject(this.unreachable(e, method, path)));
           res.on('end', () => {
             clearTimeout(timer);
             const text = Buffer.concat(chunks).toString('utf8');
@@ -41,7 +63,7 @@ export class Transport {
             try {
               parsed = text === '' ? undefined : JSON.parse(text);
             } catch {
-              reject(new VmkitError('Internal', `The vmkit daemon sent a reply that is not JSON (HTTP ${res.statusCode ?? '?'})`));
+              reject(new VmkitError('Internal', `The vmkit daemon sent a reply to ${method} ${path} that is not JSON (HTTP ${res.statusCode ?? '?'})`));
               return;
             }
             const status = res.statusCode ?? 0;
@@ -53,10 +75,11 @@ export class Transport {
       const timer = setTimeout(() => {
         req.destroy();
         reject(new VmkitError('Timeout', `The vmkit daemon did not answer ${method} ${path} within ${timeoutMs} ms`, { details: { method, path, timeoutMs } }));
-      }, timeoutMs);
-      req.on('error', (e) => {
+      }, leftMs);
+      req.on('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(this.unreachable(e));
+        const stale = req.reusedSocket && !answered && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
+        reject(stale ? new StaleSocket(e) : this.unreachable(e, method, path));
       });
       req.end(payload);
     });
@@ -90,7 +113,7 @@ export class Transport {
       }, timeoutMs);
       req.on('error', (e) => {
         clearTimeout(timer);
-        reject(this.unreachable(e));
+        reject(this.unreachable(e, 'GET', path));
       });
       req.end();
     });
@@ -131,7 +154,7 @@ export class Transport {
       });
       req.on('error', (e) => {
         clearTimeout(timer);
-        reject(this.unreachable(e));
+        reject(this.unreachable(e, 'GET', path));
       });
       req.end();
     });
@@ -141,7 +164,7 @@ export class Transport {
     this.agent.destroy();
   }
 
-  private unreachable(e: unknown): VmkitError {
+  private unreachable(e: unknown, method?: string, path?: string): VmkitError {
     const err = e as NodeJS.ErrnoException;
     const hint =
       err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
@@ -149,9 +172,17 @@ export class Transport {
         : err.code === 'EACCES'
           ? ': permission denied (the socket is for root and the vmkit group, or its owner in session mode)'
           : `: ${err.message}`;
-    return new VmkitError('HostError', `Cannot reach the vmkit daemon at ${this.socketPath}${hint}`, {
+    const what = method === undefined ? '' : ` (${method} ${path ?? ''})`;
+    return new VmkitError('HostError', `Cannot reach the vmkit daemon at ${this.socketPath}${what}${hint}`, {
       cause: e,
-      details: { socket: this.socketPath, errno: err.code },
+      details: { socket: this.socketPath, errno: err.code, ...(method === undefined ? {} : { method, path }) },
     });
+  }
+}
+
+/** A request lost on a kept-alive socket the daemon closed as idle before reading it. */
+class StaleSocket extends Error {
+  constructor(override readonly cause: NodeJS.ErrnoException) {
+    super(cause.message);
   }
 }
