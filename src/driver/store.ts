@@ -1,26 +1,30 @@
 /**
  * The persistent domain store of one root. The one place naming its files:
- *   <root>/domains/<name>/domain.json   the definition: native text, resolved spec, uuid, autostart, policies
- *   <root>/domains/<name>/status.json   how the last run ended
- *   <root>/domains/.trash-*             a domain being removed (undefine renames, then deletes)
+ *   <root>/domains/<name>.json   the definition: native text, resolved spec, uuid, autostart, policies
+ *   <root>/status/<name>.json    how the last run ended
+ * Flat directories: a define creates one file, not a directory and a file (on ext4 a new directory per
+ * domain made each durable define several times dearer). Roots written by earlier versions
+ * (<root>/domains/<name>/domain.json and status.json) are moved to this layout when loaded.
  * Every write is atomic (temp + fsync + rename + fsync dir; definitions go through the writer thread,
- * which commits concurrent writes as a group); writes of one domain run in order.
- * Names are DOMAIN_NAME_PATTERN (they never start with '.'), so they are safe as file names.
+ * which commits concurrent writes as a group); writes of one domain run in order. Undefine is one unlink.
+ * Names are DOMAIN_NAME_PATTERN (they never start with '.'), so they are safe as file names and never
+ * collide with temporary files (.tmp-*).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deepFreeze } from '../config/deep-freeze.js';
 import { VmkitError } from '../errors.js';
 import { DOMAIN_NAME_PATTERN, type DomainSpec } from '../model/domain.js';
 import type { DefinitionFormat, StopInfo } from './api-types.js';
-import { mkdirDurable, syncDir, TEMP_PREFIX, writeFileAtomic } from './atomic-file.js';
+import { syncDir, TEMP_PREFIX, writeFileAtomic } from './atomic-file.js';
 import { JobQueue } from './job-queue.js';
 import { storeWriter } from './store-writer.js';
 import { DEFAULT_POLICIES, resolvePolicies, type LifecyclePolicies } from './policies.js';
 
 export const STORE_VERSION = 1;
-const TRASH_PREFIX = '.trash-';
+/** Leftover of a remove by an earlier version (it renamed a domain's directory, then deleted it). */
+const LEGACY_TRASH_PREFIX = '.trash-';
+const SUFFIX = '.json';
 
 /** domain.json */
 export interface StoredDomain {
@@ -65,108 +69,149 @@ export function checkDomainName(name: string): void {
 }
 
 export class DomainStore {
+  /** Definitions. */
   readonly dir: string;
+  /** Statuses. */
+  readonly statusDir: string;
   private readonly noSync: boolean;
   private readonly writes = new Map<string, JobQueue>();
 
   constructor(readonly root: string, opts: StoreOptions = {}) {
     this.dir = join(root, 'domains');
+    this.statusDir = join(root, 'status');
     this.noSync = opts.noSync === true;
   }
 
-  domainDir(name: string): string {
+  /** The definition file of `name`. */
+  definitionFile(name: string): string {
     checkDomainName(name);
-    return join(this.dir, name);
+    return join(this.dir, `${name}${SUFFIX}`);
   }
 
-  /** Reads every stored domain; removes leftovers of interrupted writes and removals. */
+  private statusFile(name: string): string {
+    checkDomainName(name);
+    return join(this.statusDir, `${name}${SUFFIX}`);
+  }
+
+  /** Reads every stored domain; removes leftovers of interrupted writes and removals; moves a legacy layout. */
   async loadAll(): Promise<{ domains: LoadedDomain[]; problems: string[] }> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const entries = await readdir(this.dir);
+    await mkdir(this.statusDir, { recursive: true, mode: 0o700 });
     const problems: string[] = [];
     const domains: LoadedDomain[] = [];
+    const [entries, statusEntries] = await Promise.all([readdir(this.dir, { withFileTypes: true }), readdir(this.statusDir)]);
+    const defined = new Set<string>();
+    // name -> its definition file, or a legacy directory; both after a migration cut short (the file is whole).
+    const found = new Map<string, { file: boolean; dir: boolean }>();
     await Promise.all(
       entries.map(async (entry) => {
-        const path = join(this.dir, entry);
-        if (entry.startsWith(TRASH_PREFIX)) {
+        const path = join(this.dir, entry.name);
+        if (entry.name.startsWith(TEMP_PREFIX) || entry.name.startsWith(LEGACY_TRASH_PREFIX)) {
           await rm(path, { recursive: true, force: true });
           return;
         }
-        if (!DOMAIN_NAME_PATTERN.test(entry)) {
-          problems.push(`${path}: not a domain directory (ignored)`);
+        const name = entry.isDirectory() ? entry.name : entry.name.endsWith(SUFFIX) ? entry.name.slice(0, -SUFFIX.length) : undefined;
+        if (name === undefined || !DOMAIN_NAME_PATTERN.test(name)) {
+          problems.push(`${path}: not a domain definition (ignored)`);
           return;
         }
+        const f = found.get(name) ?? { file: false, dir: false };
+        if (entry.isDirectory()) f.dir = true;
+        else f.file = true;
+        found.set(name, f);
+      }),
+    );
+    await Promise.all(
+      [...found].map(async ([name, f]) => {
         try {
-          const loaded = await this.loadOne(entry);
-          if (loaded === undefined) await rm(path, { recursive: true, force: true }); // created, never written
-          else domains.push(loaded);
+          const loaded = f.dir ? await this.migrate(name, f.file) : await this.loadOne(name);
+          if (loaded !== undefined) {
+            defined.add(name);
+            domains.push(loaded);
+          }
         } catch (e) {
-          problems.push(`${path}: ${(e as Error).message} (left in place, not loaded)`);
+          problems.push(`${f.file ? this.definitionFile(name) : join(this.dir, name)}: ${(e as Error).message} (left in place, not loaded)`);
+          defined.add(name);
         }
       }),
+    );
+    // Statuses of domains that are gone (a remove interrupted after the definition's unlink), and temporary files.
+    await Promise.all(
+      statusEntries
+        .filter((e) => e.startsWith(TEMP_PREFIX) || !defined.has(e.endsWith(SUFFIX) ? e.slice(0, -SUFFIX.length) : e))
+        .map((e) => rm(join(this.statusDir, e), { recursive: true, force: true })),
     );
     domains.sort((a, b) => a.record.name.localeCompare(b.record.name));
     return { domains, problems };
   }
 
-  private async loadOne(name: string): Promise<LoadedDomain | undefined> {
-    const dir = join(this.dir, name);
-    const files = await readdir(dir);
-    await Promise.all(files.filter((f) => f.startsWith(TEMP_PREFIX)).map((f) => rm(join(dir, f), { force: true })));
-    if (!files.includes('domain.json')) return undefined;
-    const record = parseRecord(await readFile(join(dir, 'domain.json'), 'utf8'), name);
-    let status: StoredStatus = {};
-    if (files.includes('status.json')) {
-      try {
-        status = JSON.parse(await readFile(join(dir, 'status.json'), 'utf8')) as StoredStatus;
-      } catch {
-        status = {};
-      }
+  private async loadOne(name: string): Promise<LoadedDomain> {
+    const record = parseRecord(await readFile(this.definitionFile(name), 'utf8'), name);
+    return { record, status: await readStatus(this.statusFile(name)) };
+  }
+
+  /**
+   * A domain in the layout of earlier versions (<root>/domains/<name>/domain.json and status.json):
+   * written to this layout (durably), then its directory removed. Undefined when it was never written.
+   */
+  private async migrate(name: string, hasFile: boolean): Promise<LoadedDomain | undefined> {
+    const legacy = join(this.dir, name);
+    const files = await readdir(legacy);
+    if (!files.includes('domain.json')) {
+      await rm(legacy, { recursive: true, force: true }); // created, never written (or already moved)
+      return hasFile ? this.loadOne(name) : undefined;
     }
+    const text = await readFile(join(legacy, 'domain.json'), 'utf8');
+    const record = parseRecord(text, name);
+    const status = files.includes('status.json') ? await readStatus(join(legacy, 'status.json')) : {};
+    // The directory <name> and the file <name>.json coexist until the directory is gone; a crash in between
+    // leaves both, and the next load migrates again (same content).
+    await writeFileAtomic(this.definitionFile(name), text, { noSync: this.noSync });
+    if (status.lastStop !== undefined) await writeFileAtomic(this.statusFile(name), `${JSON.stringify(status)}\n`, { noSync: this.noSync });
+    await rm(legacy, { recursive: true, force: true });
+    if (!this.noSync) await syncDir(this.dir);
     return { record, status };
   }
 
-  /** Writes a domain's definition (creating its directory). */
+  /** Writes a domain's definition. */
   save(record: StoredDomain): Promise<void> {
-    const dir = this.domainDir(record.name);
+    const file = this.definitionFile(record.name);
     return this.serial(record.name, async () => {
       const text = `${JSON.stringify(record, null, 1)}\n`;
       if (this.noSync) {
-        await mkdirDurable(dir, 0o700, true);
-        await writeFileAtomic(join(dir, 'domain.json'), text, { noSync: true });
+        await mkdir(this.dir, { recursive: true, mode: 0o700 });
+        await writeFileAtomic(file, text, { noSync: true });
       } else {
         // Durable writes go through the process's writer thread: concurrent saves share their syncs.
-        await storeWriter.write(dir, 'domain.json', text, { mkdir: true });
+        await storeWriter.write(this.dir, `${record.name}${SUFFIX}`, text, { mkdir: true });
       }
     });
   }
 
   /** Writes a domain's status; a domain removed meanwhile is left alone. */
   saveStatus(name: string, status: StoredStatus): Promise<void> {
-    const dir = this.domainDir(name);
+    const file = this.statusFile(name);
+    const definition = this.definitionFile(name);
     return this.serial(name, async () => {
-      try {
-        await writeFileAtomic(join(dir, 'status.json'), `${JSON.stringify(status)}\n`, { noSync: this.noSync });
-      } catch (e) {
-        if (isMissing(e)) return;
-        throw e;
-      }
+      if ((await stat(definition).catch(() => undefined)) === undefined) return;
+      await mkdir(this.statusDir, { recursive: true, mode: 0o700 });
+      await writeFileAtomic(file, `${JSON.stringify(status)}\n`, { noSync: this.noSync });
     });
   }
 
-  /** Removes a domain: one rename (atomic), then the files. */
+  /** Removes a domain: the definition's unlink (atomic, made durable), then its status. */
   remove(name: string): Promise<void> {
-    const dir = this.domainDir(name);
+    const file = this.definitionFile(name);
+    const status = this.statusFile(name);
     return this.serial(name, async () => {
-      const trash = join(this.dir, `${TRASH_PREFIX}${name}.${randomBytes(4).toString('hex')}`);
       try {
-        await rename(dir, trash);
+        await unlink(file);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw new VmkitError('HostError', `Cannot remove ${dir}: ${(e as Error).message}`, { cause: e });
+        throw new VmkitError('HostError', `Cannot remove ${file}: ${(e as Error).message}`, { cause: e });
       }
       if (!this.noSync) await syncDir(this.dir);
-      await rm(trash, { recursive: true, force: true });
+      await rm(status, { force: true });
     });
   }
 
@@ -184,17 +229,20 @@ export class DomainStore {
   }
 }
 
-function isMissing(e: unknown): boolean {
-  const cause = (e as { cause?: NodeJS.ErrnoException }).cause;
-  return cause?.code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOENT';
+async function readStatus(path: string): Promise<StoredStatus> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as StoredStatus;
+  } catch {
+    return {};
+  }
 }
 
-function parseRecord(text: string, dirName: string): StoredDomain {
+function parseRecord(text: string, fileName: string): StoredDomain {
   const raw = JSON.parse(text) as Partial<StoredDomain>;
   if (raw.version !== STORE_VERSION) throw new Error(`unsupported store version ${String(raw.version)} (this vmkit reads version ${STORE_VERSION})`);
-  if (raw.name !== dirName) throw new Error(`domain.json names '${String(raw.name)}', not '${dirName}'`);
+  if (raw.name !== fileName) throw new Error(`the definition names '${String(raw.name)}', not '${fileName}'`);
   if (typeof raw.uuid !== 'string' || typeof raw.spec !== 'object' || raw.spec === null || typeof raw.text !== 'string') {
-    throw new Error('domain.json lacks uuid, spec or text');
+    throw new Error('the definition lacks uuid, spec or text');
   }
   return deepFreeze({
     ...(raw as StoredDomain),

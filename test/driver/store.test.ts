@@ -62,7 +62,7 @@ describe('persistent domains in an embedded root (no QEMU)', () => {
     }
   });
 
-  it('undefine removes the domain and its directory; unknown names are NotFound', async () => {
+  it('undefine removes the domain and its files; unknown names are NotFound', async () => {
     const root = join(base, 'undef');
     const conn = await openEmbedded({ root });
     try {
@@ -127,14 +127,16 @@ describe('persistent domains in an embedded root (no QEMU)', () => {
     const a = await openEmbedded({ root });
     await a.define({ text: pausedYaml('keep') });
     await a.close();
-    await writeFile(join(root, 'domains', 'keep', '.tmp-domain.json.abc'), '{"torn');
+    await writeFile(join(root, 'domains', '.tmp-keep.json.abc'), '{"torn');
+    await writeFile(join(root, 'status', '.tmp-keep.json.abc'), '{"torn');
+    await writeFile(join(root, 'status', 'removed-half-way.json'), '{}\n');
     await mkdir(join(root, 'domains', '.trash-old.1234'));
     await mkdir(join(root, 'domains', 'never-written'));
     const b = await openEmbedded({ root });
     try {
       assert.deepEqual(b.list().map((d) => d.name), ['keep']);
-      assert.deepEqual((await readdir(join(root, 'domains'))).sort(), ['keep']);
-      assert.deepEqual((await readdir(join(root, 'domains', 'keep'))).sort(), ['domain.json']);
+      assert.deepEqual((await readdir(join(root, 'domains'))).sort(), ['keep.json']);
+      assert.deepEqual(await readdir(join(root, 'status')), []);
     } finally {
       await b.close();
     }
@@ -158,6 +160,36 @@ describe('persistent domains in an embedded root (no QEMU)', () => {
       assert.deepEqual(again.list().map((d) => `${d.name}:${d.uuid}:${d.spec.memoryMiB}`), inMemory);
     } finally {
       await again.close();
+    }
+  });
+
+  it('a root in the layout of earlier versions (a directory per domain) is moved to one file per domain, status included', async () => {
+    const root = join(base, 'legacy');
+    const a = await openEmbedded({ root });
+    const d = await a.define({ text: pausedYaml('old1') }, { autostart: true });
+    await a.define({ text: pausedYaml('old2') });
+    await a.close();
+    // Rewrite the root as vmkit 0.x left it: domains/<name>/domain.json (+ status.json).
+    for (const name of ['old1', 'old2']) {
+      const text = await readFile(join(root, 'domains', `${name}.json`), 'utf8');
+      await rm(join(root, 'domains', `${name}.json`));
+      await mkdir(join(root, 'domains', name));
+      await writeFile(join(root, 'domains', name, 'domain.json'), text);
+    }
+    const lastStop = { reason: 'destroyed', time: '2026-01-01T00:00:00.000Z' };
+    await writeFile(join(root, 'domains', 'old1', 'status.json'), `${JSON.stringify({ lastStop })}\n`);
+    // old2 was half moved by an interrupted open: its file is there and so is its directory.
+    await writeFile(join(root, 'domains', 'old2.json'), await readFile(join(root, 'domains', 'old2', 'domain.json'), 'utf8'));
+    const b = await openEmbedded({ root });
+    try {
+      assert.deepEqual(b.list().map((x) => x.name), ['old1', 'old2']);
+      assert.equal(b.lookup('old1').uuid, d.uuid);
+      assert.equal(b.lookup('old1').record.autostart, true);
+      assert.deepEqual(b.lookup('old1').lastStop, lastStop);
+      assert.deepEqual((await readdir(join(root, 'domains'))).sort(), ['old1.json', 'old2.json']);
+      assert.deepEqual(await readdir(join(root, 'status')), ['old1.json']);
+    } finally {
+      await b.close();
     }
   });
 

@@ -248,9 +248,11 @@ export async function runStorm(opts: StormOptions): Promise<StormReport> {
     if (servers.length > 0) violations.push(`spawn servers left behind by SIGKILLed daemons: ${servers.join(', ')}`);
     const runLeft = await readdir(join(root, 'run')).catch(() => []);
     if (runLeft.length > 0) violations.push(`run directories left: ${runLeft.join(', ')}`);
-    const domLeft = await readdir(join(root, 'domains')).catch(() => []);
-    if (domLeft.length > 0) violations.push(`domain directories left: ${domLeft.join(', ')}`);
-    const rootLeft = (await readdir(root)).filter((e) => e !== 'run' && e !== 'domains');
+    for (const sub of ['domains', 'status']) {
+      const domLeft = await readdir(join(root, sub)).catch(() => []);
+      if (domLeft.length > 0) violations.push(`files left in ${sub}/: ${domLeft.join(', ')}`);
+    }
+    const rootLeft = (await readdir(root)).filter((e) => e !== 'run' && e !== 'domains' && e !== 'status');
     if (rootLeft.length > 0) violations.push(`files left in the root: ${rootLeft.join(', ')}`);
     const baseLeft = (await readdir(base)).filter((e) => e !== 'root');
     if (baseLeft.length > 0) violations.push(`files left next to the root (socket?): ${baseLeft.join(', ')}`);
