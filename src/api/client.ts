@@ -13,7 +13,9 @@ import type { Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type {
   ConnectionEvents,
+  DefineItem,
   DefineOptions,
+  DefineOutcome,
   DefinitionInputLike,
   DefinitionText,
   DestroyOptions,
@@ -30,6 +32,7 @@ import type {
 } from '../driver/api-types.js';
 import { MAX_DEFINITION_BYTES } from '../driver/definition-input.js';
 import { VmkitError } from '../errors.js';
+import { errorFromBody, httpStatusFor, type ErrorBody } from './http-errors.js';
 import { Transport } from './transport.js';
 
 interface MirrorFacts {
@@ -91,9 +94,51 @@ export class RemoteConnection extends EventEmitter<ConnectionEvents> implements 
 
   async define(input: DefinitionInputLike, opts: DefineOptions = {}): Promise<RemoteDomain> {
     this.requireOpen();
-    const body = { ...(await definitionBody(input)), ...(opts.autostart === undefined ? {} : { autostart: opts.autostart }), ...(opts.policies === undefined ? {} : { policies: opts.policies }) };
-    const info = await this.transport.request<DomainInfo>('POST', '/v1/domains', body);
+    const info = await this.transport.request<DomainInfo>('POST', '/v1/domains', await defineBody({ input, opts }));
     return this.applyInfo(info);
+  }
+
+  /**
+   * Defines many domains in few requests (POST /v1/batch/define, at most DEFINE_BATCH_ITEMS definitions
+   * and about DEFINE_BATCH_BYTES of JSON each); outcomes in the order of `items`.
+   */
+  async defineMany(items: readonly DefineItem[]): Promise<DefineOutcome<RemoteDomain>[]> {
+    this.requireOpen();
+    const out: DefineOutcome<RemoteDomain>[] = new Array(items.length);
+    const batches: { at: number[]; bodies: object[]; bytes: number }[] = [];
+    let batch: (typeof batches)[number] | undefined;
+    const bodies = await Promise.all(items.map((it) => defineBody(it).then((b) => ({ b }), (e: unknown) => ({ e: asError(e) }))));
+    bodies.forEach((r, i) => {
+      if ('e' in r) {
+        out[i] = { ok: false, error: r.e };
+        return;
+      }
+      const bytes = Buffer.byteLength(JSON.stringify(r.b));
+      if (batch === undefined || batch.at.length >= DEFINE_BATCH_ITEMS || (batch.bytes + bytes > DEFINE_BATCH_BYTES && batch.at.length > 0)) {
+        batch = { at: [], bodies: [], bytes: 0 };
+        batches.push(batch);
+      }
+      batch.at.push(i);
+      batch.bodies.push(r.b);
+      batch.bytes += bytes;
+    });
+    await Promise.all(
+      batches.map(async (b) => {
+        let results: ({ domain: DomainInfo } | ErrorBody)[];
+        try {
+          results = (await this.transport.request<{ results: ({ domain: DomainInfo } | ErrorBody)[] }>('POST', '/v1/batch/define', { definitions: b.bodies })).results;
+        } catch (e) {
+          for (const i of b.at) out[i] = { ok: false, error: asError(e) };
+          return;
+        }
+        b.at.forEach((i, k) => {
+          const r = results[k];
+          if (r !== undefined && 'domain' in r) out[i] = { ok: true, domain: this.applyInfo(r.domain) };
+          else out[i] = { ok: false, error: errorFromBody(r === undefined ? 500 : httpStatusFor(r.error.code), r) };
+        });
+      }),
+    );
+    return out;
   }
 
   async undefine(nameOrUuid: string): Promise<void> {
@@ -494,6 +539,18 @@ export class RemoteDomain extends EventEmitter<DomainHandleEvents> implements Vm
 }
 
 /** The request body for a definition: the client reads files itself (the daemon may not share its cwd). */
+/** Most definitions in one batch request, and about the most bytes of definition text (the daemon reads 10 MiB). */
+export const DEFINE_BATCH_ITEMS = 256;
+export const DEFINE_BATCH_BYTES = 6 * 1024 * 1024;
+
+async function defineBody({ input, opts = {} }: DefineItem): Promise<{ text: string; file?: string; baseDir: string; autostart?: boolean; policies?: DefineOptions['policies'] }> {
+  return { ...(await definitionBody(input)), ...(opts.autostart === undefined ? {} : { autostart: opts.autostart }), ...(opts.policies === undefined ? {} : { policies: opts.policies }) };
+}
+
+function asError(e: unknown): VmkitError {
+  return e instanceof VmkitError ? e : new VmkitError('Internal', (e as Error).message, { cause: e });
+}
+
 async function definitionBody(input: DefinitionInputLike): Promise<{ text: string; file?: string; baseDir: string }> {
   if ('spec' in input) {
     throw new VmkitError('InvalidArgument', 'Over the daemon, define a domain from its definition text or file (a DomainSpec object is accepted only by embedded connections)');

@@ -3,6 +3,8 @@ import type { TSchema } from '@sinclair/typebox';
 import {
   DaemonStatusSchema,
   DefineBody,
+  DefineManyBody,
+  DefineManyResultSchema,
   DefinitionSchema,
   DestroyBody,
   DomainInfoSchema,
@@ -19,6 +21,8 @@ import {
 /** Component names of the schemas (the schemas themselves carry no $id: they are also nested). */
 const NAMES = new Map<TSchema, string>([
   [DefineBody, 'DefineBody'],
+  [DefineManyBody, 'DefineManyBody'],
+  [DefineManyResultSchema, 'DefineManyResult'],
   [StartBody, 'StartBody'],
   [ShutdownBody, 'ShutdownBody'],
   [DestroyBody, 'DestroyBody'],
@@ -70,6 +74,9 @@ export function openApiDocument(version: string): object {
       '/v1/domains': {
         get: op('List domains (a snapshot with its sequence number)', undefined, ['200', DomainListSchema]),
         post: op('Define (or redefine) a domain from its definition text', DefineBody, ['201', DomainInfoSchema]),
+      },
+      '/v1/batch/define': {
+        post: op('Define many domains in one request; each definition succeeds or fails on its own', DefineManyBody, ['200', DefineManyResultSchema]),
       },
       '/v1/domains/{id}': {
         parameters: [idParam],

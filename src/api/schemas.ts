@@ -27,6 +27,16 @@ export const DefineBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Most definitions in one POST /v1/batch/define. */
+export const MAX_BATCH_DEFINITIONS = 1024;
+
+export const DefineManyBody = Type.Object(
+  {
+    definitions: Type.Array(DefineBody, { minItems: 1, maxItems: MAX_BATCH_DEFINITIONS, description: 'Each is defined as POST /v1/domains would; each succeeds or fails on its own' }),
+  },
+  { additionalProperties: false },
+);
+
 export const StartBody = Type.Object(
   {
     paused: Type.Optional(Type.Boolean({ description: 'Leave the guest paused (QEMU -S, no cont)' })),
@@ -129,6 +139,10 @@ export const ErrorSchema = Type.Object(
   },
 );
 
+export const DefineManyResultSchema = Type.Object({
+  results: Type.Array(Type.Union([Type.Object({ domain: DomainInfoSchema }), ErrorSchema]), { description: 'One per definition, in order: the domain, or the error its define gave' }),
+});
+
 export const DaemonStatusSchema = Type.Object(
   {
     pid: Type.Integer(),
@@ -148,6 +162,7 @@ export const DaemonStatusSchema = Type.Object(
 );
 
 export type DefineBodyT = Static<typeof DefineBody>;
+export type DefineManyBodyT = Static<typeof DefineManyBody>;
 export type StartBodyT = Static<typeof StartBody>;
 export type ShutdownBodyT = Static<typeof ShutdownBody>;
 export type DestroyBodyT = Static<typeof DestroyBody>;

@@ -18,7 +18,7 @@ import { errorBody } from './http-errors.js';
 import { LoopLag } from './loop-lag.js';
 import { openApiDocument } from './openapi.js';
 import { allowed, peerCred, type AccessPolicy } from './peer-cred.js';
-import { DefineBody, DestroyBody, EmptyBody, ShutdownBody, StartBody, UpdateBody, validateBody } from './schemas.js';
+import { DefineBody, DefineManyBody, DestroyBody, EmptyBody, ShutdownBody, StartBody, UpdateBody, validateBody, type DefineBodyT, type DefineManyBodyT } from './schemas.js';
 import { socketAnswers } from './uri.js';
 
 export interface ApiServerOptions {
@@ -253,15 +253,15 @@ export class ApiServer {
       this.eldSince = new Date();
       return { status: 200, body: this.status() };
     }
+    if (parts[1] === 'batch' && parts[2] === 'define' && parts.length === 3) {
+      if (method !== 'POST') throw notAllowed(method, url.pathname);
+      return { status: 200, body: await this.defineMany(await this.body(req, DefineManyBody)) };
+    }
     if (parts[1] !== 'domains') throw notFound(method, url.pathname);
     if (parts.length === 2) {
       if (method === 'GET') return { status: 200, body: c.snapshot() };
       if (method === 'POST') {
-        const b = await this.body(req, DefineBody);
-        const d = await c.define(
-          { text: b.text, ...(b.file === undefined ? {} : { file: b.file }), ...(b.baseDir === undefined ? {} : { baseDir: b.baseDir }) },
-          { ...(b.autostart === undefined ? {} : { autostart: b.autostart }), ...(b.policies === undefined ? {} : { policies: b.policies }) },
-        );
+        const d = await this.define(await this.body(req, DefineBody));
         return { status: 201, body: d.snapshot() };
       }
       throw notAllowed(method, url.pathname);
@@ -310,6 +310,39 @@ export class ApiServer {
       default:
         throw notFound(method, url.pathname);
     }
+  }
+
+  private define(b: DefineBodyT): Promise<Domain> {
+    return this.conn.define(
+      { text: b.text, ...(b.file === undefined ? {} : { file: b.file }), ...(b.baseDir === undefined ? {} : { baseDir: b.baseDir }) },
+      { ...(b.autostart === undefined ? {} : { autostart: b.autostart }), ...(b.policies === undefined ? {} : { policies: b.policies }) },
+    );
+  }
+
+  /**
+   * A batch of defines: each is started in a turn with budget left (a definition is parsed at once, in
+   * this thread), all run concurrently, and each gets its own result.
+   */
+  private async defineMany(b: DefineManyBodyT): Promise<{ results: object[] }> {
+    const results: object[] = new Array(b.definitions.length);
+    const pending: Promise<void>[] = [];
+    for (const [i, item] of b.definitions.entries()) {
+      if (this.turn.over()) await this.turn.later();
+      pending.push(
+        this.define(item).then(
+          (d) => {
+            results[i] = { domain: d.snapshot() };
+          },
+          (e: unknown) => {
+            const { status, body } = errorBody(e);
+            if (status === 500) this.opts.log?.(`internal error on a batch define: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+            results[i] = body;
+          },
+        ),
+      );
+    }
+    await Promise.all(pending);
+    return { results };
   }
 
   /** Reads and validates a JSON body (an empty body is `{}`). */

@@ -89,17 +89,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('define')
-    .description('store a definition (vmkit YAML, qemu-launcher YAML or libvirt XML); redefining keeps the UUID')
-    .argument('<file>', 'definition file (a bare name is looked up in $QEMU_LAUNCHER_CONFIG_DIR)')
+    .description('store definitions (vmkit YAML, qemu-launcher YAML or libvirt XML); redefining keeps the UUID; several files go in batches, each defined or refused on its own')
+    .argument('<file...>', 'definition files (a bare name is looked up in $QEMU_LAUNCHER_CONFIG_DIR)')
     .option('--autostart', 'start the domain when the daemon starts')
     .option('--on-poweroff <action>', `when the guest powers off: ${POLICY}`)
     .option('--on-reboot <action>', 'when the guest reboots: restart or destroy')
     .option('--on-crash <action>', `when the guest or QEMU crashes: ${POLICY}`)
     .option(...CONNECT)
     .option('--json', 'print as JSON')
-    .action(async (file: string, flags) => {
+    .action(async (files: string[], flags) => {
       const { defineCommand } = await import('./commands/define.js');
-      setExit(await defineCommand(file, flags));
+      setExit(await defineCommand(files, flags));
     });
 
   program

@@ -170,12 +170,28 @@ export interface ConnectionEvents {
 export interface VmConnection extends EventEmitter<ConnectionEvents> {
   readonly uri: string;
   define(input: DefinitionInputLike, opts?: DefineOptions): Promise<VmDomain>;
+  /**
+   * Defines many domains at once (one request to a daemon per few hundred): each item succeeds or fails on
+   * its own, like a `define` of it would; the outcomes are in the order of `items`.
+   */
+  defineMany(items: readonly DefineItem[]): Promise<DefineOutcome[]>;
   undefine(nameOrUuid: string): Promise<void>;
   /** The domain named `nameOrUuid` (a name or a UUID); throws NotFound. */
   lookup(nameOrUuid: string): VmDomain;
   list(): VmDomain[];
   close(): Promise<void>;
 }
+
+/** One definition of a `defineMany`. */
+export interface DefineItem {
+  readonly input: DefinitionInputLike;
+  readonly opts?: DefineOptions;
+}
+
+/** What became of one item of a `defineMany`. */
+export type DefineOutcome<D extends VmDomain = VmDomain> =
+  | { readonly ok: true; readonly domain: D }
+  | { readonly ok: false; readonly error: import('../errors.js').VmkitError };
 
 /** What `define` accepts (see DefinitionInput): a definition file, a definition's text, or a spec. */
 export type DefinitionInputLike =

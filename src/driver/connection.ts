@@ -7,7 +7,7 @@ import { deepFreeze } from '../config/deep-freeze.js';
 import { VmkitError } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { BeforeCont } from '../process/qemu-process.js';
-import type { ConnectionEvents, DefineOptions, DomainInfo, LifecycleEvent, LifecycleEventType, VmConnection } from './api-types.js';
+import type { ConnectionEvents, DefineItem, DefineOptions, DefineOutcome, DomainInfo, LifecycleEvent, LifecycleEventType, VmConnection } from './api-types.js';
 import { AdoptedQemu } from './adopted-qemu.js';
 import { readDefinition, type DefinitionInput, type ParsedDefinition } from './definition-input.js';
 import { Domain, type DomainHost } from './domain.js';
@@ -132,6 +132,18 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     const policiesUpdate = opts.policies;
     if (policiesUpdate !== undefined) resolvePolicies(policiesUpdate); // fail before queueing
     return this.queueFor(name).run('define', () => this.defineQueued(name, parsed, opts)).finally(() => this.dropQueue(name));
+  }
+
+  /** Defines each item as `define` would, all at once; every item gets its own outcome, in order. */
+  defineMany(items: readonly DefineItem[]): Promise<DefineOutcome<Domain>[]> {
+    return Promise.all(
+      items.map((it) =>
+        this.define(it.input, it.opts).then(
+          (domain): DefineOutcome<Domain> => ({ ok: true, domain }),
+          (e: unknown): DefineOutcome<Domain> => ({ ok: false, error: e instanceof VmkitError ? e : new VmkitError('Internal', `Cannot define: ${(e as Error).message}`, { cause: e }) }),
+        ),
+      ),
+    );
   }
 
   private async defineQueued(name: string, parsed: ParsedDefinition, opts: DefineOptions): Promise<Domain> {
