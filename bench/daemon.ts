@@ -80,6 +80,8 @@ export interface DaemonBenchResult {
     readonly embeddedPerSec: number;
     readonly embedded: DefineFigures;
     readonly daemon: DefineFigures;
+    /** Through the daemon with defineMany (one POST /v1/batch/define per round). */
+    readonly daemonBatch: DefineFigures;
     /** Processes the embedded library started while defining (all measured rounds). */
     readonly embeddedForks: number;
     /** The kernel's fork counter (/proc/stat `processes`) across the daemon's measured rounds: every process of the host. */
@@ -125,7 +127,8 @@ async function defineRounds(
   n: number,
   disks: number,
   rounds: number,
-  define: (text: string) => Promise<unknown>,
+  /** Defines all the texts of a round at once. */
+  defineAll: (texts: string[]) => Promise<unknown>,
   undefineAll: () => Promise<unknown>,
   /** CPU used so far by the defining process; called before and after each round (`measured`: not the warm-up). */
   cpu: (when: 'before' | 'after', measured: boolean) => Promise<{ user: number; system: number }>,
@@ -139,7 +142,7 @@ async function defineRounds(
     const c0 = await cpu('before', r >= 0);
     const own0 = process.cpuUsage();
     const t0 = performance.now();
-    await Promise.all(texts.map((text) => define(text)));
+    await defineAll(texts);
     const ms = performance.now() - t0;
     const own = process.cpuUsage(own0);
     const c1 = await cpu('after', r >= 0);
@@ -265,7 +268,7 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
       return { user: u.user / 1000, system: u.system / 1000 };
     };
     const { result: embRounds, spawns } = await countSpawns(() =>
-      defineRounds(nDefine, nDisks, rounds, (text) => emb.define({ text }), () => Promise.all(emb.list().map((d) => emb.undefine(d.name))), ownCpu, 'e'),
+      defineRounds(nDefine, nDisks, rounds, (texts) => Promise.all(texts.map((text) => emb.define({ text }))), () => Promise.all(emb.list().map((d) => emb.undefine(d.name))), ownCpu, 'e'),
     );
     await emb.close();
     const embedded = figures(nDefine, embRounds, false);
@@ -290,7 +293,7 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
       nDefine,
       nDisks,
       rounds,
-      (text) => conn.define({ text }),
+      (texts) => Promise.all(texts.map((text) => conn.define({ text }))),
       async () => {
         defined256Bytes = await rssOf(daemonPid);
         await Promise.all(conn.list().map((d) => conn.undefine(d.name)));
@@ -314,6 +317,25 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
     const daemonFig = figures(nDefine, dRounds, true);
     log(
       `define ${nDefine}×${nDisks} disks, daemon, all at once: median ${daemonFig.ms.toFixed(0)} ms (${daemonFig.perSec.toFixed(0)}/s; rounds ${dRounds.roundsMs.map((x) => x.toFixed(0)).join(', ')} ms); daemon CPU ${daemonFig.cpuMsPerDefine.user.toFixed(2)} user + ${daemonFig.cpuMsPerDefine.system.toFixed(2)} sys ms/define, client ${(daemonFig.clientCpuMsPerDefine ?? NaN).toFixed(2)} ms/define; host forks ${forks} (idle second before: ${backgroundForksPerSec}); RSS ${(defined256Bytes / MiB).toFixed(1)} MiB`,
+    );
+
+    // ---- define: through the daemon, in batches (defineMany: POST /v1/batch/define) ----
+    const bRounds = await defineRounds(
+      nDefine,
+      nDisks,
+      rounds,
+      async (texts) => {
+        const out = await conn.defineMany(texts.map((text) => ({ input: { text } })));
+        const bad = out.find((o) => !o.ok);
+        if (bad !== undefined && !bad.ok) throw bad.error;
+      },
+      () => Promise.all(conn.list().map((d) => conn.undefine(d.name))),
+      async () => cpuOf(daemonPid),
+      'b',
+    );
+    const batchFig = figures(nDefine, bRounds, true);
+    log(
+      `define ${nDefine}×${nDisks} disks, daemon, one defineMany: median ${batchFig.ms.toFixed(0)} ms (${batchFig.perSec.toFixed(0)}/s; rounds ${bRounds.roundsMs.map((x) => x.toFixed(0)).join(', ')} ms); daemon CPU ${batchFig.cpuMsPerDefine.user.toFixed(2)} user + ${batchFig.cpuMsPerDefine.system.toFixed(2)} sys ms/define, client ${(batchFig.clientCpuMsPerDefine ?? NaN).toFixed(2)} ms/define`,
     );
 
     // ---- start N paused domains concurrently, against bare QEMU ----
@@ -379,6 +401,7 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
         embeddedPerSec: embedded.perSec,
         embedded,
         daemon: daemonFig,
+        daemonBatch: batchFig,
         embeddedForks: spawns.length,
         systemForksDuringDaemonDefine: forks,
         backgroundForksPerSec,
@@ -419,9 +442,10 @@ function markdown(r: Omit<DaemonBenchResult, 'markdown'>, accel: string): string
     '| path | median ms | defines/s (median; best) | target | CPU ms/define (user + sys) | processes forked |',
     '| --- | --- | --- | --- | --- | --- |',
     `| daemon API (unix socket) | ${f0(r.define.daemon.ms)} | ${f0(r.define.daemon.perSec)}; ${f0(r.define.daemon.bestPerSec)} | ≥ 2000 ${r.define.daemon.perSec >= 2000 ? 'met ✓' : 'not met ✗'} | daemon ${cpu(r.define.daemon)}, client ${(r.define.daemon.clientCpuMsPerDefine ?? NaN).toFixed(2)} | host-wide (kernel counter) during the ${f0(r.define.daemon.roundsMs.reduce((a, b) => a + b, 0))} ms of define rounds: ${r.define.systemForksDuringDaemonDefine}; in an idle second before: ${r.define.backgroundForksPerSec} (other activity on the host) |`,
+    `| daemon API, one defineMany (POST /v1/batch/define) | ${f0(r.define.daemonBatch.ms)} | ${f0(r.define.daemonBatch.perSec)}; ${f0(r.define.daemonBatch.bestPerSec)} | ≥ 2000 ${r.define.daemonBatch.perSec >= 2000 ? 'met ✓' : 'not met ✗'} | daemon ${cpu(r.define.daemonBatch)}, client ${(r.define.daemonBatch.clientCpuMsPerDefine ?? NaN).toFixed(2)} | (as above) |`,
     `| embedded library | ${f0(r.define.embedded.ms)} | ${f0(r.define.embedded.perSec)}; ${f0(r.define.embedded.bestPerSec)} | ≥ 2000 ${r.define.embedded.perSec >= 2000 ? 'met ✓' : 'not met ✗'} | ${cpu(r.define.embedded)} | ${r.define.embeddedForks} ${ok(r.define.embeddedForks === 0)} |`,
     '',
-    `Rounds, ms: embedded ${r.define.embedded.roundsMs.map(f0).join(', ')}; daemon ${r.define.daemon.roundsMs.map(f0).join(', ')}.`,
+    `Rounds, ms: embedded ${r.define.embedded.roundsMs.map(f0).join(', ')}; daemon ${r.define.daemon.roundsMs.map(f0).join(', ')}; daemon batch ${r.define.daemonBatch.roundsMs.map(f0).join(', ')}.`,
     '',
     `Daemon event-loop delay while defining: p50 ${r.define.eventLoopDelayMs.p50} ms, p99 ${r.define.eventLoopDelayMs.p99} ms, max ${r.define.eventLoopDelayMs.max} ms.`,
     '',

@@ -6,7 +6,7 @@ import { summarize, table, type Row } from './stats.js';
 import { REPO } from '../test/helpers/guest.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-/** BENCH_ONLY=a,b,caps,tuning limits the run to some groups (a: paused start, b: boots, caps, tuning). */
+/** BENCH_ONLY=a,b,caps,tuning,daemon limits the run to some groups (a: paused start, b: boots, caps, tuning, daemon: defines and start storms through `vmkit daemon`). */
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const wanted = (group: string): boolean => ONLY.length === 0 || ONLY.includes(group);
 
@@ -49,6 +49,10 @@ async function main(): Promise<void> {
   if (wanted('caps')) {
     const { capsBench } = await import('./caps.js');
     extra += `\n## Host capabilities (issue 3)\n\n${(await capsBench({ runs: RUNS })).markdown}\n`;
+  }
+  if (wanted('daemon')) {
+    const { daemonBenchmarks } = await import('./daemon.js');
+    extra += `\n${(await daemonBenchmarks()).markdown}\n`;
   }
   const md = `# vmkit benchmark ${new Date().toISOString()}\n\n${RUNS} runs per side, alternating A/B, after one warm-up each.\n\n${table(rows)}\n${extra}`;
   process.stdout.write(`\n${md}`);

@@ -172,7 +172,9 @@ export class Transport {
         : err.code === 'EACCES'
           ? ': permission denied (the socket is for root and the vmkit group, or its owner in session mode)'
           : `: ${err.message}`;
-    const what = method === undefined ? '' : ` (${method} ${path ?? ''})`;
+    // Which request failed matters once connected (a dropped reply), not when there is no daemon at all.
+    const connectError = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'EACCES';
+    const what = method === undefined || connectError ? '' : ` (${method} ${path ?? ''})`;
     return new VmkitError('HostError', `Cannot reach the vmkit daemon at ${this.socketPath}${what}${hint}`, {
       cause: e,
       details: { socket: this.socketPath, errno: err.code, ...(method === undefined ? {} : { method, path }) },
