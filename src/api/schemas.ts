@@ -97,7 +97,7 @@ export const DomainInfoSchema = Type.Object(
     memoryMiB: Type.Integer(),
     machine: Type.String(),
     disks: Type.Array(Type.Object({ id: Type.String(), path: Type.String(), format: Type.String(), bus: Type.String(), media: Type.String(), readonly: Type.Boolean() })),
-    nics: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), model: Type.String(), mac: Type.Optional(Type.String()), ifname: Type.Optional(Type.String()) })),
+    nics: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), model: Type.String(), mac: Type.Optional(Type.String()), ifname: Type.Optional(Type.String()), bridge: Type.Optional(Type.String()), network: Type.Optional(Type.String()) })),
     console: Type.Optional(Type.Object({ socket: Type.Optional(Type.String()), log: Type.Optional(Type.String()) })),
     vnc: Type.Optional(Type.Object({ host: Type.String(), port: Type.Integer() })),
     lastStop: Type.Optional(StopInfoSchema),

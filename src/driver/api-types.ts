@@ -34,6 +34,10 @@ export interface NicSummary {
   readonly model: string;
   readonly mac?: string;
   readonly ifname?: string;
+  /** The host bridge of a bridge NIC. */
+  readonly bridge?: string;
+  /** The libvirt network of a network NIC. */
+  readonly network?: string;
 }
 
 /** Everything `show` prints about a domain. */

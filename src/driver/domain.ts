@@ -271,6 +271,8 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
         model: n.model,
         ...(n.mac === undefined ? {} : { mac: n.mac }),
         ...(n.kind === 'tap' ? { ifname: n.ifname } : {}),
+        ...(n.kind === 'bridge' ? { bridge: n.bridge } : {}),
+        ...(n.kind === 'network' ? { network: n.network } : {}),
       })),
       ...(running && vm.vnc !== undefined ? { vnc: { host: vm.vnc.host, port: vm.vnc.port } } : {}),
       ...(running ? { console: { ...(consoleSocket === undefined ? {} : { socket: consoleSocket }), log: vm.runDir.logFile } } : {}),

@@ -109,6 +109,18 @@ export interface BridgeNic extends NicCommon {
 }
 
 /**
+ * A NIC on a libvirt virtual network (`<interface type='network'>`): libvirtd runs the network (its bridge,
+ * DHCP and NAT); vmkit looks up the network's bridge when the domain starts and connects the NIC to it the way
+ * a bridge NIC is connected (QEMU's bridge helper).
+ */
+export interface NetworkNic extends NicCommon {
+  readonly kind: 'network';
+  readonly model: NicModel;
+  /** The libvirt network's name, e.g. `default`. */
+  readonly network: string;
+}
+
+/**
  * An SR-IOV virtual function (or any NIC) assigned to the guest with vfio-pci. QEMU cannot set its MAC
  * (vfio-pci has no `mac`), so `mac` is never set on this kind.
  */
@@ -120,7 +132,7 @@ export interface HostdevNic extends NicCommon {
   readonly host: string;
 }
 
-export type NicSpec = UserNic | TapNic | BridgeNic | HostdevNic;
+export type NicSpec = UserNic | TapNic | BridgeNic | NetworkNic | HostdevNic;
 
 /**
  * The guest's serial port (ttyS0) and where its other end goes:

@@ -6,6 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { VmkitError } from '../errors.js';
+import type { NetworkBridge } from '../host/libvirt-network.js';
 import type { DomainSpec } from '../model/domain.js';
 
 /** QEMU's built-in helper path on Debian (CONFIG_QEMU_HELPERDIR). */
@@ -49,11 +50,20 @@ export function bridgeAllowed(acl: BridgeAcl, bridge: string): boolean {
 /**
  * Rejects (HostError) a spec whose bridge NICs cannot work here: the helper is missing or not setuid root
  * while QEMU does not run as root, the ACL is missing or does not allow the bridge, or the bridge does not
- * exist. `asRoot`: QEMU runs as root (then the helper needs no setuid bit).
+ * exist. `asRoot`: QEMU runs as root (then the helper needs no setuid bit). `networks`: the bridges of the
+ * spec's libvirt-network NICs (by NIC id), which are checked the same way.
  */
-export async function checkBridges(spec: DomainSpec, opts: { readonly asRoot: boolean; readonly helper?: string; readonly conf?: string; readonly sysNet?: string }): Promise<void> {
+export async function checkBridges(
+  spec: DomainSpec,
+  opts: { readonly asRoot: boolean; readonly helper?: string; readonly conf?: string; readonly sysNet?: string; readonly networks?: ReadonlyMap<string, NetworkBridge> },
+): Promise<void> {
   if (spec.rawOptions !== undefined) return;
-  const bridges = spec.nics.flatMap((n, i) => (n.kind === 'bridge' ? [{ i, bridge: n.bridge }] : []));
+  type Wanted = { i: number; bridge: string; network: { name: string; active: boolean } | undefined };
+  const bridges = spec.nics.flatMap((n, i): Wanted[] => {
+    if (n.kind === 'bridge') return [{ i, bridge: n.bridge, network: undefined }];
+    const net = n.kind === 'network' ? opts.networks?.get(n.id) : undefined;
+    return net === undefined || n.kind !== 'network' ? [] : [{ i, bridge: net.bridge, network: { name: n.network, active: net.active } }];
+  });
   if (bridges.length === 0) return;
   const helper = opts.helper ?? BRIDGE_HELPER;
   const conf = opts.conf ?? BRIDGE_CONF;
@@ -70,13 +80,17 @@ export async function checkBridges(spec: DomainSpec, opts: { readonly asRoot: bo
   } catch (e) {
     problems.push(`The bridge helper reads its allowed bridges from ${conf}, which cannot be read (${(e as Error).message}): create it with a line "allow ${bridges[0]?.bridge ?? 'br0'}"`);
   }
-  for (const { i, bridge } of bridges) {
-    if (acl !== undefined && !bridgeAllowed(acl, bridge)) problems.push(`nics[${i}]: ${conf} does not allow bridge ${bridge}: add the line "allow ${bridge}"`);
+  for (const { i, bridge, network } of bridges) {
+    const of = network === undefined ? '' : ` (of libvirt network ${network.name})`;
+    if (acl !== undefined && !bridgeAllowed(acl, bridge)) problems.push(`nics[${i}]: ${conf} does not allow bridge ${bridge}${of}: add the line "allow ${bridge}"`);
     const isBridge = await stat(join(sysNet, bridge, 'bridge')).then(
       () => true,
       () => false,
     );
-    if (!isBridge) problems.push(`nics[${i}]: there is no host bridge ${bridge} (create it: ip link add ${bridge} type bridge; ip link set ${bridge} up)`);
+    if (isBridge) continue;
+    if (network === undefined) problems.push(`nics[${i}]: there is no host bridge ${bridge} (create it: ip link add ${bridge} type bridge; ip link set ${bridge} up)`);
+    else if (!network.active) problems.push(`nics[${i}]: libvirt network ${network.name} is not running, so its bridge ${bridge} does not exist: start it (virsh net-start ${network.name})`);
+    else problems.push(`nics[${i}]: there is no host bridge ${bridge}, although libvirt network ${network.name} is marked running: restart it (virsh net-destroy ${network.name}; virsh net-start ${network.name})`);
   }
   if (problems.length > 0) {
     throw new VmkitError('HostError', `Cannot connect domain ${spec.name} to its bridge${bridges.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, { details: { problems } });

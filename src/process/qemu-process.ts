@@ -25,6 +25,7 @@ import { prepareFirmware } from './firmware.js';
 import { createRunDir, removeRunDir, type RunDir } from './state-dir.js';
 import { prepareSerialFile, securePrivateSocket } from './serial-files.js';
 import { checkBridges } from './bridge-helper.js';
+import { networkBridges } from '../host/libvirt-network.js';
 import { queryVnc, type VncAddress } from './vnc.js';
 
 const chownAsync = promisify(chown);
@@ -136,6 +137,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       requireExecutable(spec.emulator, `install QEMU (apt-get install qemu-system-x86) or set 'emulator' to the binary's path`, env),
       readIdentity(spec.process.user, spec.process.group),
       checkHost(spec, { ...(opts.caps === undefined ? {} : { cache: opts.caps }), signal }),
+      networkBridges(spec),
     ]);
     const wantsConsole = spec.rawOptions === undefined && spec.serial.mode === 'console';
     const made = createRunDir(opts.root, spec.name).then(async (dir) => {
@@ -154,17 +156,17 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       if (prepared.status === 'fulfilled') await removeRunDir(prepared.value.dir);
       throw checked.status === 'rejected' ? checked.reason : (prepared as PromiseRejectedResult).reason;
     }
-    const [setpriv, qemu, identity, caps] = checked.value;
+    const [setpriv, qemu, identity, caps, networks] = checked.value;
     const runDir = prepared.value.dir;
     let vm: QemuProcess | undefined;
     try {
       for (const r of [prepared.value.q, prepared.value.c]) if (r.status === 'rejected') throw r.reason;
       if (qmpListener === undefined) throw new VmkitError('Internal', 'QMP listener missing');
-      await checkBridges(spec, { asRoot: (identity?.uid ?? process.getuid?.()) === 0 });
+      await checkBridges(spec, { asRoot: (identity?.uid ?? process.getuid?.()) === 0, networks });
       await prepareSerialFile(spec, identity);
       if (identity !== undefined) await shareRunDir(runDir, identity, wantsConsole);
       await prepareFirmware(spec, identity);
-      const argv = [...buildArgv(spec, await argvContext(spec, runDir, caps)), ...(opts.extraArgs?.(runDir) ?? [])];
+      const argv = [...buildArgv(spec, await argvContext(spec, runDir, caps, networks)), ...(opts.extraArgs?.(runDir) ?? [])];
       const cmd = qemuCommand(setpriv, qemu, argv, identity, { pdeathsig: opts.detached !== true });
       const qemuEnv = qemuEnvironment(spec.process, env);
       vm =

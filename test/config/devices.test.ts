@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseDefinition, validateDefinition } from '../../src/config/index.js';
 import { exportLibvirtXml } from '../../src/config/libvirt/index.js';
-import { formatProblem, type Problem } from '../../src/errors.js';
+import { ConfigError, formatProblem, type Problem } from '../../src/errors.js';
 import type { DomainSpec } from '../../src/model/domain.js';
 import { definitionLocator, validateAgainstCaps, type QemuCaps } from '../../src/host/caps/index.js';
 import { buildArgv } from '../../src/qemu/argv/index.js';
@@ -83,10 +83,33 @@ describe('NICs on a host bridge and assigned NICs', () => {
     assert.deepEqual(s.boot, { kind: 'firmware', order: [] }, "per-device boot order replaces libvirt's implicit boot from hd");
   });
 
-  test("type='network' is refused with the way out: type='bridge' on the network's bridge", () => {
-    const p = only(xml("<interface type='network'><source network='default'/></interface>"), 'vm.xml');
-    assert.equal(where(p), '6:12 /domain/devices/interface/@type');
-    assert.match(p.message, /libvirt virtual networks are run by libvirtd.*virsh net-info.*<interface type='bridge'><source bridge='virbr0'\/>/);
+  test("a libvirt network NIC (type='network' / type: network) is a bridge netdev on the network's bridge, looked up at start", () => {
+    const s = yaml('nics: [{type: network, network: default, mac: "52:54:00:AA:00:02", boot_index: 2}]');
+    const expected = [{ kind: 'network', id: 'net0', model: 'virtio', mac: '52:54:00:aa:00:02', bootIndex: 2, network: 'default' }];
+    assert.deepEqual(s.nics, expected);
+    const x = fromXml("<interface type='network'><mac address='52:54:00:aa:00:02'/><source network='default'/><model type='virtio'/><boot order='2'/></interface>");
+    assert.deepEqual(x.nics, expected);
+    const argv = buildArgv(s, { ...argvContext(), networkBridges: new Map([['net0', 'virbr0']]) });
+    assert.equal(optValue(argv, '-netdev', 'bridge'), 'bridge,id=net0,br=virbr0');
+    assert.equal(optValue(argv, '-device', 'virtio-net-pci'), 'virtio-net-pci,netdev=net0,id=net0,mac=52:54:00:aa:00:02,bootindex=2');
+    // The bridge is a host fact: an argv written without looking it up names the field instead of guessing.
+    assert.throws(() => argvOf(s), (e: unknown) => e instanceof ConfigError && e.problems[0]?.path === 'nics[0].network');
+    const back = exportLibvirtXml(x);
+    assert.match(back, /<interface type='network'>\s*<mac address='52:54:00:aa:00:02'\/>\s*<source network='default'\/>\s*<model type='virtio'\/>\s*<boot order='2'\/>/);
+    assert.deepEqual(parseDefinition(back, { file: 'back.xml', baseDir: '/defs' }).nics, expected, 'exported XML reads back into the same NIC');
+  });
+
+  test('problems of network NICs name the element or key, line and column', () => {
+    const missing = only(xml("<interface type='network'><model type='virtio'/></interface>"), 'vm.xml');
+    assert.equal(where(missing), '6:1 /domain/devices/interface');
+    assert.match(missing.message, /needs the libvirt network: <source network='default'\/>/);
+    const target = only(xml("<interface type='network'><source network='default'/><target dev='vnet0'/></interface>"), 'vm.xml');
+    assert.match(target.message, /bridge helper creates and names the tap device itself/);
+    const bad = only('name: d\nnics: [{type: network, network: "../etc"}]\n');
+    assert.equal(bad.path, 'nics[0].network');
+    assert.match(bad.expected ?? bad.message, /a name of 1-64 letters/);
+    const none = only('name: d\nnics: [{type: network}]\n');
+    assert.match(`${none.path} ${none.message}`, /nics\[0\].*network/);
   });
 
   test('problems of bridge and hostdev interfaces name the element, line and column', () => {

@@ -96,6 +96,7 @@ function fullSpec(): DomainSpec {
       { kind: 'tap', id: 'net1', model: 'e1000e', ifname: 'tap-vm1' },
       { kind: 'bridge', id: 'net2', model: 'virtio', mac: '52:54:00:12:34:57', bridge: 'br0', mtu: 1400 },
       { kind: 'hostdev', id: 'net3', model: 'vfio-pci', host: '0000:03:10.2' },
+      { kind: 'network', id: 'net4', model: 'rtl8139', mac: '52:54:00:12:34:58', network: 'default' },
     ],
     serial: { mode: 'console' },
     graphics: { type: 'vnc', listen: '127.0.0.1', display: 2 },

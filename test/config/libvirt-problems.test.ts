@@ -132,7 +132,7 @@ test('disks: format required, a source required, block devices under /dev, SCSI 
 
 test('things vmkit cannot do yet are rejected with the element path and line, never dropped', () => {
   const cases: [string, string, RegExp][] = [
-    ["<devices><interface type='network'><source network='default'/></interface></devices>", '/domain/devices/interface/@type', /type 'network' are not supported: libvirt virtual networks .*<source bridge='virbr0'\/>/],
+    ["<devices><interface type='network'><source network='default' portgroup='web'/></interface></devices>", '/domain/devices/interface/source/@portgroup', /Network portgroups are applied by libvirtd/],
     ["<devices><interface type='direct'><source dev='eth0' mode='bridge'/></interface></devices>", '/domain/devices/interface/@type', /type 'direct' are not supported: macvtap/],
     ["<devices><disk type='network' device='disk'><source protocol='nbd'/></disk></devices>", '/domain/devices/disk/@type', /type 'network' are not supported yet/],
     ["<devices><disk type='file' device='cdrom'><driver type='raw'/><target dev='sda' bus='sata'/></disk></devices>", '/domain/devices/disk', /empty CD-ROM/],
@@ -175,7 +175,7 @@ test('things vmkit cannot do yet are rejected with the element path and line, ne
 test('lenient import turns unsupported parts into warnings and leaves them out; invalid values stay problems', () => {
   const xml = domain(
     "<on_lockfailure>poweroff</on_lockfailure><features><acpi/></features>\n<clock offset='utc'><timer name='tsc' mode='native'/></clock>\n<devices>\n" +
-      "<interface type='network'><source network='default'/><model type='virtio'/></interface>\n" +
+      "<interface type='direct'><source dev='eth0' mode='bridge'/><model type='virtio'/></interface>\n" +
       "<interface type='user'><model type='virtio'/></interface>\n<sound model='ich9'/>\n</devices>",
   );
   const strict = parseLibvirtXml(xml, { file: 'vm.xml', baseDir: '/' });
@@ -185,7 +185,7 @@ test('lenient import turns unsupported parts into warnings and leaves them out; 
   assert.deepEqual(lenient.problems, []);
   assert.deepEqual(lenient.warnings.map(where), ['6:21 /domain/clock/timer', '5:1 /domain/on_lockfailure', '8:12 /domain/devices/interface[1]/@type', '10:1 /domain/devices/sound']);
   assert.ok(lenient.warnings.every((w) => w.message.endsWith('(ignored: lenient import)')));
-  assert.deepEqual(lenient.spec?.nics, [{ kind: 'user', id: 'net0', model: 'virtio', forwards: [] }], 'the network interface is left out; the user one is net0');
+  assert.deepEqual(lenient.spec?.nics, [{ kind: 'user', id: 'net0', model: 'virtio', forwards: [] }], 'the macvtap interface is left out; the user one is net0');
 
   const invalid = parseLibvirtXml(domain("<devices><interface type='user'><model type='ne2k'/></interface></devices>"), { baseDir: '/', lenient: true });
   assert.equal(invalid.problems.length, 1, 'an invalid value is not "unsupported"');

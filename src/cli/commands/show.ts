@@ -27,7 +27,7 @@ function describe(d: DomainInfo): string {
     ['Last stop', describeStop(d.lastStop)],
   ];
   const disks = d.disks.map((x) => `  ${x.id}: ${x.path} (${x.format}, ${x.bus}, ${x.media}${x.readonly ? ', read-only' : ''})`);
-  const nics = d.nics.map((n) => `  ${n.id}: ${n.kind} ${n.model}${n.mac === undefined ? '' : ` ${n.mac}`}${n.ifname === undefined ? '' : ` ${n.ifname}`}`);
+  const nics = d.nics.map((n) => `  ${n.id}: ${n.kind} ${n.model}${n.mac === undefined ? '' : ` ${n.mac}`}${[n.ifname, n.bridge, n.network].map((x) => (x === undefined ? '' : ` ${x}`)).join('')}`);
   const w = Math.max(...lines.map(([k]) => k.length));
   return [
     ...lines.map(([k, v]) => `${`${k}:`.padEnd(w + 2)}${v}`),

@@ -28,13 +28,14 @@ export interface DraftForward {
 }
 
 export interface DraftNic {
-  type: 'user' | 'tap' | 'bridge' | 'hostdev';
+  type: 'user' | 'tap' | 'bridge' | 'network' | 'hostdev';
   model?: string;
   mac?: string;
   ifname?: string;
   forwards?: DraftForward[];
   // ---- devices (issue 6) ----
   bridge?: string;
+  network?: string;
   host?: string;
   boot_index?: number;
   mtu?: number;

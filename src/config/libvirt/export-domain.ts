@@ -260,6 +260,9 @@ function nic(n: NicSpec): XmlNode {
   if (n.kind === 'bridge') {
     return el('interface', [['type', 'bridge']], [mac, el('source', [['bridge', n.bridge]]), model, boot, mtu]);
   }
+  if (n.kind === 'network') {
+    return el('interface', [['type', 'network']], [mac, el('source', [['network', n.network]]), model, boot, mtu]);
+  }
   return el('interface', [['type', 'user']], [
     mac,
     model,

@@ -1,7 +1,8 @@
 /**
  * `<interface>`: type='user' (slirp, with libvirt's `<portForward>` for host ports), type='ethernet' on an
  * existing tap (`<target dev='tap0' managed='no'/>`), type='bridge' (a tap made by QEMU's bridge helper,
- * as libvirt's session mode does) and type='hostdev' (an SR-IOV VF assigned with vfio-pci); `<boot order>`
+ * as libvirt's session mode does), type='network' (a libvirt network, joined on its bridge when the domain
+ * starts) and type='hostdev' (an SR-IOV VF assigned with vfio-pci); `<boot order>`
  * and `<mtu>`. Without `<model>` libvirt gives x86 guests an rtl8139, and so does vmkit here. Pure.
  */
 import { child } from '../pointer.js';
@@ -13,11 +14,9 @@ import type { XmlElement } from './xml-tree.js';
 /** libvirt's NIC model for x86 guests without `<model>`. */
 export const LIBVIRT_DEFAULT_NIC_MODEL = 'rtl8139';
 
-const SUPPORTED = "'user', 'ethernet', 'bridge' or 'hostdev'";
+const SUPPORTED = "'user', 'ethernet', 'bridge', 'network' or 'hostdev'";
 
 const NOT_YET: Readonly<Record<string, string>> = {
-  network:
-    "libvirt virtual networks are run by libvirtd (bridge, DHCP, NAT), and vmkit has none; if the network's bridge exists (virsh net-info NAME shows it, e.g. virbr0), use <interface type='bridge'><source bridge='virbr0'/>",
   direct: 'macvtap devices are not created by vmkit',
   vhostuser: 'vhost-user needs a socket backend',
 };
@@ -63,13 +62,13 @@ function readNic(state: ReadState, nic: XmlElement, i: number): DraftNic | undef
     ctx.useAll(nic);
     return undefined;
   }
-  if (type !== 'user' && type !== 'ethernet' && type !== 'bridge' && type !== 'hostdev') {
+  if (type !== 'user' && type !== 'ethernet' && type !== 'bridge' && type !== 'network' && type !== 'hostdev') {
     const why = NOT_YET[type];
     ctx.drop({ el: nic, attr: 'type' }, `Interfaces of type '${type}' are not supported${why === undefined ? ` yet; use type=${SUPPORTED}` : `: ${why}`}`);
     return undefined;
   }
   if (type === 'hostdev') return readHostdevNic(state, nic, at);
-  const out: DraftNic = type === 'user' ? { type: 'user' } : type === 'bridge' ? { type: 'bridge' } : { type: 'tap' };
+  const out: DraftNic = type === 'user' ? { type: 'user' } : type === 'bridge' ? { type: 'bridge' } : type === 'network' ? { type: 'network' } : { type: 'tap' };
   ctx.map(child(at, 'type'), { el: nic, attr: 'type' });
   const model = ctx.child(nic, 'model');
   const modelType = model === undefined ? undefined : ctx.attr(model, 'type');
@@ -94,24 +93,8 @@ function readNic(state: ReadState, nic: XmlElement, i: number): DraftNic | undef
         ctx.error({ el: target, attr: 'managed' }, `vmkit uses the existing tap device ${dev} and does not create one: add managed='no' to <target>`);
       }
     }
-  } else if (type === 'bridge') {
-    const source = ctx.child(nic, 'source');
-    const bridge = source === undefined ? undefined : ctx.attr(source, 'bridge');
-    if (source === undefined || bridge === undefined) {
-      ctx.error(source === undefined ? nic : { el: source, attr: 'bridge' }, "<interface type='bridge'> needs the host bridge: <source bridge='br0'/>");
-      ctx.claim(child(at, 'bridge'));
-    } else {
-      out.bridge = put(state, child(at, 'bridge'), { el: source, attr: 'bridge' }, bridge);
-    }
-    const target = ctx.child(nic, 'target');
-    if (target !== undefined) {
-      ctx.unsupported(target, "QEMU's bridge helper creates and names the tap device itself; remove <target> (or use type='ethernet' with a tap you created)");
-    }
-    const backend = ctx.child(nic, 'backend');
-    if (backend !== undefined) {
-      const tap = ctx.attr(backend, 'tap');
-      if (tap !== undefined) ctx.unsupported({ el: backend, attr: 'tap' }, 'A tap device path other than /dev/net/tun is not supported');
-    }
+  } else if (type === 'bridge' || type === 'network') {
+    readBridgeSource(state, nic, at, out, type);
   } else {
     const forwards: DraftForward[] = [];
     for (const pf of ctx.children(nic, 'portForward')) readForward(state, pf, child(at, 'forwards'), forwards);
@@ -129,6 +112,40 @@ function readNic(state: ReadState, nic: XmlElement, i: number): DraftNic | undef
   const address = ctx.child(nic, 'address');
   if (address !== undefined) ctx.unsupported(address, 'Fixed guest device addresses (<address>) are not supported yet; vmkit places devices on their bus itself');
   return out;
+}
+
+/**
+ * The source of a NIC that QEMU's bridge helper joins to a bridge: `<source bridge='br0'/>` (type='bridge')
+ * or `<source network='default'/>` (type='network', whose bridge is looked up at start); no `<target>`.
+ */
+function readBridgeSource(state: ReadState, nic: XmlElement, at: string, out: DraftNic, type: 'bridge' | 'network'): void {
+  const { ctx } = state;
+  const source = ctx.child(nic, 'source');
+  const attr = type === 'bridge' ? 'bridge' : 'network';
+  const value = source === undefined ? undefined : ctx.attr(source, attr);
+  if (source === undefined || value === undefined) {
+    ctx.error(
+      source === undefined ? nic : { el: source, attr },
+      type === 'bridge' ? "<interface type='bridge'> needs the host bridge: <source bridge='br0'/>" : "<interface type='network'> needs the libvirt network: <source network='default'/>",
+    );
+    ctx.claim(child(at, attr));
+  } else {
+    out[attr] = put(state, child(at, attr), { el: source, attr }, value);
+  }
+  if (type === 'network' && source !== undefined) {
+    for (const a of ['portgroup', 'portid'] as const) {
+      if (ctx.attr(source, a) !== undefined) ctx.unsupported({ el: source, attr: a }, `Network ${a}s are applied by libvirtd, which vmkit does not use; remove ${a}`);
+    }
+  }
+  const target = ctx.child(nic, 'target');
+  if (target !== undefined) {
+    ctx.unsupported(target, "QEMU's bridge helper creates and names the tap device itself; remove <target> (or use type='ethernet' with a tap you created)");
+  }
+  const backend = ctx.child(nic, 'backend');
+  if (backend !== undefined) {
+    const tap = ctx.attr(backend, 'tap');
+    if (tap !== undefined) ctx.unsupported({ el: backend, attr: 'tap' }, 'A tap device path other than /dev/net/tun is not supported');
+  }
 }
 
 /** `<link state='up'/>` is what every NIC starts as; a link that starts down is not supported yet. */

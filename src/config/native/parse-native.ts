@@ -21,6 +21,7 @@ export const NATIVE_HINTS: SchemaProblemHints = {
     kernel: 'direct kernel boot needs a kernel image',
     ifname: 'a tap NIC needs the name of an existing host tap interface',
     bridge: 'a bridge NIC needs an existing host bridge, e.g. br0',
+    network: 'a network NIC needs the name of a libvirt network, e.g. default',
     host: 'the host PCI address of a device bound to vfio-pci, e.g. 0000:03:10.2',
     nodes: 'the host NUMA nodes, e.g. "0" or "0-1"',
   },

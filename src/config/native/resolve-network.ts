@@ -1,4 +1,4 @@
-/** Native YAML: NICs (user, tap, bridge, assigned hostdev), port forwards and MAC addresses. Pure. */
+/** Native YAML: NICs (user, tap, bridge, libvirt network, assigned hostdev), port forwards and MAC addresses. Pure. */
 import type { Static } from '@sinclair/typebox';
 import type { NicModel, NicSpec, PortForward } from '../../model/domain.js';
 import { child } from '../pointer.js';
@@ -9,8 +9,8 @@ import type { NicInput, UserNicInput } from './schema.js';
 /** Default host address of port forwards: loopback, so a forward never exposes the guest by accident. */
 export const DEFAULT_FORWARD_ADDRESS = '127.0.0.1';
 
-/** The fields of the NIC kinds that have a netdev (user, tap, bridge). */
-type NetNicIn = Loose<{ type: 'user' | 'tap' | 'bridge'; model?: NicModel; mac?: string; mtu?: number; ifname?: string; bridge?: string }>;
+/** The fields of the NIC kinds that have a netdev (user, tap, bridge, network). */
+type NetNicIn = Loose<{ type: 'user' | 'tap' | 'bridge' | 'network'; model?: NicModel; mac?: string; mtu?: number; ifname?: string; bridge?: string; network?: string }>;
 
 export function resolveNics(input: Loose<readonly (Static<typeof NicInput> | undefined)[]> | undefined, ctx: ResolveContext, pci: PciOwners = new Map()): NicSpec[] {
   const nics: NicSpec[] = [];
@@ -64,6 +64,10 @@ export function resolveNics(input: Loose<readonly (Static<typeof NicInput> | und
     }
     if (nn.type === 'bridge') {
       nics.push({ kind: 'bridge', ...common, bridge: nn.bridge ?? '' });
+      return;
+    }
+    if (nn.type === 'network') {
+      nics.push({ kind: 'network', ...common, network: nn.network ?? '' });
       return;
     }
     const forwards: PortForward[] = [];

@@ -282,6 +282,18 @@ export const BridgeNicInput = obj(
   'A NIC on a host bridge.',
 );
 
+export const NetworkNicInput = obj(
+  {
+    type: Type.Literal('network', { description: "A NIC on a libvirt virtual network: vmkit connects it to the network's bridge (looked up when the domain starts) with QEMU's bridge helper." }),
+    network: str(PATTERNS.domainName, 'The libvirt network, e.g. default; libvirtd must have it running (virsh net-start NAME), and the bridge helper must allow its bridge (/etc/qemu/bridge.conf: allow virbr0).'),
+    model: nicModel(),
+    mac: nicMac(),
+    boot_index: nicBootIndex(),
+    mtu: nicMtu(),
+  },
+  'A NIC on a libvirt network.',
+);
+
 export const HostdevNicInput = obj(
   {
     type: Type.Literal('hostdev', { description: 'A host NIC (an SR-IOV virtual function) assigned to the guest with vfio-pci.' }),
@@ -291,8 +303,8 @@ export const HostdevNicInput = obj(
   'An assigned host NIC.',
 );
 
-export const NicInput = Type.Union([UserNicInput, TapNicInput, BridgeNicInput, HostdevNicInput], {
-  description: 'A NIC: {type: user, ...}, {type: tap, ifname, ...}, {type: bridge, bridge, ...} or {type: hostdev, host}.',
+export const NicInput = Type.Union([UserNicInput, TapNicInput, BridgeNicInput, NetworkNicInput, HostdevNicInput], {
+  description: 'A NIC: {type: user, ...}, {type: tap, ifname, ...}, {type: bridge, bridge, ...}, {type: network, network, ...} or {type: hostdev, host}.',
 });
 
 export const SerialInput = Type.Union(

@@ -160,7 +160,9 @@ function devicePointer(id: string): string {
  * machine cannot have).
  */
 export function specUsages(spec: DomainSpec, accel: 'kvm' | 'tcg'): Usage[] {
-  const argv = buildArgv(spec, { paths: PLACEHOLDER_PATHS, accel });
+  // Option names are what is checked here: a libvirt network's real bridge is looked up only at start.
+  const networkBridges = new Map(spec.nics.flatMap((n) => (n.kind === 'network' ? [[n.id, 'virbr0'] as const] : [])));
+  const argv = buildArgv(spec, { paths: PLACEHOLDER_PATHS, accel, networkBridges });
   const out: Usage[] = [];
   if (spec.rawOptions === undefined) {
     const generatedEnd = argv.length - spec.qemuArgs.length;

@@ -20,6 +20,11 @@ export interface ArgvContext {
    * `tsc_early_khz=<n>` appended to its command line (unless the command line already sets it).
    */
   readonly hostTscKHz?: number;
+  /**
+   * The host bridge of each libvirt-network NIC, by NIC id (`net0` -> `virbr0`), looked up when the domain
+   * starts (process/argv-context.ts); a network NIC without one here cannot be written.
+   */
+  readonly networkBridges?: ReadonlyMap<string, string>;
   /** When QEMU starts, for a `clock.offset: variable` RTC base (clock.ts); default: the current time. */
   readonly now?: Date;
 }

@@ -52,7 +52,7 @@ function nativeArgv(spec: DomainSpec, ctx: ArgvContext): string[] {
     ...iothreadArgs(spec),
     ...bootArgs(spec, ctx),
     ...diskArgs(spec, boot),
-    ...nicArgs(spec, boot),
+    ...nicArgs(spec, boot, ctx),
     ...consoleArgs(spec, ctx),
     ...graphicsArgs(spec),
     ...deviceArgs(spec, boot),

@@ -1,11 +1,13 @@
 /**
  * `-netdev` (user, tap or bridge) plus its guest `-device` per NIC; netdev id and device id are both the NIC
- * id. An assigned NIC (hostdev) is one `vfio-pci` device and has no netdev.
+ * id. A libvirt-network NIC is a bridge netdev on the network's bridge (from the context). An assigned NIC
+ * (hostdev) is one `vfio-pci` device and has no netdev.
  */
 
 import type { DomainSpec, NicModel, NicSpec, PortForward } from '../../model/domain.js';
 import { formatOpts, type OptEntry } from '../escape.js';
 import type { BootIndexes } from './boot.js';
+import type { ArgvContext } from './context.js';
 import { virtioTransport } from './machine-family.js';
 import { unsupported } from './unsupported.js';
 
@@ -19,7 +21,7 @@ const PCI_MODEL: Readonly<Record<NicModel, string>> = {
   rtl8139: 'rtl8139',
 };
 
-export function nicArgs(spec: DomainSpec, boot: BootIndexes): string[] {
+export function nicArgs(spec: DomainSpec, boot: BootIndexes, ctx: Pick<ArgvContext, 'networkBridges'>): string[] {
   return spec.nics.flatMap((nic, i) => {
     if (nic.kind === 'hostdev') {
       if (virtioTransport(spec.machine.type) === 'device') {
@@ -29,7 +31,7 @@ export function nicArgs(spec: DomainSpec, boot: BootIndexes): string[] {
     }
     return [
       '-netdev',
-      netdevOpts(nic),
+      netdevOpts(spec, nic, i, ctx),
       '-device',
       formatOpts(deviceDriver(spec, nic, i), [
         ['netdev', nic.id],
@@ -42,8 +44,16 @@ export function nicArgs(spec: DomainSpec, boot: BootIndexes): string[] {
   });
 }
 
-function netdevOpts(nic: Exclude<NicSpec, { kind: 'hostdev' }>): string {
+function netdevOpts(spec: DomainSpec, nic: Exclude<NicSpec, { kind: 'hostdev' }>, i: number, ctx: Pick<ArgvContext, 'networkBridges'>): string {
   switch (nic.kind) {
+    case 'network': {
+      const br = ctx.networkBridges?.get(nic.id);
+      if (br === undefined) unsupported(spec, `nics[${i}].network`, `The bridge of libvirt network ${nic.network} was not looked up before the command line was written`, nic.network);
+      return formatOpts('bridge', [
+        ['id', nic.id],
+        ['br', br],
+      ]);
+    }
     case 'tap':
       return formatOpts('tap', [
         ['id', nic.id],

@@ -1,0 +1,107 @@
+/**
+ * The host bridge of a libvirt virtual network, read from libvirtd's own files: the running network's status
+ * (`/run/libvirt/network/NAME.xml`, a `<networkstatus>` around the `<network>`) and otherwise its persistent
+ * definition (`/etc/libvirt/qemu/networks/NAME.xml`). No libvirt call and no process: two file reads at most.
+ * libvirtd keeps running the network (bridge, DHCP, NAT); vmkit only joins its bridge.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseXml, type XmlElement } from '../config/libvirt/xml-tree.js';
+import { VmkitError } from '../errors.js';
+import type { DomainSpec } from '../model/domain.js';
+
+export interface LibvirtNetworkDirs {
+  /** Running networks' status files (libvirtd writes them when a network starts). */
+  readonly status: string;
+  /** Persistent network definitions (`virsh net-define`). */
+  readonly config: string;
+}
+
+export const LIBVIRT_NETWORK_DIRS: LibvirtNetworkDirs = { status: '/run/libvirt/network', config: '/etc/libvirt/qemu/networks' };
+
+export interface NetworkBridge {
+  readonly bridge: string;
+  /** The network is running (its status file exists); a defined network that is not may have no bridge yet. */
+  readonly active: boolean;
+  /** The file the bridge was read from. */
+  readonly file: string;
+}
+
+/** Forward modes whose network has no bridge of its own: macvtap on host NICs, or a pool of assignable VFs. */
+const NO_BRIDGE: Readonly<Record<string, string>> = {
+  bridge: "it forwards through macvtap on host interfaces (<forward mode='bridge'> without <bridge>), which vmkit does not create",
+  private: "it is a macvtap network (<forward mode='private'>), which vmkit does not create",
+  vepa: "it is a macvtap network (<forward mode='vepa'>), which vmkit does not create",
+  passthrough: "it is a macvtap network (<forward mode='passthrough'>), which vmkit does not create",
+  hostdev: "it is a pool of SR-IOV VFs (<forward mode='hostdev'>): assign one VF with type: hostdev instead",
+};
+
+/**
+ * The bridge of the `<network>` in `text` (a network definition or a status file), or why there is none. Pure.
+ */
+export function bridgeOfNetworkXml(text: string): { readonly bridge: string } | { readonly problem: string } {
+  const parsed = parseXml(text);
+  if (!parsed.ok) return { problem: `it is not well-formed XML (${parsed.message})` };
+  const root = parsed.root;
+  const network = root.local === 'network' ? root : root.local === 'networkstatus' ? root.children.find((c) => c.local === 'network') : undefined;
+  if (network === undefined) return { problem: `its root element is <${root.name}>, not <network> or <networkstatus>` };
+  const bridge = attr(network.children.find((c) => c.local === 'bridge'), 'name');
+  if (bridge !== undefined && bridge !== '') return { bridge };
+  const mode = attr(network.children.find((c) => c.local === 'forward'), 'mode');
+  const why = mode === undefined ? undefined : NO_BRIDGE[mode];
+  return { problem: why ?? 'it names no bridge (<bridge name=...>), which libvirtd picks only when the network starts' };
+}
+
+function attr(el: XmlElement | undefined, name: string): string | undefined {
+  return el?.attrs.find((a) => a.uri === '' && a.local === name)?.value;
+}
+
+/** Looks `name` up (status first, then definition); throws HostError saying what to do when it cannot. */
+export async function lookupNetworkBridge(name: string, dirs: LibvirtNetworkDirs = LIBVIRT_NETWORK_DIRS): Promise<NetworkBridge> {
+  // Names come from validated definitions (PATTERNS.networkName); this guards against any other caller.
+  if (name === '' || name.includes('/') || name.startsWith('.')) throw new VmkitError('InvalidArgument', `Invalid libvirt network name ${JSON.stringify(name)}`);
+  const tried: string[] = [];
+  for (const [dir, active] of [[dirs.status, true], [dirs.config, false]] as const) {
+    const file = join(dir, `${name}.xml`);
+    tried.push(file);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new VmkitError('HostError', `Cannot read libvirt network ${name} from ${file}: ${(e as Error).message}`);
+    }
+    const found = bridgeOfNetworkXml(text);
+    if ('bridge' in found) return { bridge: found.bridge, active, file };
+    const hint = active ? '' : `; if it is defined but not running, start it: virsh net-start ${name}`;
+    throw new VmkitError('HostError', `libvirt network ${name} (${file}) has no bridge vmkit can join: ${found.problem}${hint}`);
+  }
+  throw new VmkitError(
+    'HostError',
+    `There is no libvirt network ${name} (looked for ${tried.join(' and ')}): define and start it (virsh net-define FILE; virsh net-start ${name}), or connect the NIC to a host bridge with type: bridge`,
+  );
+}
+
+/**
+ * The bridge of every libvirt-network NIC of `spec`, by NIC id. Every problem is reported at once, each
+ * naming its NIC, in one HostError. Nothing to look up (no network NIC, or a qemu-launcher spec): an empty map.
+ */
+export async function networkBridges(spec: DomainSpec, dirs: LibvirtNetworkDirs = LIBVIRT_NETWORK_DIRS): Promise<Map<string, NetworkBridge>> {
+  const out = new Map<string, NetworkBridge>();
+  if (spec.rawOptions !== undefined) return out;
+  const nics = spec.nics.flatMap((n, i) => (n.kind === 'network' ? [{ i, id: n.id, network: n.network }] : []));
+  const looked = await Promise.allSettled(nics.map((n) => lookupNetworkBridge(n.network, dirs)));
+  const problems: string[] = [];
+  looked.forEach((r, k) => {
+    const nic = nics[k];
+    if (nic === undefined) return;
+    if (r.status === 'fulfilled') out.set(nic.id, r.value);
+    else problems.push(`nics[${nic.i}]: ${(r.reason as Error).message}`);
+  });
+  if (problems.length > 0) {
+    throw new VmkitError('HostError', `Cannot connect domain ${spec.name} to its libvirt network${nics.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, {
+      details: { problems },
+    });
+  }
+  return out;
+}
