@@ -58,7 +58,7 @@ function attr(el: XmlElement | undefined, name: string): string | undefined {
 
 /** Looks `name` up (status first, then definition); throws HostError saying what to do when it cannot. */
 export async function lookupNetworkBridge(name: string, dirs: LibvirtNetworkDirs = LIBVIRT_NETWORK_DIRS): Promise<NetworkBridge> {
-  // Names come from validated definitions (PATTERNS.networkName); this guards against any other caller.
+  // Names come from validated definitions (the domain-name pattern); this guards against any other caller.
   if (name === '' || name.includes('/') || name.startsWith('.')) throw new VmkitError('InvalidArgument', `Invalid libvirt network name ${JSON.stringify(name)}`);
   const tried: string[] = [];
   for (const [dir, active] of [[dirs.status, true], [dirs.config, false]] as const) {

@@ -61,8 +61,9 @@ export async function checkBridges(
   type Wanted = { i: number; bridge: string; network: { name: string; active: boolean } | undefined };
   const bridges = spec.nics.flatMap((n, i): Wanted[] => {
     if (n.kind === 'bridge') return [{ i, bridge: n.bridge, network: undefined }];
-    const net = n.kind === 'network' ? opts.networks?.get(n.id) : undefined;
-    return net === undefined || n.kind !== 'network' ? [] : [{ i, bridge: net.bridge, network: { name: n.network, active: net.active } }];
+    if (n.kind !== 'network') return [];
+    const net = opts.networks?.get(n.id);
+    return net === undefined ? [] : [{ i, bridge: net.bridge, network: { name: n.network, active: net.active } }];
   });
   if (bridges.length === 0) return;
   const helper = opts.helper ?? BRIDGE_HELPER;
