@@ -6,7 +6,7 @@ export { parseDefinition, validateDefinition, type DefinitionOptions } from './p
 export { detectFormat } from './detect-format.js';
 export { loadDefinitionFile, readDefinitionFile } from './load-definition-file.js';
 export { locateDefinition, DEFAULT_LAUNCHER_CONFIG_DIR } from './locate-definition.js';
-export { parseCpuSet, formatCpuSet } from './cpuset.js';
+export { parseCpuSet, formatCpuSet } from '../util/cpu-set.js';
 export { parseSize, formatSize, type SizeUnit } from './size.js';
 export { domainJsonSchema, SCHEMA_ID } from './native/schema.js';
 export { parseLibvirtXml, exportLibvirtXml, type LibvirtParseOptions, type LibvirtParseResult } from './libvirt/index.js';

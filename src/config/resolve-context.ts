@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { isVmkitError } from '../errors.js';
-import { parseCpuSet } from './cpuset.js';
+import { parseCpuSet } from '../util/cpu-set.js';
 import { touches } from './prune.js';
 import type { Problems } from './problems.js';
 import { formatSize, MiB, parseSize } from './size.js';

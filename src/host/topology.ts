@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VmkitError } from '../errors.js';
-import { parseCpuList } from '../tuning/cpu-list.js';
+import { parseCpuSet } from '../util/cpu-set.js';
 
 export interface HostCpu {
   id: number;
@@ -72,7 +72,7 @@ export async function readHostTopology(opts: { sysRoot?: string } = {}): Promise
   }
   const ids = numbered(entries, 'cpu');
   const onlineText = await readOptional(join(cpuDir, 'online'));
-  const onlineSet = onlineText === undefined ? undefined : new Set(parseCpuList(onlineText));
+  const onlineSet = onlineText === undefined ? undefined : new Set(parseCpuSet(onlineText, { allowEmpty: true }));
 
   // node -> cpus from node*/cpulist; nodes absent entirely on kernels without NUMA.
   const nodeEntries = await listOptional(nodeDir);
@@ -81,7 +81,7 @@ export async function readHostTopology(opts: { sysRoot?: string } = {}): Promise
   await Promise.all(
     nodeIds.map(async (n) => {
       const list = await readOptional(join(nodeDir, `node${n}`, 'cpulist'));
-      for (const c of parseCpuList(list ?? '')) nodeOf.set(c, n);
+      for (const c of parseCpuSet(list ?? '', { allowEmpty: true })) nodeOf.set(c, n);
     }),
   );
 
@@ -104,7 +104,7 @@ export async function readHostTopology(opts: { sysRoot?: string } = {}): Promise
         // Offline CPUs drop out of node*/cpulist but keep their cpuN/nodeM link.
         node = numbered((await listOptional(dir)) ?? [], 'node')[0];
       }
-      const siblings = sibs === undefined ? [id] : parseCpuList(sibs);
+      const siblings = sibs === undefined ? [id] : parseCpuSet(sibs);
       return {
         id,
         online,

@@ -15,7 +15,7 @@
 import { VmkitError } from '../errors.js';
 import type { CpuSpec } from '../model/domain.js';
 import type { HostCpu, HostTopology } from '../host/topology.js';
-import { formatCpuList } from './cpu-list.js';
+import { formatCpuSet } from '../util/cpu-set.js';
 
 export interface VcpuPlacement {
   vcpu: number;
@@ -115,10 +115,10 @@ export function autoPlace(cpu: CpuSpec, topo: HostTopology, opts: { exclude?: re
     const pairs = smt
       ? `, ${coresOf(usable).filter((c) => c.cpus.length >= tpc).length} host cores with ${tpc} free SMT siblings`
       : '';
-    const ex = exclude.size > 0 ? `; CPUs ${formatCpuList([...exclude])} are pinned by other VMs` : '';
+    const ex = exclude.size > 0 ? `; CPUs ${formatCpuSet([...exclude])} are pinned by other VMs` : '';
     throw new VmkitError(
       'InvalidArgument',
-      `Cannot place ${want} vCPUs (${shape}) automatically: the host has ${usable.length} usable CPUs (${formatCpuList(usable.map((c) => c.id)) || 'none'})${pairs}${ex}. Use fewer vCPUs or pin them explicitly.`,
+      `Cannot place ${want} vCPUs (${shape}) automatically: the host has ${usable.length} usable CPUs (${formatCpuSet(usable.map((c) => c.id)) || 'none'})${pairs}${ex}. Use fewer vCPUs or pin them explicitly.`,
       { details: { vcpus: want, threads: tpc, usable: usable.map((c) => c.id), exclude: [...exclude] } },
     );
   }

@@ -26,7 +26,7 @@ import { realCgroupFs, type CgroupFs } from './cgroup-fs.js';
 import type { CgroupOptions, CpusetHierarchy } from './cgroup-detect.js';
 import { codeOf, ensureDir, hostError, ids, moveAll, read, removeDir, withLock, write } from './cgroup-files.js';
 import { groupName, ownerAlive, parseGroupName, processStart, type GroupOwner } from './cgroup-owner.js';
-import { formatCpuList, parseCpuList, subtractCpus, unionCpus } from './cpu-list.js';
+import { formatCpuSet, parseCpuSet, subtractCpus, unionCpus } from '../util/cpu-set.js';
 import type { ThreadAction } from './plan.js';
 
 export { detectCpuset, parseMountinfo } from './cgroup-detect.js';
@@ -56,7 +56,7 @@ async function vmGroups(fs: CgroupFs, vmkit: string): Promise<VmGroup[]> {
 }
 
 async function cpusOf(fs: CgroupFs, group: string): Promise<number[]> {
-  return parseCpuList(await read(fs, join(group, 'cpuset.cpus')));
+  return parseCpuSet(await read(fs, join(group, 'cpuset.cpus')), { allowEmpty: true });
 }
 
 /** After VM groups were added or removed: resize the pool / partition, or dissolve the shared part. */
@@ -68,9 +68,9 @@ async function reconcileShared(fs: CgroupFs, h: CpusetHierarchy): Promise<void> 
   const pool = join(vmkit, POOL_GROUP);
   if (live.length > 0) {
     if (h.version === 1) {
-      if (await fs.exists(pool)) await write(fs, join(pool, 'cpuset.cpus'), formatCpuList(subtractCpus(await cpusOf(fs, vmkit), taken)));
+      if (await fs.exists(pool)) await write(fs, join(pool, 'cpuset.cpus'), formatCpuSet(subtractCpus(await cpusOf(fs, vmkit), taken)));
     } else {
-      await write(fs, join(vmkit, 'cpuset.cpus'), formatCpuList(taken));
+      await write(fs, join(vmkit, 'cpuset.cpus'), formatCpuSet(taken));
     }
     return;
   }
@@ -200,7 +200,7 @@ async function conflictCheck(fs: CgroupFs, vmkit: string, cpus: readonly number[
     if (overlap.length > 0) {
       throw new VmkitError(
         'HostError',
-        `Cannot isolate CPUs ${formatCpuList(overlap)}: they are already isolated for VM '${g.owner.vm}' (QEMU pid ${g.owner.pid}, cgroup ${g.path})`,
+        `Cannot isolate CPUs ${formatCpuSet(overlap)}: they are already isolated for VM '${g.owner.vm}' (QEMU pid ${g.owner.pid}, cgroup ${g.path})`,
         { details: { cpus: overlap, group: g.path } },
       );
     }
@@ -223,30 +223,30 @@ async function isolateV1(fs: CgroupFs, h: CpusetHierarchy, vm: string, req: Isol
   const mems = await read(fs, join(h.root, 'cpuset.mems'));
   const outside = subtractCpus(req.cpus, rootCpus);
   if (outside.length > 0) {
-    throw new VmkitError('HostError', `Cannot isolate CPUs ${formatCpuList(outside)}: they are not in ${h.root}/cpuset.cpus (${formatCpuList(rootCpus)})`);
+    throw new VmkitError('HostError', `Cannot isolate CPUs ${formatCpuSet(outside)}: they are not in ${h.root}/cpuset.cpus (${formatCpuSet(rootCpus)})`);
   }
   await ensureDir(fs, vmkit);
   await write(fs, join(vmkit, 'cpuset.mems'), mems);
-  await write(fs, join(vmkit, 'cpuset.cpus'), formatCpuList(rootCpus));
+  await write(fs, join(vmkit, 'cpuset.cpus'), formatCpuSet(rootCpus));
   await conflictCheck(fs, vmkit, req.cpus);
   const taken = unionCpus(req.cpus, ...(await Promise.all((await vmGroups(fs, vmkit)).map((g) => cpusOf(fs, g.path)))));
   const poolCpus = subtractCpus(rootCpus, taken);
   if (poolCpus.length === 0) {
-    throw new VmkitError('HostError', `Cannot isolate CPUs ${formatCpuList(req.cpus)}: no CPU of ${formatCpuList(rootCpus)} would be left for the host's other tasks`);
+    throw new VmkitError('HostError', `Cannot isolate CPUs ${formatCpuSet(req.cpus)}: no CPU of ${formatCpuSet(rootCpus)} would be left for the host's other tasks`);
   }
   await ensureDir(fs, pool);
   await write(fs, join(pool, 'cpuset.mems'), mems);
-  await write(fs, join(pool, 'cpuset.cpus'), formatCpuList(poolCpus));
+  await write(fs, join(pool, 'cpuset.cpus'), formatCpuSet(poolCpus));
 
   if (!(await ensureDir(fs, vm))) throw new VmkitError('HostError', `Cannot isolate CPUs: the cgroup ${vm} already exists`);
   await write(fs, join(vm, 'cpuset.mems'), mems);
-  await write(fs, join(vm, 'cpuset.cpus'), formatCpuList(req.cpus));
+  await write(fs, join(vm, 'cpuset.cpus'), formatCpuSet(req.cpus));
   const subs = subgroups(req);
   for (const s of subs) {
     const dir = join(vm, s.name);
     await ensureDir(fs, dir);
     await write(fs, join(dir, 'cpuset.mems'), mems);
-    await write(fs, join(dir, 'cpuset.cpus'), formatCpuList(s.cpus));
+    await write(fs, join(dir, 'cpuset.cpus'), formatCpuSet(s.cpus));
   }
   // Shield: every other task of R goes to the pool (the VM's own threads move next).
   const qemu = new Set(req.threads.map((a) => a.tid));
@@ -257,14 +257,14 @@ async function isolateV1(fs: CgroupFs, h: CpusetHierarchy, vm: string, req: Isol
 async function isolateV2(fs: CgroupFs, h: CpusetHierarchy, vm: string, req: IsolateRequest, state: { addedRootCpuset: boolean }): Promise<void> {
   const vmkit = join(h.root, VMKIT_GROUP);
   // CPUs already in the vmkit partition have left R's effective set; they are still ours to hand out.
-  const effective = parseCpuList(await read(fs, join(h.root, 'cpuset.cpus.effective')));
+  const effective = parseCpuSet(await read(fs, join(h.root, 'cpuset.cpus.effective')), { allowEmpty: true });
   const held = (await fs.exists(vmkit)) ? await cpusOf(fs, vmkit).catch(() => []) : [];
   const online = unionCpus(effective, held);
   const outside = subtractCpus(req.cpus, online);
   if (outside.length > 0) {
     throw new VmkitError(
       'HostError',
-      `Cannot isolate CPUs ${formatCpuList(outside)}: they are not available in ${h.root} (cpuset.cpus.effective is ${formatCpuList(effective)}; another cpuset partition may hold them)`,
+      `Cannot isolate CPUs ${formatCpuSet(outside)}: they are not available in ${h.root} (cpuset.cpus.effective is ${formatCpuSet(effective)}; another cpuset partition may hold them)`,
     );
   }
   if (!(await read(fs, join(h.root, 'cgroup.subtree_control'))).split(/\s+/).includes('cpuset')) {
@@ -278,13 +278,13 @@ async function isolateV2(fs: CgroupFs, h: CpusetHierarchy, vm: string, req: Isol
   await conflictCheck(fs, vmkit, req.cpus);
   const taken = unionCpus(req.cpus, ...(await Promise.all((await vmGroups(fs, vmkit)).map((g) => cpusOf(fs, g.path)))));
   if (subtractCpus(online, taken).length === 0) {
-    throw new VmkitError('HostError', `Cannot isolate CPUs ${formatCpuList(req.cpus)}: no CPU of ${formatCpuList(online)} would be left for the host's other tasks`);
+    throw new VmkitError('HostError', `Cannot isolate CPUs ${formatCpuSet(req.cpus)}: no CPU of ${formatCpuSet(online)} would be left for the host's other tasks`);
   }
-  await write(fs, join(vmkit, 'cpuset.cpus'), formatCpuList(taken));
+  await write(fs, join(vmkit, 'cpuset.cpus'), formatCpuSet(taken));
   await setPartition(fs, vmkit, 'root');
 
   if (!(await ensureDir(fs, vm))) throw new VmkitError('HostError', `Cannot isolate CPUs: the cgroup ${vm} already exists`);
-  await write(fs, join(vm, 'cpuset.cpus'), formatCpuList(req.cpus));
+  await write(fs, join(vm, 'cpuset.cpus'), formatCpuSet(req.cpus));
   const vcpus = req.threads.filter((a) => a.role === 'vcpu');
   const kind = req.partition ?? (vcpus.length > 0 && vcpus.every((a) => a.cpus?.length === 1) ? 'isolated' : 'root');
   await setPartition(fs, vm, kind);
@@ -294,7 +294,7 @@ async function isolateV2(fs: CgroupFs, h: CpusetHierarchy, vm: string, req: Isol
     const dir = join(vm, s.name);
     await ensureDir(fs, dir);
     await write(fs, join(dir, 'cgroup.type'), 'threaded');
-    await write(fs, join(dir, 'cpuset.cpus'), formatCpuList(s.cpus));
+    await write(fs, join(dir, 'cpuset.cpus'), formatCpuSet(s.cpus));
   }
   await write(fs, join(vm, 'cgroup.procs'), String(req.pid), `move QEMU (pid ${req.pid}) into its cgroup`);
   for (const s of subs) for (const a of s.threads) await placeThread(fs, join(vm, s.name, 'cgroup.threads'), a);

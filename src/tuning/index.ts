@@ -9,4 +9,4 @@ export type { AppliedTuning, ApplyOptions } from './apply.js';
 export { detectCpuset, isolateThreads, sweepCgroups } from './cgroup.js';
 export type { CpusetHierarchy, IsolateRequest, IsolatedGroup } from './cgroup.js';
 export { parseQemuThreads, readThreadIds } from './threads.js';
-export { parseCpuList, formatCpuList } from './cpu-list.js';
+export { parseCpuSet, formatCpuSet } from '../util/cpu-set.js';

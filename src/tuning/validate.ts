@@ -6,7 +6,7 @@
 import type { Problem } from '../errors.js';
 import type { CpuSet, DomainSpec, ThreadSched } from '../model/domain.js';
 import type { HostTopology } from '../host/topology.js';
-import { formatCpuList, unionCpus } from './cpu-list.js';
+import { formatCpuSet, unionCpus } from '../util/cpu-set.js';
 
 export const RT_PRIORITY_MIN = 1;
 export const RT_PRIORITY_MAX = 99;
@@ -55,15 +55,15 @@ function schedProblems(s: ThreadSched | undefined, path: string, limits: HostLim
 export function pinProblems(cpus: CpuSet, who: string, path: string, topo: HostTopology): Problem[] {
   if (cpus.length === 0) return [{ path, message: `${who} is pinned to an empty CPU set; name at least one host CPU`, found: "''" }];
   const byId = new Map(topo.cpus.map((c) => [c.id, c]));
-  const all = formatCpuList(topo.cpus.map((c) => c.id));
-  const online = formatCpuList(topo.cpus.filter((c) => c.online).map((c) => c.id));
+  const all = formatCpuSet(topo.cpus.map((c) => c.id));
+  const online = formatCpuSet(topo.cpus.filter((c) => c.online).map((c) => c.id));
   const out: Problem[] = [];
   for (const id of cpus) {
     const c = byId.get(id);
     if (c === undefined) {
-      out.push({ path, message: `${who} is pinned to host CPU ${id}, which does not exist (this host has CPUs ${all})`, expected: `CPUs within ${online}`, found: formatCpuList(cpus) });
+      out.push({ path, message: `${who} is pinned to host CPU ${id}, which does not exist (this host has CPUs ${all})`, expected: `CPUs within ${online}`, found: formatCpuSet(cpus) });
     } else if (!c.online) {
-      out.push({ path, message: `${who} is pinned to host CPU ${id}, which is offline (online CPUs: ${online}); bring it online or pin elsewhere`, expected: `CPUs within ${online}`, found: formatCpuList(cpus) });
+      out.push({ path, message: `${who} is pinned to host CPU ${id}, which is offline (online CPUs: ${online}); bring it online or pin elsewhere`, expected: `CPUs within ${online}`, found: formatCpuSet(cpus) });
     }
   }
   return out;
@@ -139,8 +139,8 @@ export function validateTuning(
     if (isolated.length > 0 && rest.length === 0) {
       out.push({
         path: 'tuning.isolate',
-        message: `isolating CPUs ${formatCpuList(isolated)} would leave no CPU for the host's other tasks; pin the VM's threads to fewer CPUs`,
-        found: formatCpuList(isolated),
+        message: `isolating CPUs ${formatCpuSet(isolated)} would leave no CPU for the host's other tasks; pin the VM's threads to fewer CPUs`,
+        found: formatCpuSet(isolated),
       });
     }
   }

@@ -7,7 +7,7 @@
  * sibling partitions and at least one CPU left to a parent with tasks; rmdir refused while populated or
  * with children. It is a model, not the kernel: the real v2 path is still to be proven on a v2 host.
  */
-import { formatCpuList, parseCpuList } from '../../src/tuning/cpu-list.js';
+import { formatCpuSet, parseCpuSet } from '../../src/util/cpu-set.js';
 import type { CgroupFs } from '../../src/tuning/cgroup-fs.js';
 
 function err(code: string, path: string): Error {
@@ -145,9 +145,9 @@ export class FakeCgroup2 implements CgroupFs {
     if (!this.hasCpuset(n)) throw err('ENOENT', path);
     switch (file) {
       case 'cpuset.cpus':
-        return formatCpuList(n.cpus) + '\n';
+        return formatCpuSet(n.cpus) + '\n';
       case 'cpuset.cpus.effective':
-        return formatCpuList(this.effective(n)) + '\n';
+        return formatCpuSet(this.effective(n)) + '\n';
       case 'cpuset.cpus.partition':
         if (n.parent === undefined) throw err('ENOENT', path);
         return n.partition + '\n';
@@ -198,7 +198,7 @@ export class FakeCgroup2 implements CgroupFs {
     if (!this.hasCpuset(n)) throw err('ENOENT', path);
     switch (file) {
       case 'cpuset.cpus':
-        n.cpus = parseCpuList(data);
+        n.cpus = parseCpuSet(data, { allowEmpty: true });
         if (this.isPartition(n) && n.parent !== undefined) n.partition = this.partitionState(n, n.partition.split(' ')[0]!);
         return;
       case 'cpuset.cpus.partition':

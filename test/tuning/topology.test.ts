@@ -31,9 +31,9 @@ test('readHostTopology() puts every CPU on node 0 when the kernel has no NUMA di
 
 test('readHostTopology() reads this machine and agrees with /sys/devices/system/cpu/online', async () => {
   const { readFile } = await import('node:fs/promises');
-  const { parseCpuList } = await import('../../src/tuning/cpu-list.js');
+  const { parseCpuSet } = await import('../../src/util/cpu-set.js');
   const topo = await readHostTopology();
-  const online = parseCpuList(await readFile('/sys/devices/system/cpu/online', 'utf8'));
+  const online = parseCpuSet(await readFile('/sys/devices/system/cpu/online', 'utf8'));
   assert.deepEqual(topo.cpus.filter((c) => c.online).map((c) => c.id), online);
   assert.ok(topo.cpus.every((c) => c.siblings.includes(c.id)));
 });

@@ -5,7 +5,7 @@
  */
 import { VmkitError } from '../../errors.js';
 import type { DiskSpec, DomainSpec, HostdevSpec, NicSpec, RngSpec, SerialSpec, ThreadSched } from '../../model/domain.js';
-import { formatCpuSet } from '../cpuset.js';
+import { formatCpuSet } from '../../util/cpu-set.js';
 import { DEFAULT_EMULATOR } from '../native/resolve-domain.js';
 import { diskName } from './read-disks.js';
 import { VMKIT_NS } from './read-metadata.js';

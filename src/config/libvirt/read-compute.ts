@@ -4,7 +4,7 @@
  * `unit=` says otherwise and rounded up to whole MiB (as libvirt aligns it on x86); without `<topology>`
  * every vCPU is its own socket; with NUMA cells the guest's memory is the sum of the cells'. Pure.
  */
-import { formatCpuSet } from '../cpuset.js';
+import { formatCpuSet } from '../../util/cpu-set.js';
 import { child } from '../pointer.js';
 import { formatSize } from '../size.js';
 import { put, type DraftCell, type ReadState } from './draft.js';

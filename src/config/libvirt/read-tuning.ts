@@ -3,7 +3,7 @@
  * emulatorsched. As in libvirt, `<vcpu cpuset>` pins every vCPU, the emulator and every iothread that has
  * no pin of its own. Pure.
  */
-import { formatCpuSet } from '../cpuset.js';
+import { formatCpuSet } from '../../util/cpu-set.js';
 import { child } from '../pointer.js';
 import { put, type DraftSched, type ReadState } from './draft.js';
 import type { VcpuFacts } from './read-compute.js';

@@ -1,6 +1,6 @@
 /** Small typed readers for XML values (integers, yes/no, sizes, cpusets) that report their own problems. Pure. */
 import { isVmkitError } from '../../errors.js';
-import { parseCpuSet } from '../cpuset.js';
+import { parseCpuSet } from '../../util/cpu-set.js';
 import { scaledBytes, UNIT_TEXT } from './units.js';
 import type { XmlAt, XmlContext } from './xml-context.js';
 import type { XmlElement } from './xml-tree.js';

@@ -1,6 +1,6 @@
 /** Native YAML: machine, CPU topology, memory, memory backing and NUMA. Pure. */
 import type { CpuSpec, MachineSpec, MemoryBackingSpec, NumaCellSpec, NumaTuneSpec } from '../../model/domain.js';
-import { formatCpuSet } from '../cpuset.js';
+import { formatCpuSet } from '../../util/cpu-set.js';
 import { child } from '../pointer.js';
 import type { Loose, ResolveContext } from '../resolve-context.js';
 import type { CpuInput, MachineInput, MemoryBackingInput, NumaCellInput, NumaInput } from './schema.js';
