@@ -7,7 +7,6 @@
  * moves forward. The stream reconnects by itself (with back-off) when the daemon restarts.
  */
 import { EventEmitter } from 'node:events';
-import { readFile, stat } from 'node:fs/promises';
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -30,7 +29,7 @@ import type {
   VmConnection,
   VmDomain,
 } from '../driver/api-types.js';
-import { MAX_DEFINITION_BYTES } from '../driver/definition-input.js';
+import { readDefinitionText } from '../config/definition-text.js';
 import { VmkitError } from '../errors.js';
 import { errorFromBody, httpStatusFor, type ErrorBody } from './http-errors.js';
 import { Transport } from './transport.js';
@@ -557,15 +556,7 @@ async function definitionBody(input: DefinitionInputLike): Promise<{ text: strin
   }
   if ('path' in input) {
     const file = resolve(input.path);
-    try {
-      const st = await stat(file);
-      if (st.size > MAX_DEFINITION_BYTES) throw new VmkitError('InvalidArgument', `Definition ${file} is ${st.size} bytes, more than the ${MAX_DEFINITION_BYTES} a definition may have`);
-      return { text: await readFile(file, 'utf8'), file, baseDir: dirname(file) };
-    } catch (e) {
-      if (e instanceof VmkitError) throw e;
-      const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'NotFound' : 'HostError';
-      throw new VmkitError(code, `Cannot read definition ${file}: ${(e as Error).message}`, { cause: e, details: { path: file } });
-    }
+    return { text: await readDefinitionText(file), file, baseDir: dirname(file) };
   }
   const file = input.file === undefined ? undefined : resolve(input.file);
   return { text: input.text, ...(file === undefined ? {} : { file }), baseDir: input.baseDir ?? (file === undefined ? process.cwd() : dirname(file)) };

@@ -5,6 +5,7 @@
 export { parseDefinition, validateDefinition, type DefinitionOptions } from './parse-definition.js';
 export { detectFormat } from './detect-format.js';
 export { loadDefinitionFile, readDefinitionFile } from './load-definition-file.js';
+export { readDefinitionText, checkDefinitionText, MAX_DEFINITION_BYTES } from './definition-text.js';
 export { locateDefinition, DEFAULT_LAUNCHER_CONFIG_DIR } from './locate-definition.js';
 export { parseCpuSet, formatCpuSet } from '../util/cpu-set.js';
 export { parseSize, formatSize, type SizeUnit } from './size.js';

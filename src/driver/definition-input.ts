@@ -1,6 +1,6 @@
 /** Turns what `define` accepts into a stored definition: native text, format and resolved spec. */
-import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { checkDefinitionText, readDefinitionText } from '../config/definition-text.js';
 import { parseDefinition } from '../config/index.js';
 import { parseDefinitionFast } from '../config/parse-definition.js';
 import { VmkitError } from '../errors.js';
@@ -25,35 +25,19 @@ export interface ParsedDefinition {
 /** Largest definition the daemon's event loop reads itself (fast path); larger ones go to the parser threads. */
 const MAX_IN_THREAD_BYTES = 64 * 1024;
 
-/** Largest definition accepted (a definition is a few KiB). */
-export const MAX_DEFINITION_BYTES = 4 * 1024 * 1024;
+export { MAX_DEFINITION_BYTES } from '../config/definition-text.js';
 
-/** Parses the input (pure for text and spec; one file read for a path). Throws ConfigError listing every problem. */
+/** Parses the input (pure for text and spec; one bounded file read for a path). Throws ConfigError listing every problem. */
 export async function readDefinition(input: DefinitionInput | DomainSpec, pool?: ParsePool): Promise<ParsedDefinition> {
   if (!('path' in input) && !('text' in input) && !('spec' in input)) return fromSpec(input);
   if ('spec' in input) return fromSpec(input.spec);
   if ('path' in input) {
     const file = resolve(input.path);
-    let text: string;
-    try {
-      const st = await stat(file);
-      if (st.size > MAX_DEFINITION_BYTES) {
-        throw new VmkitError('InvalidArgument', `Definition ${file} is ${st.size} bytes, more than the ${MAX_DEFINITION_BYTES} a definition may have; is it the right file?`);
-      }
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      if (e instanceof VmkitError) throw e;
-      const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'NotFound' : 'HostError';
-      throw new VmkitError(code, `Cannot read definition ${file}: ${(e as Error).message}`, { cause: e, details: { path: file } });
-    }
-    return fromText(text, file, dirname(file), pool);
+    return fromText(await readDefinitionText(file), file, dirname(file), pool);
   }
-  if (typeof input.text !== 'string') throw new VmkitError('InvalidArgument', 'A definition text must be a string');
-  if (Buffer.byteLength(input.text) > MAX_DEFINITION_BYTES) {
-    throw new VmkitError('InvalidArgument', `The definition is larger than the ${MAX_DEFINITION_BYTES} bytes a definition may have`);
-  }
+  const text = checkDefinitionText(input.text);
   const baseDir = input.baseDir ?? (input.file === undefined ? process.cwd() : dirname(resolve(input.file)));
-  return fromText(input.text, input.file, baseDir, pool);
+  return fromText(text, input.file, baseDir, pool);
 }
 
 async function fromText(text: string, file: string | undefined, baseDir: string, pool: ParsePool | undefined): Promise<ParsedDefinition> {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { DEFAULT_LAUNCHER_CONFIG_DIR, loadDefinitionFile, locateDefinition } from '../../src/config/index.js';
+import { checkDefinitionText, DEFAULT_LAUNCHER_CONFIG_DIR, loadDefinitionFile, locateDefinition, MAX_DEFINITION_BYTES, readDefinitionText } from '../../src/config/index.js';
 import { ConfigError, isVmkitError } from '../../src/errors.js';
 import { FIXTURES } from './helpers.js';
 
@@ -81,5 +82,29 @@ test('loadDefinitionFile() rejects missing files and invalid definitions with ty
     return true;
   });
   mkdirSync(join(tmp, 'adir.yaml'));
-  await assert.rejects(loadDefinitionFile(join(tmp, 'adir.yaml')), (e: unknown) => isVmkitError(e) && e.code === 'NotFound', 'a directory is not a definition');
+  await assert.rejects(
+    loadDefinitionFile(join(tmp, 'adir.yaml')),
+    (e: unknown) => isVmkitError(e) && e.code === 'InvalidArgument' && /is not a regular file \(it is a directory\)/.test(e.message),
+    'a directory is not a definition',
+  );
+});
+
+test('the definition reader refuses a FIFO at once (never blocks on it) and a file over the limit, without reading it', async () => {
+  const fifo = join(tmp, 'pipe.yaml');
+  execFileSync('mkfifo', [fifo]);
+  await assert.rejects(readDefinitionText(fifo), (e: unknown) => isVmkitError(e) && e.code === 'InvalidArgument' && /not a regular file \(it is a FIFO\)/.test(e.message));
+  await assert.rejects(loadDefinitionFile(fifo), (e: unknown) => isVmkitError(e) && e.code === 'InvalidArgument');
+  const big = join(tmp, 'big.yaml');
+  writeFileSync(big, '');
+  truncateSync(big, MAX_DEFINITION_BYTES + 1);
+  await assert.rejects(readDefinitionText(big), (e: unknown) => isVmkitError(e) && e.code === 'InvalidArgument' && e.message.includes(`${MAX_DEFINITION_BYTES + 1} bytes`));
+  truncateSync(big, MAX_DEFINITION_BYTES);
+  assert.equal((await readDefinitionText(big)).length, MAX_DEFINITION_BYTES, 'exactly the limit is accepted');
+  await assert.rejects(readDefinitionText(join(tmp, 'absent.yaml')), (e: unknown) => isVmkitError(e) && e.code === 'NotFound');
+});
+
+test('definition text over the limit is refused before parsing; text at the limit is accepted', () => {
+  assert.throws(() => checkDefinitionText('é'.repeat(MAX_DEFINITION_BYTES / 2 + 1)), (e: unknown) => isVmkitError(e) && e.code === 'InvalidArgument' && e.message.includes(`${MAX_DEFINITION_BYTES + 2} bytes`));
+  assert.equal(checkDefinitionText('x'.repeat(MAX_DEFINITION_BYTES)).length, MAX_DEFINITION_BYTES);
+  assert.throws(() => checkDefinitionText(42), (e: unknown) => isVmkitError(e) && e.code === 'InvalidArgument' && /must be a string/.test(e.message));
 });
