@@ -64,7 +64,7 @@ export interface DiskSpec {
   readonly cache?: DiskCache;
   readonly aio?: DiskAio;
   readonly readonly: boolean;
-  /** iothread id (virtio only). */
+  /** iothread id: a virtio disk runs in it; scsi disks share one, the virtio-scsi controller's. */
   readonly iothread?: string;
   /** Boot priority (lower first), firmware boot only. */
   readonly bootIndex?: number;

@@ -180,7 +180,13 @@ test('tuning rules: unknown iothreads, isolation without pins, priorities', () =
   assert.equal(only('name: a\ntuning: {scheduler: {vcpus: {policy: fifo, priority: 100}}}').message, 'Out of range');
   assert.equal(only('name: a\ntuning: {scheduler: {vcpus: {policy: idle, priority: 1}}}').message, 'The idle policy takes no priority (only fifo and rr do); remove it');
   assert.match(only('name: a\ndisks: [{path: /i, format: raw, iothread: io0}]').message, /no iothreads are defined/);
-  assert.match(only('name: a\niothreads: 1\ndisks: [{path: /i, format: raw, iothread: io0, bus: scsi}]').message, /only serves virtio disks/);
+  assert.match(only('name: a\niothreads: 1\ndisks: [{path: /i, format: raw, iothread: io0, bus: sata}]').message, /serves virtio disks .* but this disk is on bus sata/);
+  assert.deepEqual(validateDefinition('name: a\niothreads: 1\ndisks: [{path: /i, format: raw, iothread: io0, bus: scsi}]', { baseDir: '/' }), [], 'a scsi disk may name the iothread of its controller');
+  const two = validateDefinition('name: a\niothreads: 2\ndisks:\n  - {path: /i, format: raw, iothread: io0, bus: scsi}\n  - {path: /j, format: raw, bus: scsi}\n  - {path: /k, format: raw, iothread: io1, bus: scsi}\n', { baseDir: '/' });
+  assert.equal(two.length, 1);
+  assert.equal(two[0]?.path, 'disks[2].iothread');
+  assert.equal(two[0]?.line, 6);
+  assert.match(two[0]?.message ?? '', /share one virtio-scsi controller, which already runs in iothread `io0` \(set by disks\[0\]\)/);
 });
 
 test('qemu_args may not take over what vmkit manages', () => {

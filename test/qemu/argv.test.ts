@@ -167,16 +167,10 @@ describe('buildArgv disks', () => {
     assert.ok(devices.slice(1).every((d) => !d.includes('iothread')));
   });
 
-  test('argv() rejects scsi disks asking for different iothreads', () => {
-    const disks = [disk('/srv', 'd0', { bus: 'scsi', iothread: 'io0' }), disk('/srv', 'd1', { bus: 'scsi', iothread: 'io1' })];
-    assertConfigError(() => buildArgv(spec({ iothreads: ['io0', 'io1'], disks }), ctx), 'disks[1].iothread');
-  });
-
   test('argv() rejects what the machine or bus cannot do', () => {
     assertConfigError(() => buildArgv(spec({ disks: [disk('/srv', 'd0', { media: 'cdrom' })] }), ctx), 'disks[0].media');
     const microvm = { type: 'microvm', accel: 'auto' } as const;
     assertConfigError(() => buildArgv(spec({ machine: microvm, disks: [disk('/srv', 'd0', { bus: 'ide' })] }), ctx), 'disks[0].bus');
-    assertConfigError(() => buildArgv(spec({ disks: [disk('/srv', 'd0', { bus: 'sata', iothread: 'io0' })] }), ctx), 'disks[0].iothread');
     assertConfigError(() => buildArgv(spec({ disks: [disk('/srv', 'd0', { aio: 'native', cache: 'writeback' })] }), ctx), 'disks[0].aio');
     assertConfigError(() => buildArgv(spec({ disks: [disk('/srv', 'd0', { format: 'luks' })] }), ctx), 'disks[0].format');
   });

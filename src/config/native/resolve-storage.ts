@@ -42,6 +42,7 @@ export function resolveDisks(
   const bootIndexOwner = new Map<number, number>();
   const writers = new Map<string, number>();
   const readers = new Map<string, number>();
+  let scsiIothread: { readonly name: string; readonly disk: number } | undefined;
   (input ?? []).forEach((d, i) => {
     if (d === undefined) return;
     const at = child('/disks', i);
@@ -66,12 +67,22 @@ export function resolveDisks(
       ctx.problems.add(child(at, 'readonly'), { message: 'A cdrom is always read-only; remove `readonly: false` or use media disk', found: 'false' });
     }
     if (d.iothread !== undefined) {
-      if (bus !== 'virtio') {
+      // The one place of the iothread rules: virtio-blk disks run in their own iothread; SCSI disks share one
+      // virtio-scsi controller, which runs in one iothread (the argv builder gives the controller that one).
+      if (bus !== 'virtio' && bus !== 'scsi') {
         ctx.problems.add(child(at, 'iothread'), {
-          message: `An iothread only serves virtio disks (virtio-blk dataplane), but this disk is on bus ${bus}`,
-          expected: 'bus virtio',
+          message: `An iothread serves virtio disks (virtio-blk dataplane) and the virtio-scsi controller of scsi disks, but this disk is on bus ${bus}`,
+          expected: 'bus virtio or scsi',
           found: `bus ${bus}`,
         });
+      } else if (bus === 'scsi' && scsiIothread !== undefined && scsiIothread.name !== d.iothread) {
+        ctx.problems.add(child(at, 'iothread'), {
+          message: `All scsi disks share one virtio-scsi controller, which already runs in iothread \`${scsiIothread.name}\` (set by disks[${scsiIothread.disk}]): give them the same iothread, or put this disk on bus virtio`,
+          expected: JSON.stringify(scsiIothread.name),
+          found: JSON.stringify(d.iothread),
+        });
+      } else if (bus === 'scsi') {
+        scsiIothread ??= { name: d.iothread, disk: i };
       }
       if (!env.iothreads.includes(d.iothread) && !ctx.broken('/iothreads')) {
         const guess = closest(d.iothread, env.iothreads);

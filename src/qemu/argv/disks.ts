@@ -2,7 +2,7 @@
  * Disks as `-blockdev` node graphs (a protocol node: `file`, or `host_device` for paths under /dev, then a format node with an explicit `driver=`, so
  * QEMU never probes the format of a guest-writable image) and one `-device` per disk on its bus:
  * - virtio: `virtio-blk-pci` (`virtio-blk-device` on microvm), with `iothread=` when set;
- * - scsi: one `virtio-scsi-pci,id=scsi0` controller (with the first iothread of its disks), `scsi-hd`/`scsi-cd`
+ * - scsi: one `virtio-scsi-pci,id=scsi0` controller (in the iothread its disks name: config allows only one), `scsi-hd`/`scsi-cd`
  *   at `scsi-id=<n>`;
  * - sata: q35's built-in ICH9 AHCI ports `ide.0`..`ide.5`; on pc an added `ahci,id=ahci0` (`ahci0.0`..`ahci0.5`);
  * - ide: on pc the PIIX buses `ide.0`/`ide.1`, two units each; on q35 there is no IDE controller, so ide
@@ -140,9 +140,6 @@ function planBuses(spec: DomainSpec): BusPlan {
     if (disk.aio === 'native' && disk.cache !== 'none' && disk.cache !== 'directsync') {
       unsupported(spec, `disks[${i}].aio`, 'aio native needs O_DIRECT: set cache to none or directsync, or use aio io_uring or threads', `cache ${disk.cache ?? 'unset'}`);
     }
-    if (disk.iothread !== undefined && disk.bus !== 'virtio' && disk.bus !== 'scsi') {
-      unsupported(spec, `disks[${i}].iothread`, 'Only virtio and scsi disks can use an iothread: remove it or use bus virtio', disk.bus);
-    }
     switch (disk.bus) {
       case 'virtio':
         return;
@@ -186,11 +183,8 @@ function controllerArgs(spec: DomainSpec, pcAhci: boolean): string[] {
   const args: string[] = [];
   const scsi = spec.disks.filter((d) => d.bus === 'scsi');
   if (scsi.length > 0) {
+    // config/native/resolve-storage.ts makes sure the scsi disks that name an iothread name the same one.
     const iothread = scsi.find((d) => d.iothread !== undefined)?.iothread;
-    const other = spec.disks.findIndex((d) => d.bus === 'scsi' && d.iothread !== undefined && d.iothread !== iothread);
-    if (other >= 0) {
-      unsupported(spec, `disks[${other}].iothread`, `All scsi disks share one controller, which already runs in iothread ${iothread}: give them the same iothread`, spec.disks[other]?.iothread);
-    }
     args.push(
       '-device',
       formatOpts(`virtio-scsi-${virtioTransport(spec.machine.type)}`, [
