@@ -49,7 +49,7 @@ export interface DomainInfo {
   readonly pausedReason?: string;
   readonly autostart: boolean;
   readonly policies: LifecyclePolicies;
-  /** The definition's format: `dump` returns it in that format. `vmkit-spec` for definitions given as a DomainSpec. */
+  /** The definition's format: `dump` returns it in that format. Definitions given as a DomainSpec are stored as the native (or qemu-launcher) YAML they were checked through; `vmkit-spec` (JSON) only in roots written by older versions. */
   readonly format: DefinitionFormat;
   /** The file the definition was read from, when it came from one. */
   readonly file?: string;

@@ -2,15 +2,19 @@
 import { dirname, resolve } from 'node:path';
 import { checkDefinitionText, readDefinitionText } from '../config/definition-text.js';
 import { parseDefinition } from '../config/index.js';
+import { checkSpec } from '../config/check-spec.js';
 import { parseDefinitionFast } from '../config/parse-definition.js';
-import { VmkitError } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { DefinitionFormat } from './api-types.js';
 import type { ParsePool } from './parse-pool.js';
 
-/** What `define` accepts: a spec, a definition file, or a definition's text. */
+/**
+ * What `define` accepts: a spec, a definition file, or a definition's text. A spec is checked like a
+ * definition (config/check-spec.ts) and stored as the definition it was checked through, or as `source`:
+ * the text it was parsed from (kept for `dump` and to place problems found at start at file:line:col).
+ */
 export type DefinitionInput =
-  | { readonly spec: DomainSpec }
+  | { readonly spec: DomainSpec; readonly source?: { readonly text: string; readonly file?: string } }
   | { readonly path: string }
   | { readonly text: string; readonly file?: string; readonly baseDir?: string };
 
@@ -30,7 +34,7 @@ export { MAX_DEFINITION_BYTES } from '../config/definition-text.js';
 /** Parses the input (pure for text and spec; one bounded file read for a path). Throws ConfigError listing every problem. */
 export async function readDefinition(input: DefinitionInput | DomainSpec, pool?: ParsePool): Promise<ParsedDefinition> {
   if (!('path' in input) && !('text' in input) && !('spec' in input)) return fromSpec(input);
-  if ('spec' in input) return fromSpec(input.spec);
+  if ('spec' in input) return fromSpec(input.spec, input.source);
   if ('path' in input) {
     const file = resolve(input.path);
     return fromText(await readDefinitionText(file), file, dirname(file), pool);
@@ -49,9 +53,10 @@ async function fromText(text: string, file: string | undefined, baseDir: string,
   return { spec, format: spec.source.format, text, ...(file === undefined ? {} : { file }), baseDir };
 }
 
-function fromSpec(spec: DomainSpec): ParsedDefinition {
-  if (spec === null || typeof spec !== 'object' || typeof spec.name !== 'string') {
-    throw new VmkitError('InvalidArgument', 'A spec must be a DomainSpec object with a name');
-  }
-  return { spec, format: 'vmkit-spec', text: `${JSON.stringify(spec, null, 2)}\n` };
+function fromSpec(spec: unknown, source?: { readonly text: string; readonly file?: string }): ParsedDefinition {
+  const checked = checkSpec(spec);
+  if (source === undefined) return { spec: checked.spec, format: checked.format, text: checked.text };
+  const text = checkDefinitionText(source.text, 'The source text of a spec');
+  const file = source.file === undefined ? undefined : resolve(source.file);
+  return { spec: checked.spec, format: checked.spec.source.format, text, ...(file === undefined ? {} : { file, baseDir: dirname(file) }) };
 }

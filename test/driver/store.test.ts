@@ -91,15 +91,40 @@ describe('persistent domains in an embedded root (no QEMU)', () => {
     }
   });
 
-  it('a spec-defined domain dumps as JSON in format vmkit-spec', async () => {
-    const conn = await openEmbedded({ root: join(base, 'spec') });
+  it('a spec is checked like a definition and stored as the native YAML it was checked through', async () => {
+    const root = join(base, 'spec');
+    const conn = await openEmbedded({ root });
     try {
       const src = await conn.define({ text: pausedYaml('from-text') });
       const d = await conn.define({ spec: { ...src.spec, name: 'from-spec', uuid: undefined as never } });
       const def = await d.definition();
-      assert.equal(def.format, 'vmkit-spec');
-      assert.equal((JSON.parse(def.text) as { name: string }).name, 'from-spec');
+      assert.equal(def.format, 'vmkit-yaml');
+      assert.match(def.text, /^name: from-spec$/m);
       assert.notEqual(d.uuid, src.uuid);
+      assert.deepEqual({ ...d.spec, name: 'x', uuid: 'u' }, { ...src.spec, name: 'x', uuid: 'u' });
+      // Refused, with nothing stored: a value the format's rules refuse (at its field path), an inconsistent
+      // spec (a field vmkit derives), and something that is not a spec.
+      const before = (await readdir(join(root, 'domains'))).sort();
+      const badBus = { ...src.spec, name: 'bad-bus', disks: [{ id: 'disk0', path: '/i', format: 'raw', bus: 'floppy', media: 'disk', readonly: false }] };
+      await assert.rejects(conn.define({ spec: badBus as never }), (e: unknown) => {
+        assert.ok(e instanceof ConfigError);
+        assert.equal(e.problems[0]?.path, 'disks[0].bus');
+        assert.equal(e.problems[0]?.line, undefined, 'no position in generated text');
+        return true;
+      });
+      const badId = { ...src.spec, name: 'bad-id', disks: [{ id: 'mydisk', path: '/i', format: 'raw', bus: 'virtio', media: 'disk', readonly: false }] };
+      await assert.rejects(conn.define({ spec: badId as never }), isCode('InvalidArgument', /inconsistent at disks\[0\]\.id: it has "mydisk", but its own definition gives "disk0"/));
+      const cdrom = { ...src.spec, name: 'cd-virtio', disks: [{ id: 'disk0', path: '/i.iso', format: 'raw', bus: 'virtio', media: 'cdrom', readonly: true }] };
+      await assert.rejects(conn.define({ spec: cdrom as never }), (e: unknown) => e instanceof ConfigError && /cdrom cannot be on the virtio bus/.test(e.message));
+      await assert.rejects(conn.define({ spec: { name: 'half' } as never }), isCode('InvalidArgument', /not a complete DomainSpec/));
+      await assert.rejects(conn.define({ spec: 42 as never }), isCode('InvalidArgument', /must be a DomainSpec object/));
+      assert.deepEqual((await readdir(join(root, 'domains'))).sort(), before);
+      // With its source text: that text is what is stored (dump and positions of problems found at start).
+      const text = pausedYaml('with-source');
+      const parsed = (await conn.define({ text })).spec;
+      await conn.undefine('with-source');
+      const s = await conn.define({ spec: parsed, source: { text, file: '/defs/with-source.yaml' } });
+      assert.deepEqual(await s.definition(), { format: 'vmkit-yaml', text, file: '/defs/with-source.yaml' });
     } finally {
       await conn.close();
     }
