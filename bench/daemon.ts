@@ -17,7 +17,8 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { RemoteConnection } from '../src/api/client.js';
 import { parseDefinition } from '../src/config/index.js';
-import { daemonArgs, daemonSpec, hasConsole } from '../src/driver/daemon-args.js';
+import { daemonArgs, daemonSpec } from '../src/driver/daemon-args.js';
+import { routesConsole } from '../src/model/domain.js';
 import { openEmbedded } from '../src/driver/connection.js';
 import { resolveAccel } from '../src/host/accel.js';
 import { argvContext } from '../src/process/argv-context.js';
@@ -193,7 +194,7 @@ async function bareStarts(dir: string, texts: readonly string[]): Promise<number
       const spec = parseDefinition(text, { baseDir: process.cwd() });
       const rd = runDirPaths(join(dir, `b${i}`));
       await mkdir(rd.dir, { recursive: true });
-      const argv = [...buildArgv(daemonSpec(spec), await argvContext(spec, rd)), ...daemonArgs(rd, hasConsole(spec))];
+      const argv = [...buildArgv(daemonSpec(spec), await argvContext(spec, rd)), ...daemonArgs(rd, routesConsole(spec))];
       return { rd, argv, emulator: spec.emulator };
     }),
   );

@@ -12,11 +12,8 @@ export interface CheckedDefinition {
   readonly caps: QemuCaps;
 }
 
-/**
- * Reads, parses and checks a definition against the QEMU binary's capabilities, so that every problem, of
- * the file or of the host, comes with its file:line:col (ConfigError) before anything starts.
- */
-export async function loadChecked(arg: string, opts: { lenient?: boolean; quiet?: boolean } = {}): Promise<CheckedDefinition> {
+/** Reads and parses a definition (warnings, with --lenient, go to stderr unless `quiet`). */
+export async function loadParsed(arg: string, opts: { lenient?: boolean; quiet?: boolean } = {}): Promise<Omit<CheckedDefinition, 'caps'>> {
   const { path, text } = await readDefinitionFile(arg);
   const spec = parseDefinition(text, {
     file: path,
@@ -26,6 +23,15 @@ export async function loadChecked(arg: string, opts: { lenient?: boolean; quiet?
       if (opts.quiet !== true) process.stderr.write(`vmkit: warning: ${formatProblem(w)}\n`);
     },
   });
+  return { spec, path, text };
+}
+
+/**
+ * Reads, parses and checks a definition against the QEMU binary's capabilities, so that every problem, of
+ * the file or of the host, comes with its file:line:col (ConfigError) before anything starts.
+ */
+export async function loadChecked(arg: string, opts: { lenient?: boolean; quiet?: boolean } = {}): Promise<CheckedDefinition> {
+  const { spec, path, text } = await loadParsed(arg, opts);
   const caps = await checkHost(spec, { text, file: path });
   return { spec, path, text, caps };
 }

@@ -3,24 +3,19 @@
  * a second QMP monitor that QEMU serves (the first one connects to the daemon's listener at start), and a
  * serial console QEMU serves instead of connecting to the daemon. Pure.
  */
-import type { DomainSpec } from '../model/domain.js';
+import { routesConsole, type DomainSpec } from '../model/domain.js';
 import type { RunDir } from '../process/state-dir.js';
 import { formatOpts } from '../qemu/escape.js';
 
 export const ADOPT_QMP_ID = 'vmkit-qmp-adopt';
 export const SERVED_CONSOLE_ID = 'vmkit-console-served';
 
-/** True when the spec routes a serial console through vmkit (native specs with `serial: console`). */
-export function hasConsole(spec: DomainSpec): boolean {
-  return spec.rawOptions === undefined && spec.serial.mode === 'console';
-}
-
 /**
  * The spec QEMU is started from in daemon mode: without vmkit's own console chardev (daemonArgs adds one
  * that QEMU serves). Policy `-action` options are appended to qemuArgs by the caller.
  */
 export function daemonSpec(spec: DomainSpec): DomainSpec {
-  return hasConsole(spec) ? { ...spec, serial: { ...spec.serial, mode: 'none' } } : spec;
+  return routesConsole(spec) ? { ...spec, serial: { ...spec.serial, mode: 'none' } } : spec;
 }
 
 export function daemonArgs(runDir: RunDir, console: boolean): string[] {

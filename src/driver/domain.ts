@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { VmkitError } from '../errors.js';
-import type { DomainSpec } from '../model/domain.js';
+import { routesConsole, type DomainSpec } from '../model/domain.js';
 import type { ExitInfo } from '../process/exit-info.js';
 import { QemuProcess, type BeforeCont } from '../process/qemu-process.js';
 import type { QmpEvent } from '../qmp/index.js';
@@ -21,7 +21,7 @@ import type {
 } from './api-types.js';
 import { AdoptedQemu } from './adopted-qemu.js';
 import { ConsoleLink } from './console-link.js';
-import { daemonArgs, daemonSpec, hasConsole } from './daemon-args.js';
+import { daemonArgs, daemonSpec } from './daemon-args.js';
 import type { JobQueue } from './job-queue.js';
 import { policyArgs, resolvePolicies, type LifecyclePolicies } from './policies.js';
 import { writeRuntimeRecord, type RuntimeRecord } from './runtime-record.js';
@@ -249,7 +249,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     const s = this.rec.spec;
     const vm = this.vm;
     const running = vm?.running === true;
-    const consoleSocket = running && this.host.detached && hasConsole(s) ? vm.runDir.consoleSocket : undefined;
+    const consoleSocket = running && this.host.detached && routesConsole(s) ? vm.runDir.consoleSocket : undefined;
     return {
       name: this.name,
       uuid: this.uuid,
@@ -384,13 +384,14 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
       });
       tuned = tuning !== undefined;
       const beforeCont = chain(tuning, this.host.beforeCont);
-      const console = detached && hasConsole(this.spec);
+      const console = detached && routesConsole(this.spec);
       vm = await QemuProcess.launch(detached ? daemonSpec(spec) : spec, {
         root: this.host.root,
         ...(beforeCont === undefined ? {} : { beforeCont }),
         paused: detached || opts.paused === true,
         signal,
         ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+        ...(this.rec.format === 'vmkit-spec' ? {} : { source: { text: this.rec.text, ...(this.rec.file === undefined ? {} : { file: this.rec.file }) } }),
         ...(detached ? { detached: true, extraArgs: (rd) => daemonArgs(rd, console), spawner: serverSpawner } : {}),
       });
       if (detached) {

@@ -304,3 +304,8 @@ export const EMPTY_TUNING: TuningSpec = Object.freeze({
 
 /** Names must be safe as file names and QEMU ids: no path separators, no leading dot. */
 export const DOMAIN_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$/;
+
+/** True when vmkit routes the serial console (native specs with `serial: console`; qemu-launcher files route their own). */
+export function routesConsole(spec: Pick<DomainSpec, 'rawOptions' | 'serial'>): boolean {
+  return spec.rawOptions === undefined && spec.serial.mode === 'console';
+}

@@ -1,34 +1,22 @@
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { chown, createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { VmkitError } from '../errors.js';
-import { readIdentity, type Identity } from '../host/accounts.js';
-import { requireExecutable } from '../host/path-lookup.js';
+import type { CapsCache } from '../host/caps/index.js';
 import type { DomainSpec } from '../model/domain.js';
-import { buildArgv } from '../qemu/argv/index.js';
-import { QmpListener, type QmpClient, type QmpEvent } from '../qmp/index.js';
+import type { QmpClient, QmpEvent } from '../qmp/index.js';
 import { prlimit, withRlimit } from '../sys/rlimit.js';
 import { memlockLimit } from '../tuning/apply.js';
 import { TailBuffer } from '../util/tail-buffer.js';
-import { argvContext } from './argv-context.js';
-import { checkHost } from './host-check.js';
-import type { CapsCache } from '../host/caps/index.js';
-import { qemuCommand, qemuEnvironment } from './command.js';
-import { ConsoleListener } from './console-listener.js';
-import { classifyExit, type ExitInfo } from './exit-info.js';
 import { setBalloonTarget } from './balloon-target.js';
-import { prepareFirmware } from './firmware.js';
-import { createRunDir, removeRunDir, type RunDir } from './state-dir.js';
-import { prepareSerialFile, securePrivateSocket } from './serial-files.js';
-import { checkBridges } from './bridge-helper.js';
-import { networkBridges } from '../host/libvirt-network.js';
+import { classifyExit, type ExitInfo } from './exit-info.js';
+import { commandLine, prepareHost, prepareLaunch, type CommandLine, type Prepared } from './launch-phases.js';
+import { securePrivateSocket } from './serial-files.js';
+import { removeRunDir, type RunDir } from './state-dir.js';
 import { queryVnc, type VncAddress } from './vnc.js';
-
-const chownAsync = promisify(chown);
 
 /** What runs between QEMU's start (paused, `-S`) and `cont`: tuning. Returns an undo step. */
 export type BeforeCont = (vm: { readonly pid: number; readonly qmp: QmpClient; readonly spec: DomainSpec }) => Promise<(() => Promise<void>) | void>;
@@ -45,6 +33,8 @@ export interface LaunchOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Capabilities cache to check the spec against (default: the shared one, see host-check.ts). */
   readonly caps?: CapsCache;
+  /** The definition's text (and file), to place host problems at file:line:col; read only when there are problems. */
+  readonly source?: { readonly text: string; readonly file?: string };
   /**
    * Daemon mode: QEMU must outlive this process. No `--pdeathsig`, and QEMU gets its own session (so a
    * terminal's Ctrl-C or the daemon's process group signals do not reach it). Default false.
@@ -67,7 +57,7 @@ export interface SpawnedChild {
   kill(signal: NodeJS.Signals): void;
 }
 
-export type Spawner = (cmd: { file: string; args: string[] }, opts: { env: NodeJS.ProcessEnv; logFile: string; detached: boolean }) => Promise<SpawnedChild>;
+export type Spawner = (cmd: { readonly file: string; readonly args: readonly string[] }, opts: { env: NodeJS.ProcessEnv; logFile: string; detached: boolean }) => Promise<SpawnedChild>;
 
 export interface QemuProcessEvents {
   console: [Buffer];
@@ -126,95 +116,88 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     return this.exitInfo === undefined;
   }
 
-  /** Starts QEMU for `spec` and returns once the guest runs (or is paused, with `paused`). */
+  /**
+   * Starts QEMU for `spec` and returns once the guest runs (or is paused, with `paused`), in named steps:
+   * prepare (host facts, run directory; launch-phases.ts), command line (built once, checked), host set-up,
+   * spawn, connect (QMP, console), finish (beforeCont, balloon target, `cont`). A failure at any step
+   * undoes the earlier ones: no process, socket or directory is left.
+   */
   static async launch(spec: DomainSpec, opts: LaunchOptions): Promise<QemuProcess> {
-    const env = opts.env ?? process.env;
-    const deadline = AbortSignal.timeout(opts.timeoutMs ?? 30_000);
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const deadline = AbortSignal.timeout(timeoutMs);
     const signal = opts.signal === undefined ? deadline : AbortSignal.any([opts.signal, deadline]);
-    // Everything before the spawn runs concurrently: the checks, the run directory and its sockets.
-    const checks = Promise.all([
-      requireExecutable('setpriv', 'install util-linux (apt-get install util-linux)', env),
-      requireExecutable(spec.emulator, `install QEMU (apt-get install qemu-system-x86) or set 'emulator' to the binary's path`, env),
-      readIdentity(spec.process.user, spec.process.group),
-      checkHost(spec, { ...(opts.caps === undefined ? {} : { cache: opts.caps }), signal }),
-      networkBridges(spec),
-    ]);
-    const wantsConsole = spec.rawOptions === undefined && spec.serial.mode === 'console';
-    const made = createRunDir(opts.root, spec.name).then(async (dir) => {
-      const [q, c] = await Promise.allSettled([
-        QmpListener.listen(dir.qmpSocket),
-        wantsConsole ? ConsoleListener.listen(dir.consoleSocket) : Promise.resolve(undefined),
-      ]);
-      return { dir, q, c };
-    });
-    const [checked, prepared] = await Promise.allSettled([checks, made]);
-    let qmpListener: QmpListener | undefined = prepared.status === 'fulfilled' && prepared.value.q.status === 'fulfilled' ? prepared.value.q.value : undefined;
-    let consoleListener: ConsoleListener | undefined = prepared.status === 'fulfilled' && prepared.value.c.status === 'fulfilled' ? prepared.value.c.value : undefined;
-    if (checked.status === 'rejected' || prepared.status === 'rejected') {
-      await qmpListener?.close().catch(() => undefined);
-      await consoleListener?.close().catch(() => undefined);
-      if (prepared.status === 'fulfilled') await removeRunDir(prepared.value.dir);
-      throw checked.status === 'rejected' ? checked.reason : (prepared as PromiseRejectedResult).reason;
+    const timedOut = (e: unknown): unknown =>
+      e instanceof VmkitError && (e.code === 'Aborted' || e.code === 'Timeout') && opts.signal?.aborted !== true && deadline.aborted
+        ? new VmkitError('Timeout', `QEMU did not become ready within ${timeoutMs} ms`, { cause: e })
+        : e;
+    let prepared: Prepared;
+    try {
+      prepared = await prepareLaunch(spec, opts, signal);
+    } catch (e) {
+      throw timedOut(e);
     }
-    const [setpriv, qemu, identity, caps, networks] = checked.value;
-    const runDir = prepared.value.dir;
     let vm: QemuProcess | undefined;
     try {
-      for (const r of [prepared.value.q, prepared.value.c]) if (r.status === 'rejected') throw r.reason;
-      if (qmpListener === undefined) throw new VmkitError('Internal', 'QMP listener missing');
-      await checkBridges(spec, { asRoot: (identity?.uid ?? process.getuid?.()) === 0, networks });
-      await prepareSerialFile(spec, identity);
-      if (identity !== undefined) await shareRunDir(runDir, identity, wantsConsole);
-      await prepareFirmware(spec, identity);
-      const argv = [...buildArgv(spec, await argvContext(spec, runDir, caps, networks)), ...(opts.extraArgs?.(runDir) ?? [])];
-      const cmd = qemuCommand(setpriv, qemu, argv, identity, { pdeathsig: opts.detached !== true });
-      const qemuEnv = qemuEnvironment(spec.process, env);
-      vm =
-        opts.spawner === undefined || spec.tuning.rlimitMemlock !== undefined
-          ? QemuProcess.spawn(spec, argv, runDir, cmd, qemuEnv, opts.detached === true)
-          : await QemuProcess.spawnWith(opts.spawner, spec, argv, runDir, cmd, qemuEnv, opts.detached === true);
-      const failed = vm.childExit.then(() => {
-        throw new VmkitError('QemuFailed', `QEMU failed to start: ${vm?.stderr.lines(5).join('\n') || 'it exited without a message'}`, {
-          details: { stderr: vm?.stderr.lines(20), argv },
-        });
-      });
-      failed.catch(() => undefined);
-      // QEMU connects QMP early and sends the greeting only after machine set-up: when that fails it
-      // closes the connection and exits, and its exit (with its message) is the error to report.
-      const started = vm;
-      // Bounded by the start's own deadline (in `signal`), not by the listener's default.
-      const accepted = qmpListener.accept({ signal, timeoutMs: Infinity }).catch(async (e: unknown) => {
-        const exited = await Promise.race([started.childExit.then(() => true), delay(2000, undefined, { ref: false }).then(() => false)]);
-        if (exited) return failed;
-        throw e;
-      });
-      vm.qmp = await Promise.race([accepted, failed]);
-      vm.qmp.on('event', (ev: QmpEvent) => vm?.onQmpEvent(ev));
-      await securePrivateSocket(spec, identity);
-      vm.vnc = await queryVnc(spec, vm.qmp, signal);
-      if (consoleListener !== undefined) vm.attachConsole(await Promise.race([consoleListener.accepted(), failed]));
-      await qmpListener.close();
-      await consoleListener?.close();
-      const undo = await opts.beforeCont?.({ pid: vm.pid, qmp: vm.qmp, spec });
-      if (undo) vm.undoTuning = undo;
-      await setBalloonTarget(spec, vm.qmp, signal);
-      if (opts.paused !== true) await vm.qmp.execute('cont', undefined, { signal });
+      const command = await commandLine(spec, prepared, opts, signal);
+      await prepareHost(spec, prepared);
+      vm = await QemuProcess.start(spec, prepared.runDir, command, opts);
+      await vm.connect(prepared, signal);
+      await vm.finishStartup(opts, signal);
       return vm;
     } catch (e) {
-      await qmpListener?.close().catch(() => undefined);
-      await consoleListener?.close().catch(() => undefined);
-      if (vm !== undefined) {
+      if (vm === undefined) await prepared.discard();
+      else {
+        await prepared.closeListeners();
         vm.destroyRequested = true;
         vm.child.kill('SIGKILL');
         await vm.exited;
-      } else {
-        await removeRunDir(runDir);
       }
-      if (e instanceof VmkitError && (e.code === 'Aborted' || e.code === 'Timeout') && opts.signal?.aborted !== true && deadline.aborted) {
-        throw new VmkitError('Timeout', `QEMU did not become ready within ${opts.timeoutMs ?? 30_000} ms`, { cause: e });
-      }
-      throw e;
+      throw timedOut(e);
     }
+  }
+
+  /** Spawn: QEMU starts paused (`-S`); here or through the launch's spawner (daemon mode). */
+  private static async start(spec: DomainSpec, runDir: RunDir, c: CommandLine, opts: LaunchOptions): Promise<QemuProcess> {
+    const detached = opts.detached === true;
+    // The memlock limit must be in place at exec, which only a fork from this thread can arrange.
+    if (opts.spawner === undefined || spec.tuning.rlimitMemlock !== undefined) return QemuProcess.spawn(spec, c.argv, runDir, c.cmd, c.env, detached);
+    return QemuProcess.spawnWith(opts.spawner, spec, c.argv, runDir, c.cmd, c.env, detached);
+  }
+
+  /**
+   * Connect: QEMU connects its monitor early and greets only after machine set-up; when that fails it
+   * closes the connection and exits, and its exit (with its message) is the error to report. Then the
+   * serial console, the private sockets' modes and the VNC address.
+   */
+  private async connect(p: Prepared, signal: AbortSignal): Promise<void> {
+    const failed = this.childExit.then(() => {
+      throw new VmkitError('QemuFailed', `QEMU failed to start: ${this.stderr.lines(5).join('\n') || 'it exited without a message'}`, {
+        details: { stderr: this.stderr.lines(20), argv: this.argv },
+      });
+    });
+    failed.catch(() => undefined);
+    // Bounded by the start's own deadline (in `signal`), not by the listener's default.
+    const accepted = p.qmpListener.accept({ signal, timeoutMs: Infinity }).catch(async (e: unknown) => {
+      const exited = await Promise.race([this.childExit.then(() => true), delay(2000, undefined, { ref: false }).then(() => false)]);
+      if (exited) return failed;
+      throw e;
+    });
+    const qmp = await Promise.race([accepted, failed]);
+    this.qmp = qmp;
+    qmp.on('event', (ev: QmpEvent) => this.onQmpEvent(ev));
+    await securePrivateSocket(this.spec, p.identity);
+    this.vnc = await queryVnc(this.spec, qmp, signal);
+    if (p.consoleListener !== undefined) this.attachConsole(await Promise.race([p.consoleListener.accepted(), failed]));
+    await p.closeListeners();
+  }
+
+  /** Finish: what runs while QEMU is paused (tuning), the balloon target, then `cont` (unless `paused`). */
+  private async finishStartup(opts: LaunchOptions, signal: AbortSignal): Promise<void> {
+    const qmp = this.requireQmp();
+    const undo = await opts.beforeCont?.({ pid: this.pid, qmp, spec: this.spec });
+    if (undo) this.undoTuning = undo;
+    await setBalloonTarget(this.spec, qmp, signal);
+    if (opts.paused !== true) await qmp.execute('cont', undefined, { signal });
   }
 
   /** Asks the guest to power off through ACPI (`system_powerdown`). */
@@ -305,7 +288,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     spec: DomainSpec,
     argv: readonly string[],
     runDir: RunDir,
-    cmd: { file: string; args: string[] },
+    cmd: { readonly file: string; readonly args: readonly string[] },
     env: NodeJS.ProcessEnv,
     detached: boolean,
   ): Promise<QemuProcess> {
@@ -339,7 +322,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     spec: DomainSpec,
     argv: readonly string[],
     runDir: RunDir,
-    cmd: { file: string; args: string[] },
+    cmd: { readonly file: string; readonly args: readonly string[] },
     env: NodeJS.ProcessEnv,
     detached = false,
   ): QemuProcess {
@@ -383,10 +366,4 @@ async function readTail(path: string, bytes = 8192): Promise<Buffer> {
   } finally {
     await fh?.close();
   }
-}
-
-/** Lets a QEMU that runs as another user reach the sockets in the (otherwise private) run directory. */
-async function shareRunDir(runDir: RunDir, id: Identity, console: boolean): Promise<void> {
-  const paths = [runDir.dir, runDir.qmpSocket, ...(console ? [runDir.consoleSocket] : [])];
-  for (const p of paths) await chownAsync(p, id.uid, id.gid);
 }

@@ -4,7 +4,7 @@ import { openEmbedded } from '../../driver/connection.js';
 import { oneShotPolicies } from '../../driver/policies.js';
 import type { ExitInfo } from '../../process/exit-info.js';
 import { createPrivateRoot, removePrivateRoot, sweepStalePrivateRoots } from '../../process/private-root.js';
-import { loadChecked } from '../definition.js';
+import { loadParsed } from '../definition.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson, reportError } from '../output.js';
 import { consoleUnavailable } from '../../process/serial-files.js';
@@ -30,12 +30,14 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   const startTimeout = Number(flags.timeout);
   if (!Number.isFinite(grace) || grace < 0) return reportError(badFlag('--grace', flags.grace, 'a number of seconds ≥ 0'), flags);
   if (!Number.isFinite(startTimeout) || startTimeout <= 0) return reportError(badFlag('--timeout', flags.timeout, 'a number of seconds > 0'), flags);
-  let spec;
+  // Parsed here (warnings, policies); checked against the host once, by the start, on the argv it runs.
+  let def;
   try {
-    spec = (await loadChecked(file, { lenient: flags.lenient === true, quiet: flags.json === true })).spec;
+    def = await loadParsed(file, { lenient: flags.lenient === true, quiet: flags.json === true });
   } catch (e) {
     return reportError(e, flags);
   }
+  const { spec } = def;
   await sweepStalePrivateRoots();
   const root = await createPrivateRoot();
   const conn = await openEmbedded({ root });
@@ -68,7 +70,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   try {
     const oneShot = oneShotPolicies(spec);
     for (const n of oneShot.notes) process.stderr.write(`vmkit: warning: ${n}\n`);
-    const domain = await conn.define({ spec }, { policies: oneShot.override });
+    const domain = await conn.define({ spec, source: { text: def.text, file: def.path } }, { policies: oneShot.override });
     if (flags.log !== undefined) {
       log = createWriteStream(flags.log, { flags: 'a', mode: 0o600 });
       const l = log;

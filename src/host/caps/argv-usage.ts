@@ -156,13 +156,14 @@ function devicePointer(id: string): string {
 }
 
 /**
- * Every use in `spec`'s argv, built for `accel`. Throws what buildArgv throws (ConfigError for hardware the
- * machine cannot have).
+ * Every use in `spec`'s argv: `built` when the caller has it (a start checks the argv it runs, built once),
+ * else one built for `accel` with placeholder paths. Throws what buildArgv throws (ConfigError for hardware
+ * the machine cannot have).
  */
-export function specUsages(spec: DomainSpec, accel: 'kvm' | 'tcg'): Usage[] {
+export function specUsages(spec: DomainSpec, accel: 'kvm' | 'tcg', built?: readonly string[]): Usage[] {
   // Option names are what is checked here: a libvirt network's real bridge is looked up only at start.
   const networkBridges = new Map(spec.nics.flatMap((n) => (n.kind === 'network' ? [[n.id, 'virbr0'] as const] : [])));
-  const argv = buildArgv(spec, { paths: PLACEHOLDER_PATHS, accel, networkBridges });
+  const argv = built ?? buildArgv(spec, { paths: PLACEHOLDER_PATHS, accel, networkBridges });
   const out: Usage[] = [];
   if (spec.rawOptions === undefined) {
     const generatedEnd = argv.length - spec.qemuArgs.length;

@@ -18,6 +18,10 @@ export interface HostCheckOptions {
   readonly signal?: AbortSignal;
   /** Bound on the capability look-up (a cold cache probes QEMU: ~0.2-1 s). */
   readonly timeoutMs?: number;
+  /** The binary's capabilities when the caller has looked them up already (no second look-up). */
+  readonly caps?: QemuCaps;
+  /** The argv the start really uses (buildArgv's output): checked as it is instead of building one more. */
+  readonly argv?: readonly string[];
 }
 
 export interface HostCheck {
@@ -41,7 +45,7 @@ export async function hostProblems(spec: DomainSpec, opts: HostCheckOptions): Pr
   const locate: FieldLocator | undefined = opts.text === undefined ? undefined : definitionLocator(opts.text, file);
   let caps: QemuCaps;
   try {
-    caps = await opts.cache.lookup(spec.emulator, {
+    caps = opts.caps ?? await opts.cache.lookup(spec.emulator, {
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
     });
@@ -63,7 +67,7 @@ export async function hostProblems(spec: DomainSpec, opts: HostCheckOptions): Pr
     }
     throw e;
   }
-  return { caps, problems: validateAgainstCaps(spec, caps, locate === undefined ? {} : { positions: locate }) };
+  return { caps, problems: validateAgainstCaps(spec, caps, { ...(locate === undefined ? {} : { positions: locate }), ...(opts.argv === undefined ? {} : { argv: opts.argv }) }) };
 }
 
 /**

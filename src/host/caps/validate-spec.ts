@@ -16,6 +16,8 @@ export interface ValidateCapsOptions {
    * definitionLocator(). Without it, problems carry the spec's source file only.
    */
   readonly positions?: (pointer: string) => { file?: string; line?: number; col?: number } | FieldPosition | undefined;
+  /** The argv of the start being checked (buildArgv's output); default: one built with placeholder paths. */
+  readonly argv?: readonly string[];
 }
 
 /** The accelerator a spec runs with on this binary: `auto` is KVM when the probe could use it, else TCG. */
@@ -76,7 +78,7 @@ export function validateAgainstCaps(spec: DomainSpec, caps: QemuCaps, opts: Vali
 
   let usages: Usage[];
   try {
-    usages = specUsages(spec, accel);
+    usages = specUsages(spec, accel, opts.argv);
   } catch (e) {
     // Hardware this machine cannot have: buildArgv names the field; add its position.
     if (e instanceof ConfigError) {
