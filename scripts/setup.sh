@@ -24,6 +24,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The unprivileged account a root daemon runs QEMU as (README: Security model), in group kvm when it exists.
+if [ "$(id -u)" = 0 ] && ! getent passwd vmkit-qemu >/dev/null; then
+  say "creating the vmkit-qemu account"
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group vmkit-qemu
+  if getent group kvm >/dev/null; then usermod -aG kvm vmkit-qemu; fi
+fi
+
 # npm packages, only when the lock file changed since the last install.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"

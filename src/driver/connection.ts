@@ -38,7 +38,16 @@ export interface DriverOptions extends EmbeddedOptions {
   readonly detached?: boolean;
   /** Parse definitions on this many worker threads (daemon mode: keeps the event loop free). Default 0: in-thread. */
   readonly parseThreads?: number;
+  /**
+   * The account QEMU runs as when a definition names no `user`/`group`. Default: `vmkit-qemu` for a daemon
+   * running as root (QEMU never runs as root unless a definition asks), otherwise this process's own user
+   * (null, or embedded: QEMU is the application's child, in its context).
+   */
+  readonly qemuUser?: string | number | null;
 }
+
+/** The unprivileged account a root daemon runs QEMU as (scripts/setup.sh creates it). */
+export const DEFAULT_QEMU_USER = 'vmkit-qemu';
 
 /** What opening a root found in its run directory. */
 export interface OpenReport {
@@ -62,6 +71,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   readonly beforeCont?: BeforeCont;
   readonly detached: boolean;
   readonly noSync: boolean;
+  /** The account QEMU runs as when a definition names none (see DriverOptions.qemuUser); absent: ours. */
+  readonly qemuUser?: string | number;
   /** What opening the root found (re-adopted, died, killed). */
   openReport: OpenReport = { adopted: [], diedUnmonitored: [], killed: [], problems: [] };
   private readonly store: DomainStore;
@@ -92,6 +103,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     this.root = opts.root;
     this.detached = opts.detached === true;
     this.noSync = opts.noSync === true;
+    const user = opts.qemuUser === undefined ? (this.detached && process.geteuid?.() === 0 ? DEFAULT_QEMU_USER : null) : opts.qemuUser;
+    if (user !== null) this.qemuUser = user;
     this.uri = `embed://${opts.root}`;
     if (opts.beforeCont !== undefined) this.beforeCont = opts.beforeCont;
     this.store = new DomainStore(opts.root, { noSync: this.noSync });

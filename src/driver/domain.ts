@@ -42,6 +42,8 @@ export interface DomainHost {
   /** Daemon mode: QEMU outlives this process and can be re-adopted. */
   readonly detached: boolean;
   readonly noSync: boolean;
+  /** The account QEMU runs as when the definition names none; absent: this process's own. */
+  readonly qemuUser?: string | number;
   /** Host CPUs that running domains other than `name` pin vCPUs to. */
   pinnedCpus(except: string): number[];
   track(vm: VmProcess): void;
@@ -391,6 +393,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
         paused: detached || opts.paused === true,
         signal,
         ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+        ...(this.host.qemuUser === undefined ? {} : { defaultUser: this.host.qemuUser }),
         ...(this.rec.format === 'vmkit-spec' ? {} : { source: { text: this.rec.text, ...(this.rec.file === undefined ? {} : { file: this.rec.file }) } }),
         ...(detached ? { detached: true, extraArgs: (rd) => daemonArgs(rd, console), spawner: serverSpawner } : {}),
       });

@@ -69,7 +69,7 @@ interface ProcRef {
   readonly startTime: number;
 }
 
-/** Live processes whose command line has `-pidfile <base>/<dir>/qemu.pid`, by `<dir>`. */
+/** Live processes whose command line has `-pidfile <base>/<dir>/q/qemu.pid` (or `<dir>/qemu.pid`), by `<dir>`. */
 async function findQemus(base: string): Promise<Map<string, ProcRef>> {
   const found = new Map<string, ProcRef>();
   const prefix = `${base}/`;
@@ -82,8 +82,10 @@ async function findQemus(base: string): Promise<Map<string, ProcRef>> {
       const args = text.split('\0');
       const i = args.indexOf('-pidfile');
       const pidFile = i >= 0 ? args[i + 1] : undefined;
-      if (pidFile === undefined || !pidFile.startsWith(prefix) || !pidFile.endsWith('/qemu.pid')) return;
-      const entry = pidFile.slice(prefix.length, -'/qemu.pid'.length);
+      // `<dir>/q/qemu.pid`, or `<dir>/qemu.pid` from vmkit versions before the run directory had `q/`.
+      const tail = pidFile?.endsWith('/q/qemu.pid') === true ? '/q/qemu.pid' : '/qemu.pid';
+      if (pidFile === undefined || !pidFile.startsWith(prefix) || !pidFile.endsWith(tail)) return;
+      const entry = pidFile.slice(prefix.length, -tail.length);
       if (entry.includes('/')) return;
       const st = await readProcStat(pid);
       if (st === undefined || st.state === 'Z' || st.state === 'X') return;

@@ -8,8 +8,7 @@
  *      directory ownership, firmware variable store).
  * A failing step undoes what the earlier ones did (Prepared.discard); nothing is left behind.
  */
-import { chown } from 'node:fs/promises';
-import { ConfigError, isVmkitError } from '../errors.js';
+import { ConfigError, isVmkitError, VmkitError } from '../errors.js';
 import { readIdentity, type Identity } from '../host/accounts.js';
 import { hostProblems, type QemuCaps } from '../host/caps/index.js';
 import { networkBridges, type NetworkBridge } from '../host/libvirt-network.js';
@@ -25,7 +24,7 @@ import { prepareFirmware } from './firmware.js';
 import { capsCacheFor } from './host-check.js';
 import type { LaunchOptions } from './qemu-process.js';
 import { prepareSerialFile } from './serial-files.js';
-import { createRunDir, removeRunDir, type RunDir } from './state-dir.js';
+import { createRunDir, removeRunDir, shareRunDir, type RunDir } from './state-dir.js';
 
 /** What step 1 found and made. */
 export interface Prepared {
@@ -61,7 +60,7 @@ export async function prepareLaunch(spec: DomainSpec, opts: LaunchOptions, signa
     lookupCaps(spec, opts, signal),
     requireExecutable('setpriv', 'install util-linux (apt-get install util-linux)', env),
     requireExecutable(spec.emulator, `install QEMU (apt-get install qemu-system-x86) or set 'emulator' to the binary's path`, env),
-    readIdentity(spec.process.user, spec.process.group),
+    qemuIdentity(spec, opts),
     networkBridges(spec),
   ] as const);
   const wantsConsole = routesConsole(spec);
@@ -104,6 +103,20 @@ export async function prepareLaunch(spec: DomainSpec, opts: LaunchOptions, signa
       await removeRunDir(runDir);
     },
   };
+}
+
+/**
+ * The account QEMU runs as: the definition's `user`/`group`, else the connection's default (a root daemon
+ * runs QEMU as `vmkit-qemu`), else this process's own (undefined).
+ */
+async function qemuIdentity(spec: DomainSpec, opts: LaunchOptions): Promise<Identity | undefined> {
+  const { user, group } = spec.process;
+  if (user !== undefined || group !== undefined || opts.defaultUser === undefined) return readIdentity(user, group);
+  try {
+    return await readIdentity(opts.defaultUser, undefined);
+  } catch (e) {
+    throw new VmkitError('HostError', `QEMU runs as the account '${opts.defaultUser}' here, which does not exist: create it (useradd --system --no-create-home --shell /usr/sbin/nologin --groups kvm ${opts.defaultUser}; scripts/setup.sh does), give the domain a \`user:\`, or start the daemon with --qemu-user`, { cause: e, details: { user: opts.defaultUser } });
+  }
 }
 
 /** Like Promise.all, but waits for every promise and rejects with the first failure in list order. */
@@ -153,15 +166,10 @@ function sourceOf(opts: LaunchOptions): { text?: string; file?: string } {
 }
 
 /** Step 3: what the host must have before QEMU runs. */
-export async function prepareHost(spec: DomainSpec, p: Prepared): Promise<void> {
+export async function prepareHost(spec: DomainSpec, p: Prepared, opts: LaunchOptions): Promise<void> {
   await checkBridges(spec, { asRoot: (p.identity?.uid ?? process.getuid?.()) === 0, networks: p.networks });
   await prepareSerialFile(spec, p.identity);
-  if (p.identity !== undefined) await shareRunDir(p.runDir, p.identity, p.consoleListener !== undefined);
+  if (p.identity !== undefined) await shareRunDir(opts.root, p.runDir, p.identity, p.consoleListener !== undefined);
   await prepareFirmware(spec, p.identity);
 }
 
-/** Lets a QEMU that runs as another user reach the sockets in the (otherwise private) run directory. */
-async function shareRunDir(runDir: RunDir, id: Identity, console: boolean): Promise<void> {
-  const paths = [runDir.dir, runDir.qmpSocket, ...(console ? [runDir.consoleSocket] : [])];
-  for (const p of paths) await chown(p, id.uid, id.gid);
-}

@@ -33,6 +33,11 @@ export interface LaunchOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Capabilities cache to check the spec against (default: the shared one, see host-check.ts). */
   readonly caps?: CapsCache;
+  /**
+   * The account QEMU runs as when the definition names none (a root daemon: `vmkit-qemu`); absent: this
+   * process's own.
+   */
+  readonly defaultUser?: string | number;
   /** The definition's text (and file), to place host problems at file:line:col; read only when there are problems. */
   readonly source?: { readonly text: string; readonly file?: string };
   /**
@@ -139,7 +144,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     let vm: QemuProcess | undefined;
     try {
       const command = await commandLine(spec, prepared, opts, signal);
-      await prepareHost(spec, prepared);
+      await prepareHost(spec, prepared, opts);
       vm = await QemuProcess.start(spec, prepared.runDir, command, opts);
       await vm.connect(prepared, signal);
       await vm.finishStartup(opts, signal);

@@ -2,11 +2,11 @@
  * The host ends of a serial port that QEMU owns itself (serial `file` or `unix`): created private to QEMU's
  * user, and the reason vmkit has no console for such a domain.
  */
-import { constants } from 'node:fs';
-import { chmod, chown, open } from 'node:fs/promises';
+import { chmodSync, closeSync, constants, lstatSync, openSync } from 'node:fs';
 import { VmkitError } from '../errors.js';
 import type { Identity } from '../host/accounts.js';
 import type { DomainSpec } from '../model/domain.js';
+import { withFsIdentity } from '../sys/fs-identity.js';
 
 /** Why `vmkit console` (and console events) have nothing for `spec`, or undefined when vmkit routes its console. */
 export function consoleUnavailable(spec: DomainSpec): string | undefined {
@@ -25,37 +25,39 @@ export function consoleUnavailable(spec: DomainSpec): string | undefined {
 }
 
 /**
- * Before QEMU starts: a serial file that does not exist yet is created 0600 (owned by QEMU's user when it
- * runs as another one), so QEMU writes the guest's console into a private file whatever the umask.
+ * Before QEMU starts: a serial file that does not exist yet is created 0600 by QEMU's account itself (its
+ * file-system identity, sys/fs-identity.ts; never through a link), so QEMU writes the guest's console into a
+ * private file whatever the umask, and only where that account may create files.
  */
 export async function prepareSerialFile(spec: DomainSpec, identity: Identity | undefined): Promise<void> {
   if (spec.rawOptions !== undefined || spec.serial.mode !== 'file') return;
   const path = spec.serial.path;
-  let fh;
-  try {
-    fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return; // the user's file: its mode is theirs
-    throw new VmkitError('HostError', `Cannot create the serial file ${path}: ${(e as Error).message}`, { cause: e, details: { path } });
-  }
-  try {
-    if (identity !== undefined) await fh.chown(identity.uid, identity.gid);
-  } finally {
-    await fh.close();
-  }
+  withFsIdentity(identity, () => {
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return; // the user's file: its mode is theirs
+      throw new VmkitError('HostError', `Cannot create the serial file ${path}${identity === undefined ? '' : ` as QEMU's account (uid ${identity.uid})`}: ${(e as Error).message}`, { cause: e, details: { path } });
+    }
+    closeSync(fd);
+  });
 }
 
 /**
  * Once QEMU listens (its QMP is up, the guest has not run): a serial socket QEMU created is made 0600, so
- * only QEMU's user (and root) can connect to the guest's console.
+ * only QEMU's account (and root) can connect to the guest's console. Done as QEMU's account, on the socket
+ * itself: a path that is (or was swapped for) anything else is refused, never followed.
  */
 export async function securePrivateSocket(spec: DomainSpec, identity: Identity | undefined): Promise<void> {
   if (spec.rawOptions !== undefined || spec.serial.mode !== 'unix' || !spec.serial.server) return;
   const path = spec.serial.path;
-  try {
-    await chmod(path, 0o600);
-    if (identity !== undefined) await chown(path, identity.uid, identity.gid);
-  } catch (e) {
-    throw new VmkitError('HostError', `Cannot make the serial socket ${path} private: ${(e as Error).message}`, { cause: e, details: { path } });
-  }
+  withFsIdentity(identity, () => {
+    try {
+      if (!lstatSync(path).isSocket()) throw Object.assign(new Error('it is not a socket'), { code: 'EINVAL' });
+      chmodSync(path, 0o600);
+    } catch (e) {
+      throw new VmkitError('HostError', `Cannot make the serial socket ${path} private: ${(e as Error).message}`, { cause: e, details: { path } });
+    }
+  });
 }

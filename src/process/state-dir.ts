@@ -1,23 +1,27 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { VmkitError } from '../errors.js';
+import type { Identity } from '../host/accounts.js';
 import { processStartTime } from '../util/proc.js';
 
 /**
  * The one place that names every file of a VM's private run directory. A run directory is
- * `<root>/run/<name>.<random>`, mode 0700, and holds:
- *   qmp.sock      QMP socket (vmkit listens, QEMU connects)
- *   console.sock  serial console socket (vmkit listens, QEMU connects)
- *   qemu.pid      QEMU's pid file
+ * `<root>/run/<name>.<random>`, mode 0700 (0711 when QEMU runs as another account), owned by vmkit, and holds
+ * vmkit's own files, which QEMU's account can never replace:
+ *   qmp.sock      QMP socket (vmkit listens, QEMU connects; given to QEMU's account)
  *   qemu.log      QEMU's stderr and the serial console
  *   owner         "<pid> <start time>" of the vmkit process that owns the directory, for sweeping
- * and, for a QEMU started by the daemon (which must outlive a daemon restart):
- *   qmp-adopt.sock  a second QMP monitor QEMU serves, for a restarted daemon to re-connect to
- *   runtime.json    what a restarted daemon needs to re-adopt QEMU (pid, start time, sockets)
- * (console.sock is then served by QEMU too, so a restarted daemon can re-attach the console.)
+ *   runtime.json  (daemon) what a restarted daemon needs to re-adopt QEMU (pid, start time, sockets)
+ * and `q/`, the one directory QEMU writes in (its account owns it, mode 0700):
+ *   q/qemu.pid        QEMU's pid file
+ *   q/console.sock    serial console socket (vmkit listens, QEMU connects; in daemon mode QEMU serves it,
+ *                     so that a restarted daemon can re-attach the console)
+ *   q/qmp-adopt.sock  (daemon) a second QMP monitor QEMU serves, for a restarted daemon to re-connect to
  */
 export interface RunDir {
   readonly dir: string;
+  /** The directory QEMU writes in (pid file, the sockets it serves). */
+  readonly qemuDir: string;
   readonly qmpSocket: string;
   readonly consoleSocket: string;
   readonly pidFile: string;
@@ -28,14 +32,17 @@ export interface RunDir {
 }
 
 export function runDirPaths(dir: string): RunDir {
+  // One letter: with a 64-character domain name under /var/lib/vmkit, q/qmp-adopt.sock still fits the 107 bytes of a unix socket path.
+  const qemuDir = join(dir, 'q');
   return {
     dir,
+    qemuDir,
     qmpSocket: join(dir, 'qmp.sock'),
-    consoleSocket: join(dir, 'console.sock'),
-    pidFile: join(dir, 'qemu.pid'),
+    consoleSocket: join(qemuDir, 'console.sock'),
+    pidFile: join(qemuDir, 'qemu.pid'),
     logFile: join(dir, 'qemu.log'),
     ownerFile: join(dir, 'owner'),
-    adoptQmpSocket: join(dir, 'qmp-adopt.sock'),
+    adoptQmpSocket: join(qemuDir, 'qmp-adopt.sock'),
     runtimeFile: join(dir, 'runtime.json'),
   };
 }
@@ -47,7 +54,39 @@ export async function createRunDir(root: string, name: string): Promise<RunDir> 
   const dir = await mkdtemp(join(base, `${name}.`));
   const paths = runDirPaths(dir);
   await writeFile(paths.ownerFile, await ownerRecord(), { mode: 0o600 });
+  await mkdir(paths.qemuDir, { mode: 0o700 });
   return paths;
+}
+
+/**
+ * Lets a QEMU that runs as another account reach its run directory: the connection root, `<root>/run` and
+ * the run directory become traversable (x for group and others, never readable: nobody can list them);
+ * `q/` and the sockets QEMU connects to are given to that account. Refuses, naming the directory, when
+ * some directory above the root keeps that account out.
+ */
+export async function shareRunDir(root: string, runDir: RunDir, id: Identity, console: boolean): Promise<void> {
+  for (const dir of [root, join(root, 'run'), runDir.dir]) {
+    const st = await stat(dir);
+    if ((st.mode & 0o011) !== 0o011 && st.uid === process.geteuid?.()) await chmod(dir, (st.mode & 0o7777) | 0o011);
+  }
+  for (let dir = dirname(root); ; dir = dirname(dir)) {
+    const st = await stat(dir);
+    if (!mayEnter(st, id)) {
+      throw new VmkitError('HostError', `QEMU runs as uid ${id.uid}, which cannot enter ${dir} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}, owner uid ${st.uid}) on the way to its run directory in ${root}: put the root somewhere that account can reach, or let QEMU run as this process's user`, {
+        details: { dir, uid: id.uid, root },
+      });
+    }
+    if (dir === dirname(dir)) break;
+  }
+  for (const p of [runDir.qemuDir, runDir.qmpSocket, ...(console ? [runDir.consoleSocket] : [])]) await chown(p, id.uid, id.gid);
+}
+
+/** Whether `id` may search (x) a directory with this owner and mode (ACLs aside). */
+function mayEnter(st: { uid: number; gid: number; mode: number }, id: Identity): boolean {
+  if (id.uid === 0) return true;
+  if (st.uid === id.uid) return (st.mode & 0o100) !== 0;
+  if (id.groups.includes(st.gid) || st.gid === id.gid) return (st.mode & 0o010) !== 0;
+  return (st.mode & 0o001) !== 0;
 }
 
 let ownRecord: Promise<string> | undefined;

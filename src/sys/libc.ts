@@ -25,6 +25,14 @@ export interface Libc {
   readonly sched_getparam: Fn<[number, Uint8Array]>;
   /** int prlimit(pid_t pid, int resource, const struct rlimit *new, struct rlimit *old); buffers may be null */
   readonly prlimit: Fn<[number, number, Uint8Array | null, Uint8Array | null]>;
+  /** int setfsuid(uid_t uid): the calling thread's file-system uid; returns the previous one (-1: read only). */
+  readonly setfsuid: Fn<[number]>;
+  /** int setfsgid(gid_t gid): as setfsuid, for the file-system gid. */
+  readonly setfsgid: Fn<[number]>;
+  /** long syscall(SYS_setgroups, size, const gid_t *list): the calling thread's groups only (glibc's setgroups changes every thread). */
+  readonly setgroupsThread: Fn<[number, Uint32Array]>;
+  /** long syscall(SYS_getgroups, size, gid_t *list): the calling thread's groups. */
+  readonly getgroupsThread: Fn<[number, Uint32Array]>;
   /** The calling thread's errno right after a call. */
   errno(): number;
   /** errno number -> name (`EPERM`), from koffi's table of the platform's codes. */
@@ -32,6 +40,9 @@ export interface Libc {
 }
 
 let cached: Libc | undefined;
+
+/** Syscall numbers that glibc has no per-thread wrapper for. */
+const SYS = process.arch === 'arm64' ? { setgroups: 159, getgroups: 158 } : { setgroups: 116, getgroups: 115 };
 
 /** Binds the libc functions on first call; throws HostError when FFI is unavailable. */
 export function libc(): Libc {
@@ -66,6 +77,7 @@ export function libc(): Libc {
     if (!names.has(num)) names.set(num, name);
   }
   const l = lib;
+  const rawSyscall = l.func('long syscall(long nr, long size, _Inout_ uint32_t *list)') as (nr: number, size: number, list: Uint32Array) => number;
   cached = Object.freeze({
     sched_setaffinity: l.func('int sched_setaffinity(int tid, size_t size, const uint8_t *mask)') as Fn<
       [number, number, Uint8Array]
@@ -81,6 +93,10 @@ export function libc(): Libc {
     prlimit: l.func('int prlimit(int pid, int resource, const uint8_t *newlim, _Out_ uint8_t *oldlim)') as Fn<
       [number, number, Uint8Array | null, Uint8Array | null]
     >,
+    setfsuid: l.func('int setfsuid(int uid)') as Fn<[number]>,
+    setfsgid: l.func('int setfsgid(int gid)') as Fn<[number]>,
+    setgroupsThread: ((size: number, list: Uint32Array) => rawSyscall(SYS.setgroups, size, list)) as Fn<[number, Uint32Array]>,
+    getgroupsThread: ((size: number, list: Uint32Array) => rawSyscall(SYS.getgroups, size, list)) as Fn<[number, Uint32Array]>,
     errno: () => koffi.errno(),
     errnoNames: names,
   });

@@ -3,6 +3,8 @@
  * would), stopped or SIGKILLed on demand.
  */
 import { spawn } from 'node:child_process';
+import { chmod, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../helpers/guest.js';
 
@@ -20,6 +22,16 @@ export interface DaemonProc {
   stop(): Promise<number | null>;
   /** SIGKILL and wait. */
   kill9(): Promise<void>;
+}
+
+/**
+ * A fresh base directory for a daemon's socket and root. A daemon running as root runs QEMU as vmkit-qemu,
+ * which must be able to pass through it to its run directory: mode 0711 (enter, not list).
+ */
+export async function daemonBase(prefix: string): Promise<string> {
+  const base = await mkdtemp(join(tmpdir(), prefix));
+  await chmod(base, 0o711);
+  return base;
 }
 
 export async function spawnDaemon(socket: string, root: string, args: string[] = [], timeoutMs = 30_000): Promise<DaemonProc> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,7 +9,7 @@ import { ConfigError, connect, RemoteConnection, VmkitError, type LifecycleEvent
 import { isDead, waitUntil } from '../helpers/cli.js';
 import { ACCEL_NOTE, tinyGuest, tinyYaml } from '../helpers/guest.js';
 import { killQemusUnder, pausedYaml, qemusUnder } from '../driver/fixtures.js';
-import { spawnDaemon, type DaemonProc } from './daemon-process.js';
+import { daemonBase, spawnDaemon, type DaemonProc } from './daemon-process.js';
 
 const isCode = (code: string, re?: RegExp) => (e: unknown) => e instanceof VmkitError && e.code === code && (re === undefined || re.test(e.message));
 
@@ -19,7 +19,7 @@ describe('vmkit daemon over its unix socket (real QEMU, paused guests)', () => {
   let socket: string;
   let daemon: DaemonProc;
   before(async () => {
-    base = await mkdtemp(join(tmpdir(), 'vmkit-test-api-'));
+    base = await daemonBase('vmkit-test-api-');
     root = join(base, 'root');
     socket = join(base, 'd.sock');
     daemon = await spawnDaemon(socket, root);
@@ -73,7 +73,11 @@ describe('vmkit daemon over its unix socket (real QEMU, paused guests)', () => {
       assert.equal(d.state(), 'paused');
       const info = await d.info();
       assert.equal(info.pid, d.pid);
-      assert.match(info.console?.socket ?? '', /\/run\/remote1\.[^/]+\/console\.sock$/);
+      // A root daemon runs QEMU as vmkit-qemu (never as root); otherwise as the daemon's own user.
+      const expectedUid = process.geteuid?.() === 0 ? Number((await readFile('/etc/passwd', 'utf8')).split('\n').find((l) => l.startsWith('vmkit-qemu:'))?.split(':')[2]) : process.geteuid?.();
+      const status = await readFile(`/proc/${d.pid}/status`, 'utf8');
+      assert.deepEqual(/^Uid:\s+(\d+)\s+(\d+)/m.exec(status)?.slice(1).map(Number), [expectedUid, expectedUid], 'QEMU runs as vmkit-qemu (real and effective uid)');
+      assert.match(info.console?.socket ?? '', /\/run\/remote1\.[^/]+\/q\/console\.sock$/);
       const stop = await d.destroy();
       assert.equal(stop.reason, 'destroyed');
       assert.equal(d.state(), 'shutoff');
@@ -274,7 +278,7 @@ describe('CLI verbs against the daemon (--json)', () => {
   let daemon: DaemonProc;
   let env: NodeJS.ProcessEnv;
   before(async () => {
-    base = await mkdtemp(join(tmpdir(), 'vmkit-test-cli-'));
+    base = await daemonBase('vmkit-test-cli-');
     daemon = await spawnDaemon(join(base, 'd.sock'), join(base, 'root'));
     env = { VMKIT_URI: `unix://${join(base, 'd.sock')}` };
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, before, after } from 'node:test';
@@ -66,6 +66,38 @@ describe(`vmkit run (real QEMU; ${ACCEL_NOTE})`, () => {
     run.child.kill('SIGINT');
     const r = await run.done;
     assert.match(r.stdout, /VMKIT-GUEST-POWERBUTTON/, 'the guest saw the ACPI power button');
+    assert.match(r.stdout, /VMKIT-GUEST-POWEROFF/);
+    assert.equal(r.code, 130, r.stderr);
+    assert.deepEqual(await readdir(runTmp), []);
+  });
+
+  it('boots the tiny guest with QEMU as a non-root account (user: vmkit-qemu), its run directory given to that account', { timeout: 60_000 }, async () => {
+    const file = await config('asuser', tinyYaml({ name: 'asuser', action: 'wait', extra: 'user: vmkit-qemu' }));
+    const passwd = (await readFile('/etc/passwd', 'utf8')).split('\n').find((l) => l.startsWith('vmkit-qemu:'));
+    if (process.geteuid?.() !== 0 || passwd === undefined) {
+      // Running QEMU as another account needs root, and the account (scripts/setup.sh creates it).
+      const r = await runCli(['run', file], { env: env() }).done;
+      assert.notEqual(r.code, 0, explain(r));
+      assert.match(r.stderr, passwd === undefined ? /Unknown user 'vmkit-qemu'/ : /setpriv|Operation not permitted|needs root/);
+      return;
+    }
+    const uid = Number(passwd.split(':')[2]);
+    // The account must be able to pass through the directories on the way to the run directory (not list them).
+    await chmod(work, 0o711);
+    await chmod(runTmp, 0o711);
+    const run = runCli(['run', '--console', file], { env: env() });
+    await run.waitFor('VMKIT-GUEST-READY', 40_000);
+    const [qemu] = await childPids(run.child.pid ?? -1);
+    assert.ok(qemu !== undefined, 'QEMU is vmkit\'s child');
+    const status = await readFile(`/proc/${qemu}/status`, 'utf8');
+    assert.deepEqual(/^Uid:\s+(\d+)\s+(\d+)/m.exec(status)?.slice(1).map(Number), [uid, uid], 'QEMU runs as vmkit-qemu');
+    const [privateRoot] = await readdir(runTmp);
+    const runDirs = await readdir(join(runTmp, privateRoot ?? '', 'run'));
+    const qdir = await stat(join(runTmp, privateRoot ?? '', 'run', runDirs[0] ?? '', 'q'));
+    assert.equal(qdir.uid, uid, 'q/ (pid file, served sockets) belongs to QEMU\'s account');
+    assert.equal((await stat(join(runTmp, privateRoot ?? '', 'run', runDirs[0] ?? ''))).uid, 0, 'the run directory stays vmkit\'s');
+    run.child.kill('SIGINT');
+    const r = await run.done;
     assert.match(r.stdout, /VMKIT-GUEST-POWEROFF/);
     assert.equal(r.code, 130, r.stderr);
     assert.deepEqual(await readdir(runTmp), []);

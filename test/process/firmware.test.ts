@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -64,6 +64,44 @@ describe('pflash variable store at start', () => {
     } finally {
       await conn.close();
       await killQemusUnder(join(dir, 'root'));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('pflash variable store with QEMU running as another account', () => {
+  const nobody = { uid: 65534, gid: 65534, groups: [65534] };
+  const root = process.geteuid?.() === 0;
+
+  it(root ? 'opens the template and creates the store as that account: what it cannot read or write is refused, and nothing is left' : 'needs root to act as another account, and says so', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vmkit-fw-as-'));
+    try {
+      await chmod(dir, 0o755);
+      const secret = join(dir, 'secret.fd');
+      await writeFile(secret, 'root only', { mode: 0o600 });
+      const open = join(dir, 'open');
+      await mkdir(open, { mode: 0o777 });
+      await chmod(open, 0o777);
+      const template = join(dir, 'VARS.fd');
+      await writeFile(template, 'pristine', { mode: 0o644 });
+      if (!root) {
+        await assert.rejects(prepareFirmware(withPflash(join(open, 'v.fd'), template), nobody), (e: unknown) => e instanceof VmkitError && e.code === 'HostError' && /needs root/.test(e.message));
+        return;
+      }
+      // A template the account cannot read (a root-only file, like /etc/shadow): refused, no store made.
+      await assert.rejects(prepareFirmware(withPflash(join(open, 'stolen.fd'), secret), nobody), (e: unknown) => e instanceof VmkitError && /reading the template: .*permission denied/i.test(e.message));
+      assert.deepEqual(await readdir(open), []);
+      // A store where the account cannot create files (a root-owned 0755 directory): refused.
+      await assert.rejects(prepareFirmware(withPflash(join(dir, 'v.fd'), template), nobody), (e: unknown) => e instanceof VmkitError && /creating it: .*permission denied/i.test(e.message));
+      await assert.rejects(stat(join(dir, 'v.fd')), { code: 'ENOENT' });
+      // Allowed: the copy belongs to the account, 0600.
+      await prepareFirmware(withPflash(join(open, 'ok.fd'), template), nobody);
+      const st = await stat(join(open, 'ok.fd'));
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [65534, 65534, 0o600]);
+      assert.equal(await readFile(join(open, 'ok.fd'), 'utf8'), 'pristine');
+      // And the daemon's own thread is root again afterwards.
+      assert.equal(await readFile(secret, 'utf8'), 'root only');
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });

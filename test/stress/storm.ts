@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { RemoteConnection } from '../../src/api/client.js';
 import type { DomainInfo } from '../../src/driver/api-types.js';
 import { VmkitError } from '../../src/errors.js';
-import { spawnDaemon, type DaemonProc } from '../api/daemon-process.js';
+import { daemonBase, spawnDaemon, type DaemonProc } from '../api/daemon-process.js';
 import { killQemusUnder, pausedYaml, qemusUnder } from '../driver/fixtures.js';
 
 export interface StormOptions {
@@ -54,7 +54,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export async function runStorm(opts: StormOptions): Promise<StormReport> {
   const log = opts.log ?? (() => undefined);
-  const base = await mkdtemp(join(tmpdir(), 'vmkit-stress-'));
+  const base = await daemonBase('vmkit-stress-');
   const root = join(base, 'root');
   const socket = join(base, 'd.sock');
   const ops: Record<string, number> = {};
