@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'Timeout' // an operation did not finish in its time bound
   | 'Aborted' // an operation was cancelled through its AbortSignal
   | 'HostError' // a host operation (syscall, file) failed
+  | 'PermissionDenied' // the client may not ask for this (a daemon's non-root client; see privileged-options.ts)
   | 'Internal';
 
 export class VmkitError extends Error {

@@ -5,6 +5,8 @@ export function httpStatusFor(code: ErrorCode): number {
   switch (code) {
     case 'InvalidArgument':
       return 400;
+    case 'PermissionDenied':
+      return 403;
     case 'NotFound':
       return 404;
     case 'AlreadyExists':
@@ -49,6 +51,7 @@ const CODES = new Set<ErrorCode>([
   'Timeout',
   'Aborted',
   'HostError',
+  'PermissionDenied',
   'Internal',
 ]);
 

@@ -9,6 +9,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'InvalidArgument':
     case 'NotFound':
     case 'AlreadyExists':
+    case 'PermissionDenied': // the definition asks for what this client may not: change it, or ask root
       return EXIT.badInput;
     default:
       return EXIT.failure;

@@ -105,6 +105,12 @@ export interface DefineOptions {
   /** Start the domain when the daemon starts. Default: unchanged on redefine, else false. */
   readonly autostart?: boolean;
   readonly policies?: Partial<LifecyclePolicies>;
+  /**
+   * Who asks: the daemon sets this from the client's SO_PEERCRED credentials (never from a request). A
+   * caller whose uid is not 0 may not define what driver/privileged-options.ts lists, unless the connection
+   * allows raw options. Absent (embedded use): the caller is the process itself, no restriction.
+   */
+  readonly caller?: { readonly uid: number };
 }
 
 export interface StartOptions {

@@ -4,7 +4,8 @@ import { rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { deepFreeze } from '../config/deep-freeze.js';
-import { VmkitError } from '../errors.js';
+import { formatProblem, VmkitError, type Problem } from '../errors.js';
+import { definitionLocator, displayPath } from '../host/caps/locate-field.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { BeforeCont } from '../process/qemu-process.js';
 import type { ConnectionEvents, DefineItem, DefineOptions, DefineOutcome, DomainInfo, LifecycleEvent, LifecycleEventType, VmConnection } from './api-types.js';
@@ -13,6 +14,7 @@ import { readDefinition, type DefinitionInput, type ParsedDefinition } from './d
 import { Domain, type DomainHost } from './domain.js';
 import { JobQueue } from './job-queue.js';
 import { ParsePool } from './parse-pool.js';
+import { privilegedOptions } from './privileged-options.js';
 import { definedPolicies, resolvePolicies } from './policies.js';
 import { reconcileRunDirs, type ReconcileResult } from './reconcile.js';
 import { RootLock } from './root-lock.js';
@@ -44,6 +46,10 @@ export interface DriverOptions extends EmbeddedOptions {
    * (null, or embedded: QEMU is the application's child, in its context).
    */
   readonly qemuUser?: string | number | null;
+  /** Let clients that are not root define raw and privileged options too (`vmkit daemon --allow-raw`). */
+  readonly allowRaw?: boolean;
+  /** QEMU binaries any client may name as `emulator` (absolute paths); default: qemu-system-* in /usr/bin, /usr/local/bin. */
+  readonly emulators?: readonly string[];
 }
 
 /** The unprivileged account a root daemon runs QEMU as (scripts/setup.sh creates it). */
@@ -73,6 +79,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   readonly noSync: boolean;
   /** The account QEMU runs as when a definition names none (see DriverOptions.qemuUser); absent: ours. */
   readonly qemuUser?: string | number;
+  private readonly allowRaw: boolean;
+  private readonly emulators?: readonly string[];
   /** What opening the root found (re-adopted, died, killed). */
   openReport: OpenReport = { adopted: [], diedUnmonitored: [], killed: [], problems: [] };
   private readonly store: DomainStore;
@@ -103,6 +111,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     this.root = opts.root;
     this.detached = opts.detached === true;
     this.noSync = opts.noSync === true;
+    this.allowRaw = opts.allowRaw === true;
+    if (opts.emulators !== undefined) this.emulators = [...opts.emulators];
     const user = opts.qemuUser === undefined ? (this.detached && process.geteuid?.() === 0 ? DEFAULT_QEMU_USER : null) : opts.qemuUser;
     if (user !== null) this.qemuUser = user;
     this.uri = `embed://${opts.root}`;
@@ -142,9 +152,24 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     const parsed = await readDefinition(input, this.parsePool);
     const name = parsed.spec.name;
     checkDomainName(name);
+    if (opts.caller !== undefined && opts.caller.uid !== 0 && !this.allowRaw) this.checkPrivileges(parsed, opts.caller.uid);
     const policiesUpdate = opts.policies;
     if (policiesUpdate !== undefined) resolvePolicies(policiesUpdate); // fail before queueing
     return this.queueFor(name).run('define', () => this.defineQueued(name, parsed, opts)).finally(() => this.dropQueue(name));
+  }
+
+  /** Refuses (PermissionDenied) what a client that is not root may not define, naming each field and the rule. */
+  private checkPrivileges(parsed: ParsedDefinition, uid: number): void {
+    const found = privilegedOptions(parsed.spec, { root: this.root, ...(this.qemuUser === undefined ? {} : { qemuUser: this.qemuUser }), ...(this.emulators === undefined ? {} : { emulators: this.emulators }) });
+    if (found.length === 0) return;
+    const locate = parsed.format === 'vmkit-spec' ? undefined : definitionLocator(parsed.text, parsed.file);
+    const problems: Problem[] = found.map(({ pointer, ...p }) => {
+      const pos = locate?.(pointer);
+      return { ...(parsed.file === undefined ? {} : { file: parsed.file }), ...(pos === undefined ? {} : { line: pos.line, col: pos.col }), path: displayPath(pointer), ...p };
+    });
+    throw new VmkitError('PermissionDenied', `Client uid ${uid} may not define domain '${parsed.spec.name}' as written:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, {
+      details: { uid, problems },
+    });
   }
 
   /** Defines each item as `define` would, all at once; every item gets its own outcome, in order. */
