@@ -30,6 +30,15 @@ export function accelUsable(caps: QemuCaps, accel: string): boolean {
   return caps.accels.includes(accel);
 }
 
+/**
+ * The accelerators that can run a guest with this binary here: KVM when the probe could enable it, and
+ * every other built-in one except qtest (a test harness, no guest runs under it). Empty for a KVM-only
+ * binary (qemu-system-x86_64-microvm) on a host without a usable /dev/kvm.
+ */
+export function guestAccels(caps: QemuCaps): string[] {
+  return caps.accels.filter((a) => (a === 'kvm' ? caps.kvm.enabled : a !== 'qtest'));
+}
+
 /** Machine type names and aliases the binary accepts for `-machine`. */
 export function machineNames(caps: QemuCaps): string[] {
   return caps.machines.flatMap((m) => (m.alias === undefined ? [m.name] : [m.alias, m.name]));
@@ -119,12 +128,16 @@ export function validateAgainstCaps(spec: DomainSpec, caps: QemuCaps, opts: Vali
 }
 
 function accelMessage(wanted: readonly string[], caps: QemuCaps, binary: string): string {
+  if (guestAccels(caps).length === 0 && caps.kvm.present) {
+    const only = caps.accels.filter((a) => a !== 'qtest');
+    return `Only the ${orList(only)} accelerator${only.length === 1 ? ' is' : 's are'} built into ${binary} and KVM is not usable here (/dev/kvm is missing or this user cannot open it read-write): this binary cannot run guests here; use a QEMU with TCG (qemu-system-x86_64), or see \`vmkit host validate\``;
+  }
   if (wanted.length === 1 && wanted[0] === 'kvm') {
     return caps.kvm.present
       ? 'KVM is not usable here: /dev/kvm is missing or this user cannot open it read-write; use accel tcg (or auto, which falls back to TCG), or see `vmkit host validate`'
       : `${binary} is built without KVM: install a QEMU with KVM support, or use accel tcg`;
   }
-  return `No accelerator of ${orList(wanted.map((a) => `"${a}"`))} can run with ${binary}; it has ${orList(caps.accels) || 'none'}${caps.kvm.enabled ? '' : ' (KVM not usable)'}`;
+  return `No accelerator of ${orList(wanted.map((a) => `"${a}"`))} can run with ${binary}; it has ${orList(caps.accels.filter((a) => a !== 'qtest')) || 'none'}${caps.kvm.enabled ? '' : ' (KVM not usable)'}`;
 }
 
 function where(spec: DomainSpec, pointer: string, opts: ValidateCapsOptions): { file?: string; line?: number; col?: number } {
