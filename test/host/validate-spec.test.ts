@@ -71,6 +71,43 @@ test('a name with nothing close points to `vmkit host caps` instead of guessing'
   assert.match(p?.message ?? '', /Machine type "zzzzzzzz" is not available .*`vmkit host caps --binary \/usr\/bin\/qemu-system-x86_64` lists what it has$/);
 });
 
+test('a versioned machine type this binary lacks gets the newest of its family and the alias: other distributions, typos, old versions', () => {
+  const cases: [string, string][] = [
+    ['pc-q35-rhel9.2.0', 'pc-q35-7.2 (or q35)'], // exported on RHEL
+    ['pc-i440fx-rhel7.6.0', 'pc-i440fx-7.2 (or pc)'],
+    ['pc-q99', 'pc-q35-7.2 (or q35)'], // a misspelt chipset
+    ['pc-q35-9.9', 'pc-q35-7.2 (or q35)'], // newer than this QEMU
+    ['pc-1.0', 'pc-i440fx-7.2 (or pc)'], // long removed
+    ['microvm-7.2', 'microvm'],
+  ];
+  for (const [type, suggestion] of cases) {
+    const { spec, text } = inline(`name: a\nmachine: {type: ${type}, accel: tcg}\n`);
+    const [p, ...rest] = check(spec, text);
+    assert.deepEqual(rest, [], type);
+    assert.equal(p?.message, `Machine type "${type}" is not available in /usr/bin/qemu-system-x86_64 (QEMU 7.2.22): did you mean ${suggestion}?`);
+    assert.equal(where(p as Problem), '2:17 machine.type');
+  }
+  // Names of no family keep the closest names; a binary without the family falls back to them as well.
+  const q36 = inline('name: a\nmachine: {type: q36, accel: tcg}\n');
+  assert.match(check(q36.spec, q36.text)[0]?.message ?? '', /did you mean q35\?$/);
+  const onlyQ35 = recordedCaps({ machines: recordedCaps().machines.filter((m) => m.name.startsWith('pc-q35-')) });
+  const rhel7 = inline('name: a\nmachine: {type: pc-i440fx-rhel7.6.0, accel: tcg}\n');
+  assert.doesNotMatch(check(rhel7.spec, rhel7.text, onlyQ35)[0]?.message ?? '', /pc-i440fx-7\.2/);
+});
+
+test('a KVM-only binary (microvm build) without usable KVM cannot run guests: the accelerator problem says so', () => {
+  const kvmOnly = recordedCaps({ binary: '/usr/bin/qemu-system-x86_64-microvm', kvm: { present: true, enabled: false }, accels: ['kvm', 'qtest'], probeAccel: 'qtest' });
+  const { spec, text } = inline('name: a\nmachine:\n  type: microvm\n  accel: auto\n');
+  const [p, ...rest] = check(spec, text, kvmOnly);
+  assert.deepEqual(rest, []);
+  assert.equal(where(p as Problem), '4:10 machine.accel');
+  assert.equal(
+    p?.message,
+    'Only the kvm accelerator is built into /usr/bin/qemu-system-x86_64-microvm (QEMU 7.2.22) and KVM is not usable here (/dev/kvm is missing or this user cannot open it read-write): this binary cannot run guests here; use a QEMU with TCG (qemu-system-x86_64), or see `vmkit host validate`',
+  );
+  assert.deepEqual(check(spec, text, { ...kvmOnly, kvm: { present: true, enabled: true }, probeAccel: 'kvm' }), [], 'with KVM it runs');
+});
+
 test('machine aliases and versioned names are accepted (q35 = pc-q35-7.2, pc, microvm)', () => {
   for (const type of ['q35', 'pc-q35-7.2', 'pc', 'pc-i440fx-7.2', 'microvm', 'pc-q35-2.12']) {
     const { spec, text } = inline(`name: a\nmachine: {type: ${type}, accel: tcg}\n`);
@@ -132,7 +169,7 @@ test('qemu-launcher definitions are checked option by option, at the qemu: item 
   const { spec, text } = load('launcher-wrong.yml');
   const problems = check(spec, text);
   assert.deepEqual(problems.map(where), ['5:3 qemu[1]', '6:3 qemu[2]', '8:3 qemu[4]']);
-  assert.match(problems[0]?.message ?? '', /Machine type "pc-q35-9\.9" .*did you mean q35/);
+  assert.match(problems[0]?.message ?? '', /Machine type "pc-q35-9\.9" .*: did you mean pc-q35-7\.2 \(or q35\)\?$/);
   assert.match(problems[1]?.message ?? '', /CPU model "host" .*needs KVM/);
   assert.match(problems[2]?.message ?? '', /Device type "virtio-blk-pcii" .*did you mean virtio-blk-pci\?/);
 });

@@ -7,7 +7,7 @@ import { ConfigError, isVmkitError, type Problem } from '../../errors.js';
 import type { DomainSpec } from '../../model/domain.js';
 import { specUsages, type Usage, type UsageKind } from './argv-usage.js';
 import { displayPath, pointerOf, type FieldPosition } from './locate-field.js';
-import { closestNames, orList } from './suggest-names.js';
+import { closestNames, machineFamilySuggestion, orList } from './suggest-names.js';
 import { versionText, type QemuCaps } from './types.js';
 
 export interface ValidateCapsOptions {
@@ -120,7 +120,9 @@ export function validateAgainstCaps(spec: DomainSpec, caps: QemuCaps, opts: Vali
       continue;
     }
     if (has(u.kind, u.name)) continue;
-    const near = closestNames(u.name, candidates(u.kind, caps));
+    // A versioned machine type from another QEMU (RHEL's pc-q35-rhel9.2.0) or a misspelt one: the newest of its family.
+    const family = u.kind === 'machine' ? machineFamilySuggestion(u.name, caps.machines) : undefined;
+    const near = family !== undefined ? [family] : closestNames(u.name, candidates(u.kind, caps));
     const hint = near.length > 0 ? `did you mean ${orList(near)}?` : `\`vmkit host caps --binary ${caps.binary}\` lists what it has`;
     add(u.pointer, { message: `${WHAT[u.kind]} "${u.name}" is not available in ${binary}: ${hint}`, found: JSON.stringify(u.name) });
   }
