@@ -4,13 +4,17 @@ import { test } from 'node:test';
 import { parseDefinition } from '../../src/config/index.js';
 import { ConfigError, formatProblem, type Problem } from '../../src/errors.js';
 import type { DomainSpec } from '../../src/model/domain.js';
+import type { HostTopology } from '../../src/host/topology.js';
+import { validateTuning } from '../../src/tuning/validate.js';
 import {
   CapsCache,
   checkSpecAgainstHost,
   definitionLocator,
   effectiveAccel,
   hostProblems,
+  specLocator,
   validateAgainstCaps,
+  withPositions,
   type QemuCaps,
 } from '../../src/host/caps/index.js';
 import { countingProbe, fakeBinary, fakeFacts, fixturePath, fixtureText, recordedCaps, tempDir } from './helpers.js';
@@ -202,6 +206,69 @@ test('hardware the machine cannot have (from the argv builder) is reported with 
   const problems = check(spec, text);
   assert.deepEqual(problems.map(where), ['4:9 graphics.type']);
   assert.match(problems[0]?.message ?? '', /no PCI bus for a VGA card/);
+});
+
+test('libvirt XML: host problems carry file:line:col and the XML path of the attribute or text that named the value', () => {
+  const xml = [
+    "<domain type='qemu'>",
+    '  <name>x</name>',
+    "  <memory unit='MiB'>128</memory>",
+    '  <os>',
+    "    <type arch='x86_64' machine='pc-q99'>hvm</type>",
+    '  </os>',
+    "  <cpu mode='custom'><model>Skylake</model></cpu>",
+    '  <devices>',
+    "    <interface type='user'><model type='e1000'/></interface>",
+    '  </devices>',
+    '</domain>',
+  ].join('\n');
+  const spec = parseDefinition(xml, { file: 'vm.xml', baseDir: '/tmp' });
+  const problems = validateAgainstCaps(spec, without({ devices: ['e1000'] }), { positions: specLocator(spec, xml) });
+  assert.deepEqual(problems.map((p) => `${p.file ?? '?'}:${where(p)}`), [
+    'vm.xml:5:25 /domain/os/type/@machine',
+    'vm.xml:7:29 /domain/cpu/model',
+    'vm.xml:9:35 /domain/devices/interface/model/@type',
+  ]);
+  assert.match(problems[0]?.message ?? '', /"pc-q99" .*did you mean pc-q35-7\.2 \(or q35\)\?$/);
+});
+
+test('qemu-launcher: problems at spec fields are placed at what wrote them: a vCPU pin at its socket/core/thread entry', () => {
+  const text = [
+    'launcher:',
+    '  binary: qemu-system-x86_64',
+    '  vcpu_pinning:',
+    '    0:',
+    '      0:',
+    '        0: 1',
+    '      1:',
+    '        0: 999',
+    'qemu:',
+    '- name: lx',
+    '- smp: cpus=2,sockets=1,cores=2,threads=1',
+  ].join('\n');
+  const spec = parseDefinition(text, { file: 'l.yml', baseDir: '/tmp' });
+  const topo: HostTopology = { cpus: [0, 1].map((id) => ({ id, online: true, core: id, socket: 0, node: 0, siblings: [id] })), nodes: [0] };
+  const problems = withPositions(validateTuning(spec, topo), spec, text);
+  assert.deepEqual(problems.map((p) => `${p.file ?? '?'}:${where(p)}`), ['l.yml:8:12 launcher.vcpu_pinning.0.1.0']);
+  assert.match(problems[0]?.message ?? '', /^vCPU 1 is pinned to host CPU 999, which does not exist/);
+});
+
+test('positions are looked up only when there is a problem: a valid definition is not read again', async (t) => {
+  const dir = await tempDir(t);
+  const binary = await fakeBinary(dir);
+  const cache = new CapsCache({ cacheDir: join(dir, 'cache'), facts: fakeFacts({ kernel: 'k', kvm: true }), probe: countingProbe() });
+  for (const [name, text, expectedReads] of [
+    ['good.yaml', `name: a\nemulator: ${binary}\nmachine: q35\n`, 0],
+    ['bad.yaml', `name: a\nemulator: ${binary}\nmachine: pc-q99\ncpu: {model: Skylake}\n`, 1],
+    ['good.xml', `<domain type='kvm'><name>a</name><memory>131072</memory><os><type machine='q35'>hvm</type></os><devices><emulator>${binary}</emulator></devices></domain>`, 0],
+    ['bad.xml', `<domain type='kvm'><name>a</name><memory>131072</memory><os><type machine='pc-q99'>hvm</type></os><devices><emulator>${binary}</emulator></devices></domain>`, 1],
+  ] as const) {
+    const spec = parseDefinition(text, { file: name, baseDir: '/tmp' });
+    let reads = 0;
+    const r = await hostProblems(spec, { cache, text: () => (reads++, text) });
+    assert.equal(reads, expectedReads, name);
+    assert.ok(r.problems.every((p) => p.line !== undefined), name);
+  }
 });
 
 test('without a definition text, problems carry the path and the source file but no line', () => {

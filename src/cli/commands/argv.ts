@@ -1,6 +1,7 @@
 import { argvContext } from '../../process/argv-context.js';
 import { findExecutable } from '../../host/path-lookup.js';
 import { buildArgv, describeArgv } from '../../qemu/argv/index.js';
+import type { DomainSpec } from '../../model/domain.js';
 import { runDirPaths } from '../../process/state-dir.js';
 import { loadChecked } from '../definition.js';
 import { previewTuning } from '../tuning-preview.js';
@@ -16,8 +17,10 @@ export const RUN_DIR_PLACEHOLDER = '$VMKIT_RUN_DIR';
  * directory is created per run, so its paths show as $VMKIT_RUN_DIR.
  */
 export async function argvCommand(file: string, flags: { json?: boolean; lenient?: boolean }): Promise<number> {
+  let definition: { spec: DomainSpec; text: string } | undefined;
   try {
-    const { spec, caps } = await loadChecked(file, { lenient: flags.lenient === true });
+    const { spec, caps, text } = await loadChecked(file, { lenient: flags.lenient === true });
+    definition = { spec, text };
     const ctx = await argvContext(spec, runDirPaths(RUN_DIR_PLACEHOLDER), caps);
     const argv = buildArgv(spec, ctx);
     const binary = (await findExecutable(spec.emulator)) ?? spec.emulator;
@@ -30,6 +33,6 @@ export async function argvCommand(file: string, flags: { json?: boolean; lenient
     }
     return EXIT.ok;
   } catch (e) {
-    return reportError(e, flags);
+    return reportError(e, { ...flags, definition });
   }
 }

@@ -31,8 +31,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   if (!Number.isFinite(grace) || grace < 0) return reportError(badFlag('--grace', flags.grace, 'a number of seconds ≥ 0'), flags);
   if (!Number.isFinite(startTimeout) || startTimeout <= 0) return reportError(badFlag('--timeout', flags.timeout, 'a number of seconds > 0'), flags);
   let spec;
+  let text: string;
   try {
-    spec = (await loadChecked(file, { lenient: flags.lenient === true, quiet: flags.json === true })).spec;
+    ({ spec, text } = await loadChecked(file, { lenient: flags.lenient === true, quiet: flags.json === true }));
   } catch (e) {
     return reportError(e, flags);
   }
@@ -100,7 +101,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     else note(info.message, flags);
     return code;
   } catch (e) {
-    return reportError(e, flags);
+    return reportError(e, { ...flags, definition: { spec, text } });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

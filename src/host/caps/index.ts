@@ -16,6 +16,7 @@ export { capsFromReplies, probeAccelOf, PROBE_COMMANDS, type ProbeReplies } from
 export { checkSpecAgainstHost, hostProblems, type HostCheck, type HostCheckOptions } from './check-spec.js';
 export { accelUsable, effectiveAccel, guestAccels, machineNames, validateAgainstCaps, type ValidateCapsOptions } from './validate-spec.js';
 export { specUsages, type Usage, type UsageKind } from './argv-usage.js';
+export { placeProblems, problemPointer, specLocator, withPositions, type DefinitionText } from './locate-spec.js';
 export { definitionLocator, displayPath, pointerOf, type FieldLocator, type FieldPosition } from './locate-field.js';
 export { closestNames } from './suggest-names.js';
 export {

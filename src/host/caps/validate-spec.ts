@@ -15,7 +15,7 @@ export interface ValidateCapsOptions {
    * Position of a field, given its JSON pointer (`/machine/type`, `/disks/0/bus`, `/qemu/3`); see
    * definitionLocator(). Without it, problems carry the spec's source file only.
    */
-  readonly positions?: (pointer: string) => { file?: string; line?: number; col?: number } | FieldPosition | undefined;
+  readonly positions?: (pointer: string) => { file?: string; line?: number; col?: number; path?: string } | FieldPosition | undefined;
 }
 
 /** The accelerator a spec runs with on this binary: `auto` is KVM when the probe could use it, else TCG. */
@@ -80,7 +80,7 @@ export function validateAgainstCaps(spec: DomainSpec, caps: QemuCaps, opts: Vali
     const dedupe = `${pointer}\0${p.message}`;
     if (seen.has(dedupe)) return;
     seen.add(dedupe);
-    problems.push({ ...where(spec, pointer, opts), path: displayPath(pointer), ...p });
+    problems.push({ path: displayPath(pointer), ...where(spec, pointer, opts), ...p });
   };
 
   let usages: Usage[];
@@ -142,11 +142,13 @@ function accelMessage(wanted: readonly string[], caps: QemuCaps, binary: string)
   return `No accelerator of ${orList(wanted.map((a) => `"${a}"`))} can run with ${binary}; it has ${orList(caps.accels.filter((a) => a !== 'qtest')) || 'none'}${caps.kvm.enabled ? '' : ' (KVM not usable)'}`;
 }
 
-function where(spec: DomainSpec, pointer: string, opts: ValidateCapsOptions): { file?: string; line?: number; col?: number } {
+/** The file, position and (for XML and qemu-launcher files) the path as written there, of the field at `pointer`. */
+function where(spec: DomainSpec, pointer: string, opts: ValidateCapsOptions): { file?: string; line?: number; col?: number; path?: string } {
   const pos = opts.positions?.(pointer);
   const file = pos?.file ?? spec.source.file;
   return {
     ...(file === undefined ? {} : { file }),
     ...(pos?.line === undefined ? {} : { line: pos.line, col: pos.col ?? 1 }),
+    ...(pos?.path === undefined ? {} : { path: pos.path }),
   };
 }
