@@ -4,11 +4,12 @@
  * every format, never as `undefined`. Each run is refused before QEMU starts.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
+import { formatCpuList, parseCpuList } from '../../src/tuning/cpu-list.js';
 
 const NO_NET = 'vmkit-test-absent';
 const NO_BRIDGE = 'vmkitnobr0';
@@ -71,6 +72,19 @@ describe('host problems in the CLI carry file:line:col', () => {
       assert.match(r.stderr, new RegExp(`^vmkit: ${file(name)}:${at}: there is no host bridge ${NO_BRIDGE} \\(create it: ip link add ${NO_BRIDGE} type bridge`, 'm'));
       assert.doesNotMatch(r.stderr, /started '/, 'QEMU never started');
     }
+  });
+
+  it('vmkit validate and argv: isolation asked for over every host CPU is an error at tuning.isolate (implied isolation only warns)', async () => {
+    const online = parseCpuList((await readFile('/sys/devices/system/cpu/online', 'utf8')).trim());
+    const pins = online.map((c, i) => `${i}: "${c}"`).join(', ');
+    await writeFile(file('isolate.yaml'), ['name: iso', 'machine: { type: q35, accel: tcg }', `cpu: { vcpus: ${online.length} }`, 'tuning:', `  pinning: { vcpus: { ${pins} } }`, '  isolate: true'].join('\n'));
+    const expected = new RegExp(`^${file('isolate.yaml')}:6:12: tuning\\.isolate: isolating CPUs ${formatCpuList(online)} would leave no CPU for the host's other tasks`, 'm');
+    const v = await runCli(['validate', file('isolate.yaml')], { env }).done;
+    assert.equal(v.code, 2, v.stdout + v.stderr);
+    assert.match(v.stdout, expected);
+    const a = await runCli(['argv', file('isolate.yaml')], { env }).done;
+    assert.equal(a.code, 2, a.stderr);
+    assert.match(a.stderr.replace(/^vmkit: /gm, ''), expected);
   });
 
   it('vmkit validate: a machine type exported on another distribution gets its position and the newest of its family', async () => {

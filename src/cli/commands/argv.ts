@@ -19,13 +19,13 @@ export const RUN_DIR_PLACEHOLDER = '$VMKIT_RUN_DIR';
 export async function argvCommand(file: string, flags: { json?: boolean; lenient?: boolean }): Promise<number> {
   let definition: { spec: DomainSpec; text: string } | undefined;
   try {
-    const { spec, caps, text } = await loadChecked(file, { lenient: flags.lenient === true });
+    const { spec, caps, text, warnings } = await loadChecked(file, { lenient: flags.lenient === true, quiet: flags.json === true });
     definition = { spec, text };
     const ctx = await argvContext(spec, runDirPaths(RUN_DIR_PLACEHOLDER), caps);
     const argv = buildArgv(spec, ctx);
     const binary = (await findExecutable(spec.emulator)) ?? spec.emulator;
     const tuning = await previewTuning(spec);
-    if (flags.json === true) printJson({ binary, argv, accel: ctx.accel, ...(tuning === undefined ? {} : { tuning: tuning.split('\n') }) });
+    if (flags.json === true) printJson({ binary, argv, accel: ctx.accel, ...(tuning === undefined ? {} : { tuning: tuning.split('\n') }), warnings });
     else {
       process.stdout.write(`${describeArgv([binary, ...argv])}\n`);
       // stdout stays the exact argv; the plan goes to stderr

@@ -32,8 +32,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   if (!Number.isFinite(startTimeout) || startTimeout <= 0) return reportError(badFlag('--timeout', flags.timeout, 'a number of seconds > 0'), flags);
   let spec;
   let text: string;
+  let warnings;
   try {
-    ({ spec, text } = await loadChecked(file, { lenient: flags.lenient === true, quiet: flags.json === true }));
+    ({ spec, text, warnings } = await loadChecked(file, { lenient: flags.lenient === true, quiet: flags.json === true }));
   } catch (e) {
     return reportError(e, flags);
   }
@@ -96,7 +97,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     note(`started '${spec.name}' (pid ${domain.pid ?? '?'}${accel === undefined ? '' : `, accel ${accel}`})`, flags);
     const info = await stopped;
     const code = exitStatus(info, stopSignal);
-    if (flags.json === true) printJson({ name: spec.name, ...info, status: code });
+    if (flags.json === true) printJson({ name: spec.name, ...info, status: code, warnings });
     else if (code === EXIT.failure) process.stderr.write(`vmkit: ${info.message}\n${info.stderrTail.map((l) => `  qemu: ${l}\n`).join('')}`);
     else note(info.message, flags);
     return code;
