@@ -19,7 +19,7 @@ import { RemoteConnection } from '../src/api/client.js';
 import { parseDefinition } from '../src/config/index.js';
 import { daemonArgs, daemonSpec, hasConsole } from '../src/driver/daemon-args.js';
 import { openEmbedded } from '../src/driver/connection.js';
-import { resolveAccel } from '../src/host/accel.js';
+import { benchAccel } from './accel.js';
 import { argvContext } from '../src/process/argv-context.js';
 import { runDirPaths } from '../src/process/state-dir.js';
 import { buildArgv } from '../src/qemu/argv/index.js';
@@ -346,7 +346,8 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
     );
 
     // ---- start N paused domains concurrently, against bare QEMU ----
-    const accel = await resolveAccel('auto');
+    const { accel, note: accelNote } = await benchAccel('The paused start storms');
+    log(accelNote);
     const starts: StartFigures[] = [];
     for (const n of counts) {
       const names = Array.from({ length: n }, (_, i) => `p${n}-${i}`);
@@ -457,7 +458,7 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
         perRunningBytes: biggest === undefined ? NaN : (biggest.rssRunningBytes - biggest.rssDefinedBytes) / biggest.n,
       },
     };
-    return { ...result, markdown: markdown(result, accel) };
+    return { ...result, markdown: markdown(result, accel, accelNote) };
   } catch (e) {
     // What the daemon said (or why it died) is the first thing to read when a storm fails.
     if (daemon !== undefined) {
@@ -472,7 +473,7 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
   }
 }
 
-function markdown(r: Omit<DaemonBenchResult, 'markdown'>, accel: string): string {
+function markdown(r: Omit<DaemonBenchResult, 'markdown'>, accel: string, accelNote: string): string {
   const ok = (b: boolean): string => (b ? '✓' : '✗');
   const f0 = (n: number): string => n.toFixed(0);
   const cpu = (d: DefineFigures): string => `${d.cpuMsPerDefine.user.toFixed(2)} + ${d.cpuMsPerDefine.system.toFixed(2)}`;
@@ -491,7 +492,7 @@ function markdown(r: Omit<DaemonBenchResult, 'markdown'>, accel: string): string
     '',
     `Daemon event-loop delay while defining: p50 ${r.define.eventLoopDelayMs.p50} ms, p99 ${r.define.eventLoopDelayMs.p99} ms, max ${r.define.eventLoopDelayMs.max} ms.`,
     '',
-    `Start N paused domains concurrently (-S, 32 MiB, ${accel}) through the daemon, against spawning the same QEMU argvs directly in parallel. Each side runs twice, in the order bare, vmkit, vmkit, bare; times are the means, delays the worse run, start latencies over both vmkit runs:`,
+    `Start N paused domains concurrently (-S, 32 MiB, ${accel}) through the daemon, against spawning the same QEMU argvs directly in parallel. Each side runs twice, in the order bare, vmkit, vmkit, bare; times are the means, delays the worse run, start latencies over both vmkit runs. ${accelNote}`,
     '',
     '| N | bare ms (runs) | vmkit ms (runs) | ratio | target | start p50 / p99 ms | daemon event loop p50 / p99 / max ms | target p99 | idle reference p99 / max ms (bare; vmkit) | destroy all ms |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
