@@ -6,7 +6,7 @@
  * "vmkit" is the library: openEmbedded().define().start(). Both see the same QMP/console sockets.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ export const BANNER = 'VMKIT-GUEST-BANNER';
 /** Bare QEMU: spawn the argv, accept QMP, optionally `cont` and wait for the banner. Returns ms. */
 export async function bareRun(spec: DomainSpec, accel: 'kvm' | 'tcg', dir: string, mode: 'qmp' | 'banner'): Promise<number> {
   const paths = runDirPaths(dir);
+  await mkdir(paths.qemuDir, { recursive: true });
   const argv = buildArgv(spec, { ...(await argvContext(spec, paths)), accel });
   // The clock starts before the sockets exist: running this argv needs someone listening on them, and
   // vmkit's time includes creating them too.

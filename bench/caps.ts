@@ -16,12 +16,15 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { CapsCache, checkSpecAgainstHost, probeQemu, validateAgainstCaps } from '../src/host/caps/index.js';
-import { bareRun, resolveAccel, specFor, vmkitRun, withDirs } from './boot.js';
+import { benchAccel } from './accel.js';
+import { bareRun, specFor, vmkitRun, withDirs } from './boot.js';
 import { ratio, summarize, table, type Row, type Summary } from './stats.js';
 
 export const QEMU = 'qemu-system-x86_64';
 
 export interface CapsBenchResult {
+  /** The accelerator of the paused starts: KVM where usable, else TCG (see bench/accel.ts). */
+  readonly accel: 'kvm' | 'tcg';
   /** Cold probe, ms. */
   readonly coldProbeMs: Summary;
   /** Warm look-up by name, entry in memory, µs per look-up. */
@@ -65,7 +68,8 @@ export async function capsBench(opts: { runs?: number } = {}): Promise<CapsBench
     const file: number[] = [];
     for (let i = 0; i < 10; i++) file.push(await timeUs(1, () => new CapsCache({ cacheDir }).lookup(QEMU)));
 
-    const accel = await resolveAccel('auto');
+    const { accel, note } = await benchAccel('Start → QMP answers (rows a and c)');
+    process.stderr.write(`bench: ${note}\n`);
     const spec = await specFor('bench-caps', { machine: 'q35', accel, action: 'poweroff' });
     const validate: number[] = [];
     for (let i = 0; i < 10; i++) validate.push(await timeUs(50, () => validateAgainstCaps(spec, caps)));
@@ -97,6 +101,7 @@ export async function capsBench(opts: { runs?: number } = {}): Promise<CapsBench
     });
 
     const r = {
+      accel,
       coldProbeMs: summarize(cold),
       warmLookupUs: summarize(warm),
       fileLookupUs: summarize(file),
@@ -113,6 +118,8 @@ export async function capsBench(opts: { runs?: number } = {}): Promise<CapsBench
       `- validateAgainstCaps (tiny q35 spec): ${f(r.validateUs, 'µs')}`,
       '',
       table(rows),
+      '',
+      note,
       '',
       `The caps check adds ${rows.length === 2 ? ((ratio(rows[1] as Row) - ratio(rows[0] as Row)) * 100).toFixed(1) : '?'} points to the vmkit/bare ratio (c − a, same run, same bare samples).`,
       '',

@@ -10,7 +10,9 @@
  * `daemonBenchmarks()` returns the markdown and the figures; `node dist/bench/daemon.js` runs it alone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readIdentity } from '../src/host/accounts.js';
+import { DEFAULT_QEMU_USER } from '../src/driver/connection.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -20,7 +22,7 @@ import { parseDefinition } from '../src/config/index.js';
 import { daemonArgs, daemonSpec } from '../src/driver/daemon-args.js';
 import { routesConsole } from '../src/model/domain.js';
 import { openEmbedded } from '../src/driver/connection.js';
-import { resolveAccel } from '../src/host/accel.js';
+import { benchAccel } from './accel.js';
 import { argvContext } from '../src/process/argv-context.js';
 import { runDirPaths } from '../src/process/state-dir.js';
 import { buildArgv } from '../src/qemu/argv/index.js';
@@ -189,11 +191,15 @@ function pausedText(name: string, accel: string): string {
 
 /** Bare QEMU: the daemon's argv for each domain, spawned directly, all at once; resolves when every QMP answered. */
 async function bareStarts(dir: string, texts: readonly string[]): Promise<number> {
+  // As the daemon does as root, QEMU runs as vmkit-qemu (through setpriv, like the daemon's spawns).
+  const id = process.geteuid?.() === 0 ? await readIdentity(DEFAULT_QEMU_USER, undefined) : undefined;
   const prepared = await Promise.all(
     texts.map(async (text, i) => {
       const spec = parseDefinition(text, { baseDir: process.cwd() });
       const rd = runDirPaths(join(dir, `b${i}`));
-      await mkdir(rd.dir, { recursive: true });
+      await mkdir(rd.qemuDir, { recursive: true, mode: 0o711 });
+      await chmod(rd.dir, 0o711);
+      if (id !== undefined) await chown(rd.qemuDir, id.uid, id.gid);
       const argv = [...buildArgv(daemonSpec(spec), await argvContext(spec, rd)), ...daemonArgs(rd, routesConsole(spec))];
       return { rd, argv, emulator: spec.emulator };
     }),
@@ -204,7 +210,9 @@ async function bareStarts(dir: string, texts: readonly string[]): Promise<number
     await Promise.all(
       prepared.map(async ({ rd, argv, emulator }) => {
         const listener = await QmpListener.listen(rd.qmpSocket);
-        const child = spawn(emulator, argv, { stdio: 'ignore' });
+        if (id !== undefined) await chown(rd.qmpSocket, id.uid, id.gid);
+        const asUser = id === undefined ? [] : [`--regid=${id.gid}`, `--groups=${id.groups.join(',')}`, `--reuid=${id.uid}`];
+        const child = id === undefined ? spawn(emulator, argv, { stdio: 'ignore' }) : spawn('setpriv', [...asUser, '--', emulator, ...argv], { stdio: 'ignore' });
         children.push(child);
         const qmp = await listener.accept({ timeoutMs: 180_000 });
         await qmp.execute('query-status');
@@ -264,6 +272,7 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
   const nDefine = opts.defines ?? 256;
   const nDisks = opts.disks ?? 16;
   const base = await mkdtemp(join(tmpdir(), 'vmkit-bench-d-'));
+  await chmod(base, 0o711); // a root daemon's QEMU runs as vmkit-qemu, which must pass through
   const root = join(base, 'root');
   let daemon: DaemonProc | undefined;
   try {
@@ -347,7 +356,8 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
     );
 
     // ---- start N paused domains concurrently, against bare QEMU ----
-    const accel = await resolveAccel('auto');
+    const { accel, note: accelNote } = await benchAccel('The paused start storms');
+    log(accelNote);
     const starts: StartFigures[] = [];
     for (const n of counts) {
       const names = Array.from({ length: n }, (_, i) => `p${n}-${i}`);
@@ -458,7 +468,7 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
         perRunningBytes: biggest === undefined ? NaN : (biggest.rssRunningBytes - biggest.rssDefinedBytes) / biggest.n,
       },
     };
-    return { ...result, markdown: markdown(result, accel) };
+    return { ...result, markdown: markdown(result, accel, accelNote) };
   } catch (e) {
     // What the daemon said (or why it died) is the first thing to read when a storm fails.
     if (daemon !== undefined) {
@@ -473,7 +483,7 @@ export async function daemonBenchmarks(opts: DaemonBenchOptions = {}): Promise<D
   }
 }
 
-function markdown(r: Omit<DaemonBenchResult, 'markdown'>, accel: string): string {
+function markdown(r: Omit<DaemonBenchResult, 'markdown'>, accel: string, accelNote: string): string {
   const ok = (b: boolean): string => (b ? '✓' : '✗');
   const f0 = (n: number): string => n.toFixed(0);
   const cpu = (d: DefineFigures): string => `${d.cpuMsPerDefine.user.toFixed(2)} + ${d.cpuMsPerDefine.system.toFixed(2)}`;
@@ -492,7 +502,7 @@ function markdown(r: Omit<DaemonBenchResult, 'markdown'>, accel: string): string
     '',
     `Daemon event-loop delay while defining: p50 ${r.define.eventLoopDelayMs.p50} ms, p99 ${r.define.eventLoopDelayMs.p99} ms, max ${r.define.eventLoopDelayMs.max} ms.`,
     '',
-    `Start N paused domains concurrently (-S, 32 MiB, ${accel}) through the daemon, against spawning the same QEMU argvs directly in parallel. Each side runs twice, in the order bare, vmkit, vmkit, bare; times are the means, delays the worse run, start latencies over both vmkit runs:`,
+    `Start N paused domains concurrently (-S, 32 MiB, ${accel}) through the daemon, against spawning the same QEMU argvs directly in parallel. Each side runs twice, in the order bare, vmkit, vmkit, bare; times are the means, delays the worse run, start latencies over both vmkit runs. ${accelNote}`,
     '',
     '| N | bare ms (runs) | vmkit ms (runs) | ratio | target | start p50 / p99 ms | daemon event loop p50 / p99 / max ms | target p99 | idle reference p99 / max ms (bare; vmkit) | destroy all ms |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -4,6 +4,7 @@
  * daemon's HTTP/JSON boundary unchanged.
  */
 import type { EventEmitter } from 'node:events';
+import type { Problem } from '../errors.js';
 import type { SourceFormat } from '../model/domain.js';
 import type { ExitInfo, StopReason } from '../process/exit-info.js';
 import type { TuningPlan } from '../tuning/index.js';
@@ -148,6 +149,8 @@ export interface DomainHandleEvents {
   console: [Buffer];
   /** The tuning plan applied before the guest ran, as data and as text (embedded only). */
   tuning: [TuningPlan, string];
+  /** What a start does differently from what the definition implies, placed in the definition (embedded only). */
+  warning: [Problem];
 }
 
 /** A domain of a connection: the same methods embedded and over the daemon. */

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { VmkitError } from '../errors.js';
+import { VmkitError, type Problem } from '../errors.js';
+import { placeProblems, withPositions } from '../host/caps/locate-spec.js';
 import { routesConsole, type DomainSpec } from '../model/domain.js';
 import type { ExitInfo } from '../process/exit-info.js';
 import { QemuProcess, type BeforeCont } from '../process/qemu-process.js';
@@ -379,6 +380,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     try {
       const tuning = await prepareTuning(this.spec, {
         exclude: () => this.host.pinnedCpus(this.name),
+        onWarning: (w) => this.emit('warning', this.placed([w])[0] ?? w),
         onPlan: (plan, text) => {
           this.pins = pinnedByPlan(plan);
           this.emit('tuning', plan, text);
@@ -425,7 +427,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
       this.startAbort = undefined;
       this.setState('shutoff');
       if (abort.signal.aborted && opts.signal?.aborted !== true) throw abort.signal.reason;
-      throw e;
+      throw placeProblems(e, this.spec, () => this.sourceText() ?? '');
     }
     this.startAbort = undefined;
     this.startedAt = Date.now();
@@ -435,6 +437,17 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     this.touch();
     this.emit('started', { pid: vm.pid });
     this.host.publish(this, 'started', { pid: vm.pid });
+  }
+
+  /** The stored definition text when it is the definition's own (not a JSON spec of an older root). */
+  private sourceText(): string | undefined {
+    return this.rec.format === 'vmkit-spec' ? undefined : this.rec.text;
+  }
+
+  /** Problems found after parsing, placed at file:line:col in the stored definition. */
+  private placed(problems: readonly Problem[]): Problem[] {
+    const text = this.sourceText();
+    return text === undefined ? [...problems] : withPositions(problems.map((p) => ({ ...(this.rec.file === undefined ? {} : { file: this.rec.file }), ...p })), this.spec, text, this.rec.file);
   }
 
   /** The spec QEMU starts from: the definition plus the `-action` options its policies need. */

@@ -1,3 +1,4 @@
+import type { Problem } from '../errors.js';
 import type { HostTopology } from '../host/topology.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { BeforeCont } from '../process/qemu-process.js';
@@ -8,6 +9,8 @@ export interface TuningHooks {
   readonly exclude: () => number[];
   /** Called with the plan once it is applied. */
   readonly onPlan?: (plan: TuningPlan, text: string) => void;
+  /** What will be done differently from what the definition implies (e.g. isolation the host cannot give). */
+  readonly onWarning?: (warning: Problem) => void;
 }
 
 /**
@@ -17,7 +20,7 @@ export interface TuningHooks {
  */
 export async function prepareTuning(spec: DomainSpec, hooks: TuningHooks): Promise<BeforeCont | undefined> {
   const exclude = hooks.exclude();
-  const topo: HostTopology | undefined = await checkTuning(spec, { exclude });
+  const topo: HostTopology | undefined = await checkTuning(spec, { exclude, ...(hooks.onWarning === undefined ? {} : { onWarning: hooks.onWarning }) });
   if (topo === undefined) return undefined;
   return async ({ pid, qmp }) => {
     const [cpusFast, iothreads, all] = await Promise.all([qmp.execute('query-cpus-fast'), qmp.execute('query-iothreads'), readThreadIds(pid)]);

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseXml, type XmlElement } from '../config/libvirt/xml-tree.js';
-import { VmkitError } from '../errors.js';
+import { VmkitError, type Problem } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
 
 export interface LibvirtNetworkDirs {
@@ -83,25 +83,33 @@ export async function lookupNetworkBridge(name: string, dirs: LibvirtNetworkDirs
 }
 
 /**
- * The bridge of every libvirt-network NIC of `spec`, by NIC id. Every problem is reported at once, each
- * naming its NIC, in one HostError. Nothing to look up (no network NIC, or a qemu-launcher spec): an empty map.
+ * The bridge of every libvirt-network NIC of `spec`, by NIC id. Every problem is reported at once, each a
+ * Problem at its NIC's `nics[N].network` (in `details.problems`, as ConfigError has them), in one HostError.
+ * Nothing to look up (no network NIC, or a qemu-launcher spec): an empty map.
  */
 export async function networkBridges(spec: DomainSpec, dirs: LibvirtNetworkDirs = LIBVIRT_NETWORK_DIRS): Promise<Map<string, NetworkBridge>> {
   const out = new Map<string, NetworkBridge>();
   if (spec.rawOptions !== undefined) return out;
   const nics = spec.nics.flatMap((n, i) => (n.kind === 'network' ? [{ i, id: n.id, network: n.network }] : []));
   const looked = await Promise.allSettled(nics.map((n) => lookupNetworkBridge(n.network, dirs)));
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   looked.forEach((r, k) => {
     const nic = nics[k];
     if (nic === undefined) return;
     if (r.status === 'fulfilled') out.set(nic.id, r.value);
-    else problems.push(`nics[${nic.i}]: ${(r.reason as Error).message}`);
+    else problems.push(nicProblem(spec, `nics[${nic.i}].network`, (r.reason as Error).message, JSON.stringify(nic.network)));
   });
-  if (problems.length > 0) {
-    throw new VmkitError('HostError', `Cannot connect domain ${spec.name} to its libvirt network${nics.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, {
-      details: { problems },
-    });
-  }
+  if (problems.length > 0) throw hostProblemsError(`Cannot connect domain ${spec.name} to its libvirt network${nics.length > 1 ? 's' : ''}`, problems);
   return out;
+}
+
+/** A Problem at a field of `spec`, in its definition file (positions are added by whoever has the text). */
+export function nicProblem(spec: DomainSpec, path: string, message: string, found?: string): Problem {
+  return { ...(spec.source.file === undefined ? {} : { file: spec.source.file }), path, message, ...(found === undefined ? {} : { found }) };
+}
+
+/** A HostError listing `problems` (each `path: message` on its own line) with them in `details.problems`. */
+export function hostProblemsError(head: string, problems: readonly Problem[]): VmkitError {
+  const lines = problems.map((p) => `${p.path === '' ? '' : `${p.path}: `}${p.message}`);
+  return new VmkitError('HostError', `${head}:\n  ${lines.join('\n  ')}`, { details: { problems } });
 }

@@ -198,6 +198,12 @@ export interface TuningSpec {
   readonly rlimitMemlock?: 'unlimited' | number;
   /** Opt-in cpuset cgroup isolation of the pinned CPUs (cgroup v1 or v2). */
   readonly isolate: boolean;
+  /**
+   * `isolate` was not asked for but implied by the format (qemu-launcher isolates whatever vcpu_pinning
+   * pins). Where isolation would leave the host no CPU, the pins are applied without it, with a warning;
+   * isolation asked for (`isolate: true`) is an error there.
+   */
+  readonly isolateImplied?: boolean;
   /** Print the tuning plan (qemu-launcher `debug`). */
   readonly debug: boolean;
 }

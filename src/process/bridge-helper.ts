@@ -5,8 +5,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
-import { VmkitError } from '../errors.js';
-import type { NetworkBridge } from '../host/libvirt-network.js';
+import type { Problem } from '../errors.js';
+import { hostProblemsError, nicProblem, type NetworkBridge } from '../host/libvirt-network.js';
 import type { DomainSpec } from '../model/domain.js';
 
 /** QEMU's built-in helper path on Debian (CONFIG_QEMU_HELPERDIR). */
@@ -48,7 +48,7 @@ export function bridgeAllowed(acl: BridgeAcl, bridge: string): boolean {
 }
 
 /**
- * Rejects (HostError) a spec whose bridge NICs cannot work here: the helper is missing or not setuid root
+ * Rejects (HostError, every problem a Problem at its NIC in `details.problems`) a spec whose bridge NICs cannot work here: the helper is missing or not setuid root
  * while QEMU does not run as root, the ACL is missing or does not allow the bridge, or the bridge does not
  * exist. `asRoot`: QEMU runs as root (then the helper needs no setuid bit). `networks`: the bridges of the
  * spec's libvirt-network NICs (by NIC id), which are checked the same way.
@@ -58,42 +58,46 @@ export async function checkBridges(
   opts: { readonly asRoot: boolean; readonly helper?: string; readonly conf?: string; readonly sysNet?: string; readonly networks?: ReadonlyMap<string, NetworkBridge> },
 ): Promise<void> {
   if (spec.rawOptions !== undefined) return;
-  type Wanted = { i: number; bridge: string; network: { name: string; active: boolean } | undefined };
+  type Wanted = { path: string; bridge: string; network: { name: string; active: boolean } | undefined };
   const bridges = spec.nics.flatMap((n, i): Wanted[] => {
-    if (n.kind === 'bridge') return [{ i, bridge: n.bridge, network: undefined }];
+    if (n.kind === 'bridge') return [{ path: `nics[${i}].bridge`, bridge: n.bridge, network: undefined }];
     if (n.kind !== 'network') return [];
     const net = opts.networks?.get(n.id);
-    return net === undefined ? [] : [{ i, bridge: net.bridge, network: { name: n.network, active: net.active } }];
+    return net === undefined ? [] : [{ path: `nics[${i}].network`, bridge: net.bridge, network: { name: n.network, active: net.active } }];
   });
-  if (bridges.length === 0) return;
+  const first = bridges[0];
+  if (first === undefined) return;
   const helper = opts.helper ?? BRIDGE_HELPER;
   const conf = opts.conf ?? BRIDGE_CONF;
   const sysNet = opts.sysNet ?? '/sys/class/net';
-  const problems: string[] = [];
+  const problems: Problem[] = [];
+  // Problems of the helper itself are reported at the first NIC that needs it.
+  const add = (path: string, message: string, found?: string): void => {
+    problems.push(nicProblem(spec, path, message, found));
+  };
   const st = await stat(helper).catch(() => undefined);
-  if (st === undefined) problems.push(`QEMU's bridge helper ${helper} is missing: install qemu-system-common`);
+  if (st === undefined) add(first.path, `QEMU's bridge helper ${helper} is missing: install qemu-system-common`);
   else if (!opts.asRoot && (st.uid !== 0 || (st.mode & 0o4000) === 0)) {
-    problems.push(`QEMU does not run as root and ${helper} is not setuid root: chmod u+s ${helper} (as Debian's qemu-system-common leaves it off), or run QEMU as root`);
+    add(first.path, `QEMU does not run as root and ${helper} is not setuid root: chmod u+s ${helper} (as Debian's qemu-system-common leaves it off), or run QEMU as root`);
   }
   let acl: BridgeAcl | undefined;
   try {
     acl = await readBridgeAcl(conf);
   } catch (e) {
-    problems.push(`The bridge helper reads its allowed bridges from ${conf}, which cannot be read (${(e as Error).message}): create it with a line "allow ${bridges[0]?.bridge ?? 'br0'}"`);
+    add(first.path, `The bridge helper reads its allowed bridges from ${conf}, which cannot be read (${(e as Error).message}): create it with a line "allow ${first.bridge}"`);
   }
-  for (const { i, bridge, network } of bridges) {
+  for (const { path, bridge, network } of bridges) {
     const of = network === undefined ? '' : ` (of libvirt network ${network.name})`;
-    if (acl !== undefined && !bridgeAllowed(acl, bridge)) problems.push(`nics[${i}]: ${conf} does not allow bridge ${bridge}${of}: add the line "allow ${bridge}"`);
+    const found = JSON.stringify(network?.name ?? bridge);
+    if (acl !== undefined && !bridgeAllowed(acl, bridge)) add(path, `${conf} does not allow bridge ${bridge}${of}: add the line "allow ${bridge}"`, found);
     const isBridge = await stat(join(sysNet, bridge, 'bridge')).then(
       () => true,
       () => false,
     );
     if (isBridge) continue;
-    if (network === undefined) problems.push(`nics[${i}]: there is no host bridge ${bridge} (create it: ip link add ${bridge} type bridge; ip link set ${bridge} up)`);
-    else if (!network.active) problems.push(`nics[${i}]: libvirt network ${network.name} is not running, so its bridge ${bridge} does not exist: start it (virsh net-start ${network.name})`);
-    else problems.push(`nics[${i}]: there is no host bridge ${bridge}, although libvirt network ${network.name} is marked running: restart it (virsh net-destroy ${network.name}; virsh net-start ${network.name})`);
+    if (network === undefined) add(path, `there is no host bridge ${bridge} (create it: ip link add ${bridge} type bridge; ip link set ${bridge} up)`, found);
+    else if (!network.active) add(path, `libvirt network ${network.name} is not running, so its bridge ${bridge} does not exist: start it (virsh net-start ${network.name})`, found);
+    else add(path, `there is no host bridge ${bridge}, although libvirt network ${network.name} is marked running: restart it (virsh net-destroy ${network.name}; virsh net-start ${network.name})`, found);
   }
-  if (problems.length > 0) {
-    throw new VmkitError('HostError', `Cannot connect domain ${spec.name} to its bridge${bridges.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, { details: { problems } });
-  }
+  if (problems.length > 0) throw hostProblemsError(`Cannot connect domain ${spec.name} to its bridge${bridges.length > 1 ? 's' : ''}`, problems);
 }

@@ -12,7 +12,7 @@ import { ConfigError, type Problem } from '../errors.js';
 import type { DomainSpec, ThreadSched } from '../model/domain.js';
 import type { HostTopology } from '../host/topology.js';
 import { autoPlace } from './auto-place.js';
-import { pinnedCpus, validateTuning } from './validate.js';
+import { isolationOf, validateTuning } from './validate.js';
 
 export { autoPlace } from './auto-place.js';
 export type { VcpuPlacement } from './auto-place.js';
@@ -109,7 +109,8 @@ export function planTuning(
   });
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const isolated = t.isolate ? pinnedCpus(spec, vcpuPins) : undefined;
+  // Implied isolation that would leave the host no CPU is left out (checkTuning() warned about it).
+  const isolated = isolationOf(spec, topo, vcpuPins).cpus;
   const pinOf = new Map(vcpuPins.map((p) => [p.vcpu, p.cpus]));
   const ioPinOf = new Map(t.iothreadPins.map((p) => [p.iothread, p.cpus]));
   const out: ThreadAction[] = [];

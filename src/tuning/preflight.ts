@@ -4,13 +4,13 @@
  * starts a VM.
  */
 import { readFile } from 'node:fs/promises';
-import { ConfigError } from '../errors.js';
+import { ConfigError, type Problem } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
 import { readHostTopology, type HostTopology } from '../host/topology.js';
 import { prlimit } from '../sys/rlimit.js';
 import { autoPlace } from './auto-place.js';
 import { needsTuning } from './plan.js';
-import { validateTuning, type HostLimits } from './validate.js';
+import { tuningWarnings, validateTuning, type HostLimits } from './validate.js';
 
 const CAP_SYS_NICE = 23n;
 const CAP_SYS_RESOURCE = 24n;
@@ -32,23 +32,27 @@ export async function readHostLimits(opts: { procRoot?: string } = {}): Promise<
  * Throws ConfigError listing every problem of `spec.tuning` on this host (offline or missing CPUs, priority
  * ranges, permissions for real-time scheduling and memlock, automatic placement that cannot fit). Returns
  * the topology it read, for planTuning() later. Does nothing (no I/O) when the spec needs no tuning.
+ * `onWarning` receives what will be done differently from what the definition implies (isolation that
+ * qemu-launcher's vcpu_pinning implies, left out on a host it would leave without a CPU).
  */
 export async function checkTuning(
   spec: DomainSpec,
-  opts: { sysRoot?: string; exclude?: number[]; limits?: HostLimits; topology?: HostTopology } = {},
+  opts: { sysRoot?: string; exclude?: number[]; limits?: HostLimits; topology?: HostTopology; onWarning?: (warning: Problem) => void } = {},
 ): Promise<HostTopology | undefined> {
   if (!needsTuning(spec)) return undefined;
   const topo = opts.topology ?? (await readHostTopology(opts.sysRoot === undefined ? {} : { sysRoot: opts.sysRoot }));
   const limits = opts.limits ?? (await readHostLimits());
   const problems = validateTuning(spec, topo, { limits });
+  let vcpuPins = spec.tuning.vcpuPins;
   if (problems.length === 0 && spec.tuning.autoPin) {
     try {
-      const vcpuPins = autoPlace(spec.cpu, topo, opts.exclude === undefined ? {} : { exclude: opts.exclude });
+      vcpuPins = autoPlace(spec.cpu, topo, opts.exclude === undefined ? {} : { exclude: opts.exclude });
       if (spec.tuning.isolate) problems.push(...validateTuning(spec, topo, { vcpuPins }).filter((p) => p.path === 'tuning.isolate'));
     } catch (e) {
       problems.push({ path: 'tuning.autoPin', message: (e as Error).message });
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  for (const w of tuningWarnings(spec, topo, vcpuPins)) opts.onWarning?.(w);
   return topo;
 }

@@ -134,9 +134,7 @@ export function validateTuning(
     if (isolated.length === 0 && !t.autoPin) {
       out.push({ path: 'tuning.isolate', message: 'isolation shields pinned CPUs, but nothing is pinned; pin vCPUs (or use automatic pinning) or turn isolation off' });
     }
-    const online = topo.cpus.filter((c) => c.online).map((c) => c.id);
-    const rest = online.filter((c) => !isolated.includes(c));
-    if (isolated.length > 0 && rest.length === 0) {
+    if (leavesNoHostCpu(isolated, topo) && t.isolateImplied !== true) {
       out.push({
         path: 'tuning.isolate',
         message: `isolating CPUs ${formatCpuSet(isolated)} would leave no CPU for the host's other tasks; pin the VM's threads to fewer CPUs`,
@@ -145,4 +143,43 @@ export function validateTuning(
     }
   }
   return out;
+}
+
+/** True when shielding `isolated` would leave no online CPU for the rest of the host. */
+function leavesNoHostCpu(isolated: readonly number[], topo: HostTopology): boolean {
+  return isolated.length > 0 && topo.cpus.every((c) => !c.online || isolated.includes(c.id));
+}
+
+/**
+ * The CPUs to isolate for `spec` on this host (undefined: no isolation), and why isolation is left out
+ * when it is: isolation implied by the format (qemu-launcher's vcpu_pinning) that would leave the host no
+ * CPU degrades to pinning without the shield, with that warning. Isolation asked for is never left out
+ * (validateTuning() reports it as a problem instead).
+ */
+export function isolationOf(
+  spec: DomainSpec,
+  topo: HostTopology,
+  vcpuPins: DomainSpec['tuning']['vcpuPins'] = spec.tuning.vcpuPins,
+): { cpus?: number[]; warning?: Problem } {
+  const t = spec.tuning;
+  if (!t.isolate) return {};
+  const cpus = pinnedCpus(spec, vcpuPins);
+  if (t.isolateImplied !== true || !leavesNoHostCpu(cpus, topo)) return { cpus };
+  const online = formatCpuSet(topo.cpus.filter((c) => c.online).map((c) => c.id));
+  return {
+    warning: {
+      path: 'tuning.isolate',
+      message:
+        spec.source.format === 'qemu-launcher'
+          ? `vcpu_pinning pins every online CPU of this host (${online}); qemu-launcher would also shield them with cpuset isolation, which would leave the host no CPU for its other tasks: the vCPUs are pinned without isolation`
+          : `the pins cover every online CPU of this host (${online}); isolating them would leave the host no CPU for its other tasks: the threads are pinned without isolation`,
+      found: formatCpuSet(cpus),
+    },
+  };
+}
+
+/** Warnings about `spec.tuning` on this host: what will be done differently from what the definition implies. */
+export function tuningWarnings(spec: DomainSpec, topo: HostTopology, vcpuPins?: DomainSpec['tuning']['vcpuPins']): Problem[] {
+  const w = isolationOf(spec, topo, vcpuPins).warning;
+  return w === undefined ? [] : [w];
 }

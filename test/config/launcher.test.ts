@@ -91,6 +91,7 @@ test('the README example with its intended topology maps every launcher key into
       vcpuSched: { policy: 'fifo', priority: 10 },
       rlimitMemlock: 'unlimited',
       isolate: true,
+      isolateImplied: true,
       debug: true,
     },
     process: { user: 1000, group: 1000, env: { QEMU_AUDIO_DRV: 'pa', REAL: '1.0' }, clearEnv: true },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Connection, openEmbedded, VmkitError, type LifecycleEvent } from '../../src/index.js';
 import { isDead, waitUntil } from '../helpers/cli.js';
+import { daemonBase } from '../api/daemon-process.js';
 import { killQemusUnder, pausedYaml, qemusUnder } from './fixtures.js';
 
 const isCode = (code: string, re?: RegExp) => (e: unknown) => e instanceof VmkitError && e.code === code && (re === undefined || re.test(e.message));
@@ -164,7 +165,7 @@ describe('domain lifecycle on real QEMU (paused guests, KVM when usable)', () =>
 describe('daemon mode in-process: QEMU outlives the driver and is re-adopted', () => {
   let base: string;
   before(async () => {
-    base = await mkdtemp(join(tmpdir(), 'vmkit-test-adopt-'));
+    base = await daemonBase('vmkit-test-adopt-'); // daemon mode as root runs QEMU as vmkit-qemu, which must pass through
   });
   after(async () => {
     for (const d of await readdir(base)) await killQemusUnder(join(base, d));

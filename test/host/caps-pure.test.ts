@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VmkitError } from '../../src/errors.js';
-import { capsFromReplies, closestNames, definitionLocator, displayPath, isQemuCaps, pointerOf, PROBE_COMMANDS, probeArgv } from '../../src/host/caps/index.js';
+import { capsFromReplies, closestNames, guestAccels, probeAccelOf, definitionLocator, displayPath, isQemuCaps, pointerOf, PROBE_COMMANDS, probeArgv } from '../../src/host/caps/index.js';
 import { recordedCaps } from './helpers.js';
 
 /** Replies shaped like QEMU 7.2's, small: the schema's type names are masked numbers as in a real build. */
@@ -71,6 +71,22 @@ test('capsFromReplies reads versions, machines with aliases and default, CPU usa
   assert.ok(isQemuCaps(caps));
 });
 
+test('the probe accelerator is KVM when enabled, else TCG when built in, else qtest (a KVM-only binary without KVM): then no accelerator runs guests', () => {
+  const kvmOnly = replies({ accels: [{ name: 'kvm-accel' }, { name: 'qtest-accel' }, { name: 'accel' }] });
+  const without = capsFromReplies('/usr/bin/qemu-system-x86_64-microvm', kvmOnly, { at: '', ms: 0 });
+  assert.deepEqual(without.accels, ['kvm', 'qtest']);
+  assert.equal(without.probeAccel, 'qtest');
+  assert.deepEqual(guestAccels(without), []);
+  const withKvm = capsFromReplies('/usr/bin/qemu-system-x86_64-microvm', { ...kvmOnly, kvm: { present: true, enabled: true } }, { at: '', ms: 0 });
+  assert.equal(withKvm.probeAccel, 'kvm');
+  assert.deepEqual(guestAccels(withKvm), ['kvm']);
+  const full = capsFromReplies('/q', replies(), { at: '', ms: 0 });
+  assert.equal(full.probeAccel, 'tcg');
+  assert.deepEqual(guestAccels(full), ['tcg']);
+  assert.equal(probeAccelOf(true, ['kvm', 'tcg']), 'kvm');
+  assert.equal(probeAccelOf(false, []), 'none');
+});
+
 test('capsFromReplies names the command whose reply has the wrong shape', () => {
   assert.throws(() => capsFromReplies('/q', replies({ machines: { not: 'a list' } }), { at: '', ms: 0 }), (e: unknown) => e instanceof VmkitError && e.code === 'QemuFailed' && /query-machines/.test(e.message));
   assert.throws(() => capsFromReplies('/q', replies({ schema: [] }), { at: '', ms: 0 }), /query-qmp-schema \(netdev_add type enum\)/);
@@ -85,7 +101,7 @@ test('the probe sends every command in one session: one qom-list-types per bus, 
 
 test('the probe argv starts QEMU paused without a guest and escapes commas in the socket path', () => {
   const argv = probeArgv('/tmp/a,b/qmp.sock');
-  assert.deepEqual(argv.slice(0, 3), ['-S', '-machine', 'none,accel=kvm:tcg']);
+  assert.deepEqual(argv.slice(0, 3), ['-S', '-machine', 'none,accel=kvm:tcg:qtest']);
   assert.ok(argv.includes('-nodefaults') && argv.includes('-no-user-config'));
   assert.ok(argv.includes('socket,id=vmkit-probe,path=/tmp/a,,b/qmp.sock,server=off'));
 });

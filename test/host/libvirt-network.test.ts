@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { bridgeOfNetworkXml, lookupNetworkBridge, networkBridges } from '../../src/host/libvirt-network.js';
 import { checkBridges } from '../../src/process/bridge-helper.js';
 import { openEmbedded, VmkitError } from '../../src/index.js';
+import type { Problem } from '../../src/errors.js';
 import { baseSpec } from '../qemu/fixtures.js';
 import { pausedYaml, qemusUnder } from '../driver/fixtures.js';
 
@@ -89,8 +90,11 @@ describe('looking a network up', () => {
     assert.deepEqual([...found].map(([id, n]) => `${id}=${n.bridge}`), ['net0=virbr0', 'net2=virbr1']);
     await assert.rejects(networkBridges({ ...spec, nics: [nic(0, 'nosuch'), nic(1, 'default'), nic(2, 'tap')] }, dirs()), (e: unknown) => {
       assert.ok(e instanceof VmkitError && e.code === 'HostError');
-      assert.match(e.message, /^Cannot connect domain \S+ to its libvirt networks:\n  nics\[0\]: There is no libvirt network nosuch.*\n  nics\[2\]: libvirt network tap/);
+      assert.match(e.message, /^Cannot connect domain \S+ to its libvirt networks:\n  nics\[0\]\.network: There is no libvirt network nosuch.*\n  nics\[2\]\.network: libvirt network tap/);
       assert.doesNotMatch(e.message, /nics\[1\]/);
+      const problems = e.details.problems as Problem[];
+      assert.deepEqual(problems.map((p) => [p.path, p.found]), [['nics[0].network', '"nosuch"'], ['nics[2].network', '"tap"']]);
+      assert.match(problems[0]?.message ?? '', /^There is no libvirt network nosuch/);
       return true;
     });
     assert.equal((await networkBridges(baseSpec(), join(dir, 'none') as never)).size, 0, 'no network NIC: no look-up');
@@ -106,8 +110,8 @@ describe('looking a network up', () => {
     const networks = await networkBridges(spec, dirs());
     await assert.rejects(checkBridges(spec, { asRoot: true, helper, conf: join(dir, 'acl.conf'), sysNet, networks }), (e: unknown) => {
       assert.ok(e instanceof VmkitError && e.code === 'HostError');
-      assert.match(e.message, /nics\[1\]: .*acl\.conf does not allow bridge virbr1 \(of libvirt network lab\): add the line "allow virbr1"/);
-      assert.match(e.message, /nics\[1\]: libvirt network lab is not running, so its bridge virbr1 does not exist: start it \(virsh net-start lab\)/);
+      assert.match(e.message, /nics\[1\]\.network: .*acl\.conf does not allow bridge virbr1 \(of libvirt network lab\): add the line "allow virbr1"/);
+      assert.match(e.message, /nics\[1\]\.network: libvirt network lab is not running, so its bridge virbr1 does not exist: start it \(virsh net-start lab\)/);
       assert.doesNotMatch(e.message, /nics\[0\]/);
       return true;
     });
@@ -122,7 +126,7 @@ test('starting a domain on a libvirt network this host does not have is refused 
     const d = await conn.define({ text: `${pausedYaml('onnet', '32M')}\nnics:\n  - { type: network, network: vmkit-test-absent }\n` });
     await assert.rejects(d.start({ paused: true }), (e: unknown) => {
       assert.ok(e instanceof VmkitError && e.code === 'HostError', String(e));
-      assert.match(e.message, /nics\[0\]: There is no libvirt network vmkit-test-absent \(looked for \/run\/libvirt\/network\/vmkit-test-absent\.xml/);
+      assert.match(e.message, /nics\[0\]\.network: There is no libvirt network vmkit-test-absent \(looked for \/run\/libvirt\/network\/vmkit-test-absent\.xml/);
       return true;
     });
     assert.equal(d.state(), 'shutoff');

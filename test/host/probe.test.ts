@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { VmkitError } from '../../src/errors.js';
-import { CapsCache, probeQemu, type ProbeFn, type QemuCaps } from '../../src/host/caps/index.js';
+import { CapsCache, guestAccels, probeQemu, type ProbeFn, type QemuCaps } from '../../src/host/caps/index.js';
+import { devKvm, kvmOpens } from '../helpers/kvm.js';
 import { tempDir } from './helpers.js';
 
 /** Processes whose command line mentions `needle` (QEMU probes carry their socket directory). */
@@ -33,7 +35,10 @@ test('a real probe of qemu-system-x86_64 reads version, KVM, accelerators, machi
   assert.equal(caps.version.major, 7);
   assert.equal(caps.arch, 'x86_64');
   assert.equal(caps.kvm.present, true);
-  assert.equal(caps.kvm.enabled, true, 'this host has a usable /dev/kvm');
+  // KVM is enabled exactly when /dev/kvm really opens here (read independently); TCG is the fallback.
+  const kvm = kvmOpens();
+  assert.equal(caps.kvm.enabled, kvm, `/dev/kvm is ${devKvm()} here`);
+  assert.equal(caps.probeAccel, kvm ? 'kvm' : 'tcg');
   assert.deepEqual(caps.accels.filter((a) => a === 'kvm' || a === 'tcg'), ['kvm', 'tcg']);
   const q35 = caps.machines.find((m) => m.alias === 'q35');
   assert.match(q35?.name ?? '', /^pc-q35-\d+\.\d+$/);
@@ -53,6 +58,48 @@ test('a real probe of qemu-system-x86_64 reads version, KVM, accelerators, machi
   for (const n of ['user', 'tap']) assert.ok(caps.netdevBackends.includes(n), n);
   assert.ok(!caps.netdevBackends.includes('nic') && !caps.netdevBackends.includes('none'));
   assert.ok(caps.probe.ms > 0 && caps.probe.ms < 20_000);
+});
+
+const MICROVM = '/usr/bin/qemu-system-x86_64-microvm';
+
+test('the KVM-only microvm build probes with or without KVM: under qtest when /dev/kvm cannot be used, and then no accelerator can run a guest', async (t) => {
+  assert.ok(existsSync(MICROVM), `${MICROVM} is missing: Debian's qemu-system-x86 ships it (scripts/setup.sh installs that package)`);
+  const dir = await tempDir(t);
+  const caps = await probeQemu(MICROVM, { tmpDir: dir });
+  assert.equal(caps.binary, MICROVM);
+  assert.equal(caps.arch, 'x86_64');
+  assert.deepEqual(caps.accels, ['kvm', 'qtest'], 'built with KVM only (and the qtest harness)');
+  const kvm = kvmOpens();
+  assert.equal(caps.kvm.enabled, kvm, `/dev/kvm is ${devKvm()} here`);
+  assert.equal(caps.probeAccel, kvm ? 'kvm' : 'qtest');
+  assert.deepEqual(guestAccels(caps), kvm ? ['kvm'] : []);
+  assert.ok(caps.machines.some((m) => m.name === 'microvm' && m.isDefault));
+  assert.deepEqual(await readdir(dir), []);
+});
+
+test('QEMU dying before its greeting is reported with its own stderr, not as a closed monitor', async (t) => {
+  const dir = await tempDir(t);
+  // A QEMU that connects its monitor, then fails the way a machine set-up does: it hangs up and exits.
+  const fake = join(dir, 'dying-qemu');
+  await writeFile(
+    fake,
+    [
+      '#!/usr/bin/env node',
+      "const net = require('node:net');",
+      "const arg = process.argv.find((a) => a.startsWith('socket,'));",
+      "const path = /path=([^,]*)/.exec(arg)[1];",
+      "const s = net.connect(path, () => { process.stderr.write('qemu-system-x86_64: failed to initialize kvm: No such file or directory\\n'); s.destroy(); setTimeout(() => process.exit(1), 50); });",
+    ].join('\n'),
+  );
+  await chmod(fake, 0o755);
+  const sockets = await tempDir(t);
+  await assert.rejects(probeQemu(fake, { tmpDir: sockets, timeoutMs: 10_000 }), (e: unknown) => {
+    assert.ok(e instanceof VmkitError);
+    assert.equal(e.code, 'QemuFailed');
+    assert.match(e.message, /^Cannot probe \S+dying-qemu: QEMU exited before its QMP greeting: qemu-system-x86_64: failed to initialize kvm: No such file or directory$/);
+    return true;
+  });
+  assert.deepEqual(await readdir(sockets), []);
 });
 
 test('a probe leaves no QEMU process and no socket directory behind', async (t) => {
@@ -83,7 +130,7 @@ test('a binary that is not QEMU fails with QemuFailed naming it', async (t) => {
   await assert.rejects(probeQemu('/bin/false', { tmpDir: dir, timeoutMs: 10_000 }), (e: unknown) => {
     assert.ok(e instanceof VmkitError);
     assert.equal(e.code, 'QemuFailed');
-    assert.match(e.message, /Cannot probe \/bin\/false: QEMU exited before its monitor connected/);
+    assert.match(e.message, /Cannot probe \/bin\/false: QEMU exited before its QMP greeting/);
     return true;
   });
   assert.deepEqual(await readdir(dir), []);

@@ -4,13 +4,17 @@ import { test } from 'node:test';
 import { parseDefinition } from '../../src/config/index.js';
 import { ConfigError, formatProblem, type Problem } from '../../src/errors.js';
 import type { DomainSpec } from '../../src/model/domain.js';
+import type { HostTopology } from '../../src/host/topology.js';
+import { validateTuning } from '../../src/tuning/validate.js';
 import {
   CapsCache,
   checkSpecAgainstHost,
   definitionLocator,
   effectiveAccel,
   hostProblems,
+  specLocator,
   validateAgainstCaps,
+  withPositions,
   type QemuCaps,
 } from '../../src/host/caps/index.js';
 import { countingProbe, fakeBinary, fakeFacts, fixturePath, fixtureText, recordedCaps, tempDir } from './helpers.js';
@@ -69,6 +73,43 @@ test('a name with nothing close points to `vmkit host caps` instead of guessing'
   const { spec, text } = inline('name: a\nmachine: {type: zzzzzzzz, accel: tcg}\n');
   const [p] = check(spec, text);
   assert.match(p?.message ?? '', /Machine type "zzzzzzzz" is not available .*`vmkit host caps --binary \/usr\/bin\/qemu-system-x86_64` lists what it has$/);
+});
+
+test('a versioned machine type this binary lacks gets the newest of its family and the alias: other distributions, typos, old versions', () => {
+  const cases: [string, string][] = [
+    ['pc-q35-rhel9.2.0', 'pc-q35-7.2 (or q35)'], // exported on RHEL
+    ['pc-i440fx-rhel7.6.0', 'pc-i440fx-7.2 (or pc)'],
+    ['pc-q99', 'pc-q35-7.2 (or q35)'], // a misspelt chipset
+    ['pc-q35-9.9', 'pc-q35-7.2 (or q35)'], // newer than this QEMU
+    ['pc-1.0', 'pc-i440fx-7.2 (or pc)'], // long removed
+    ['microvm-7.2', 'microvm'],
+  ];
+  for (const [type, suggestion] of cases) {
+    const { spec, text } = inline(`name: a\nmachine: {type: ${type}, accel: tcg}\n`);
+    const [p, ...rest] = check(spec, text);
+    assert.deepEqual(rest, [], type);
+    assert.equal(p?.message, `Machine type "${type}" is not available in /usr/bin/qemu-system-x86_64 (QEMU 7.2.22): did you mean ${suggestion}?`);
+    assert.equal(where(p as Problem), '2:17 machine.type');
+  }
+  // Names of no family keep the closest names; a binary without the family falls back to them as well.
+  const q36 = inline('name: a\nmachine: {type: q36, accel: tcg}\n');
+  assert.match(check(q36.spec, q36.text)[0]?.message ?? '', /did you mean q35\?$/);
+  const onlyQ35 = recordedCaps({ machines: recordedCaps().machines.filter((m) => m.name.startsWith('pc-q35-')) });
+  const rhel7 = inline('name: a\nmachine: {type: pc-i440fx-rhel7.6.0, accel: tcg}\n');
+  assert.doesNotMatch(check(rhel7.spec, rhel7.text, onlyQ35)[0]?.message ?? '', /pc-i440fx-7\.2/);
+});
+
+test('a KVM-only binary (microvm build) without usable KVM cannot run guests: the accelerator problem says so', () => {
+  const kvmOnly = recordedCaps({ binary: '/usr/bin/qemu-system-x86_64-microvm', kvm: { present: true, enabled: false }, accels: ['kvm', 'qtest'], probeAccel: 'qtest' });
+  const { spec, text } = inline('name: a\nmachine:\n  type: microvm\n  accel: auto\n');
+  const [p, ...rest] = check(spec, text, kvmOnly);
+  assert.deepEqual(rest, []);
+  assert.equal(where(p as Problem), '4:10 machine.accel');
+  assert.equal(
+    p?.message,
+    'Only the kvm accelerator is built into /usr/bin/qemu-system-x86_64-microvm (QEMU 7.2.22) and KVM is not usable here (/dev/kvm is missing or this user cannot open it read-write): this binary cannot run guests here; use a QEMU with TCG (qemu-system-x86_64), or see `vmkit host validate`',
+  );
+  assert.deepEqual(check(spec, text, { ...kvmOnly, kvm: { present: true, enabled: true }, probeAccel: 'kvm' }), [], 'with KVM it runs');
 });
 
 test('machine aliases and versioned names are accepted (q35 = pc-q35-7.2, pc, microvm)', () => {
@@ -132,7 +173,7 @@ test('qemu-launcher definitions are checked option by option, at the qemu: item 
   const { spec, text } = load('launcher-wrong.yml');
   const problems = check(spec, text);
   assert.deepEqual(problems.map(where), ['5:3 qemu[1]', '6:3 qemu[2]', '8:3 qemu[4]']);
-  assert.match(problems[0]?.message ?? '', /Machine type "pc-q35-9\.9" .*did you mean q35/);
+  assert.match(problems[0]?.message ?? '', /Machine type "pc-q35-9\.9" .*: did you mean pc-q35-7\.2 \(or q35\)\?$/);
   assert.match(problems[1]?.message ?? '', /CPU model "host" .*needs KVM/);
   assert.match(problems[2]?.message ?? '', /Device type "virtio-blk-pcii" .*did you mean virtio-blk-pci\?/);
 });
@@ -165,6 +206,69 @@ test('hardware the machine cannot have (from the argv builder) is reported with 
   const problems = check(spec, text);
   assert.deepEqual(problems.map(where), ['4:9 graphics.type']);
   assert.match(problems[0]?.message ?? '', /no PCI bus for a VGA card/);
+});
+
+test('libvirt XML: host problems carry file:line:col and the XML path of the attribute or text that named the value', () => {
+  const xml = [
+    "<domain type='qemu'>",
+    '  <name>x</name>',
+    "  <memory unit='MiB'>128</memory>",
+    '  <os>',
+    "    <type arch='x86_64' machine='pc-q99'>hvm</type>",
+    '  </os>',
+    "  <cpu mode='custom'><model>Skylake</model></cpu>",
+    '  <devices>',
+    "    <interface type='user'><model type='e1000'/></interface>",
+    '  </devices>',
+    '</domain>',
+  ].join('\n');
+  const spec = parseDefinition(xml, { file: 'vm.xml', baseDir: '/tmp' });
+  const problems = validateAgainstCaps(spec, without({ devices: ['e1000'] }), { positions: specLocator(spec, xml) });
+  assert.deepEqual(problems.map((p) => `${p.file ?? '?'}:${where(p)}`), [
+    'vm.xml:5:25 /domain/os/type/@machine',
+    'vm.xml:7:29 /domain/cpu/model',
+    'vm.xml:9:35 /domain/devices/interface/model/@type',
+  ]);
+  assert.match(problems[0]?.message ?? '', /"pc-q99" .*did you mean pc-q35-7\.2 \(or q35\)\?$/);
+});
+
+test('qemu-launcher: problems at spec fields are placed at what wrote them: a vCPU pin at its socket/core/thread entry', () => {
+  const text = [
+    'launcher:',
+    '  binary: qemu-system-x86_64',
+    '  vcpu_pinning:',
+    '    0:',
+    '      0:',
+    '        0: 1',
+    '      1:',
+    '        0: 999',
+    'qemu:',
+    '- name: lx',
+    '- smp: cpus=2,sockets=1,cores=2,threads=1',
+  ].join('\n');
+  const spec = parseDefinition(text, { file: 'l.yml', baseDir: '/tmp' });
+  const topo: HostTopology = { cpus: [0, 1].map((id) => ({ id, online: true, core: id, socket: 0, node: 0, siblings: [id] })), nodes: [0] };
+  const problems = withPositions(validateTuning(spec, topo), spec, text);
+  assert.deepEqual(problems.map((p) => `${p.file ?? '?'}:${where(p)}`), ['l.yml:8:12 launcher.vcpu_pinning.0.1.0']);
+  assert.match(problems[0]?.message ?? '', /^vCPU 1 is pinned to host CPU 999, which does not exist/);
+});
+
+test('positions are looked up only when there is a problem: a valid definition is not read again', async (t) => {
+  const dir = await tempDir(t);
+  const binary = await fakeBinary(dir);
+  const cache = new CapsCache({ cacheDir: join(dir, 'cache'), facts: fakeFacts({ kernel: 'k', kvm: true }), probe: countingProbe() });
+  for (const [name, text, expectedReads] of [
+    ['good.yaml', `name: a\nemulator: ${binary}\nmachine: q35\n`, 0],
+    ['bad.yaml', `name: a\nemulator: ${binary}\nmachine: pc-q99\ncpu: {model: Skylake}\n`, 1],
+    ['good.xml', `<domain type='kvm'><name>a</name><memory>131072</memory><os><type machine='q35'>hvm</type></os><devices><emulator>${binary}</emulator></devices></domain>`, 0],
+    ['bad.xml', `<domain type='kvm'><name>a</name><memory>131072</memory><os><type machine='pc-q99'>hvm</type></os><devices><emulator>${binary}</emulator></devices></domain>`, 1],
+  ] as const) {
+    const spec = parseDefinition(text, { file: name, baseDir: '/tmp' });
+    let reads = 0;
+    const r = await hostProblems(spec, { cache, text: () => (reads++, text) });
+    assert.equal(reads, expectedReads, name);
+    assert.ok(r.problems.every((p) => p.line !== undefined), name);
+  }
 });
 
 test('without a definition text, problems carry the path and the source file but no line', () => {

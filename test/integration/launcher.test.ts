@@ -7,6 +7,7 @@ import { openEmbedded } from '../../src/index.js';
 import { explain, runCli } from '../helpers/cli.js';
 import { ACCEL_NOTE, fastCmdline, tinyGuest } from '../helpers/guest.js';
 import { readThreads } from '../helpers/threads.js';
+import { formatCpuSet, parseCpuSet } from '../../src/util/cpu-set.js';
 
 function launcherYaml(opts: { action: string; spelling: 'arrays' | 'strings' | 'mixed'; launcherExtra?: string }): string {
   const g = tinyGuest();
@@ -77,6 +78,45 @@ describe(`qemu-launcher definitions, unchanged (real QEMU; ${ACCEL_NOTE})`, () =
     } finally {
       await conn.close();
     }
+  });
+
+  it('vcpu_pinning over every host CPU is applied without the implied isolation, with a warning at vcpu_pinning (argv, --json, run)', { timeout: 60_000 }, async () => {
+    // Every online CPU gets one vCPU, in reverse (vCPU i -> CPU n-1-i): isolating them all would leave the
+    // host none, so vmkit pins without the cpuset shield instead of refusing the file.
+    const online = parseCpuSet((await readFile('/sys/devices/system/cpu/online', 'utf8')).trim());
+    const self = async (): Promise<string> => /^Cpus_allowed_list:\s*(\S+)/m.exec(await readFile('/proc/self/status', 'utf8'))?.[1] ?? '?';
+    assert.equal(await self(), formatCpuSet(online), 'this test needs a process that may use every online CPU');
+    const n = online.length;
+    const pins = ['  vcpu_pinning:', '    0:', ...online.flatMap((_, i) => [`      ${i}:`, `        0: ${online[n - 1 - i] ?? 0}`])].join('\n');
+    const text = launcherYaml({ action: 'poweroff', spelling: 'strings', launcherExtra: pins }).replace('smp: 2,sockets=1,cores=2,threads=1', `smp: ${n},sockets=1,cores=${n},threads=1`);
+    const file = join(dir, 'allcpus.yml');
+    await writeFile(file, text);
+    const warning = new RegExp(`^vmkit: warning: ${file}:6:5: launcher\\.vcpu_pinning: vcpu_pinning pins every online CPU of this host \\(${formatCpuSet(online)}\\); .*: the vCPUs are pinned without isolation`, 'm');
+    const argv = await runCli(['argv', file]).done;
+    assert.equal(argv.code, 0, explain(argv));
+    assert.match(argv.stderr, warning);
+    assert.doesNotMatch(argv.stderr, /isolate: cpuset/, 'the plan shows no isolation');
+    const json = await runCli(['argv', '--json', file]).done;
+    const out = JSON.parse(json.stdout) as { warnings: { path: string; line: number; col: number }[] };
+    assert.deepEqual(out.warnings.map((w) => `${w.line}:${w.col} ${w.path}`), ['6:5 launcher.vcpu_pinning']);
+    const conn = await openEmbedded({ root: join(dir, 'root-all') });
+    try {
+      const d = await conn.define({ path: file });
+      await d.start({ paused: true });
+      const threads = await readThreads(d.pid ?? -1);
+      for (let i = 0; i < n; i++) {
+        const t = threads.find((x) => x.comm.startsWith(`CPU ${i}/`));
+        assert.equal(t?.cpus, String(online[n - 1 - i]), `vCPU ${i}`);
+        assert.doesNotMatch(await readFile(`/proc/${d.pid ?? -1}/task/${t?.tid ?? -1}/cpuset`, 'utf8'), /vmkit/, `vCPU ${i} is in no vmkit cpuset`);
+      }
+      assert.equal(await self(), formatCpuSet(online), 'host tasks keep every CPU');
+      await d.destroy();
+    } finally {
+      await conn.close();
+    }
+    const run = await runCli(['run', file]).done;
+    assert.equal(run.code, 0, explain(run));
+    assert.match(run.stderr, warning);
   });
 });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { bridgeAllowed, checkBridges, readBridgeAcl } from '../../src/process/bridge-helper.js';
-import { VmkitError } from '../../src/errors.js';
+import { VmkitError, type Problem } from '../../src/errors.js';
 import { baseSpec } from '../qemu/fixtures.js';
 
 let dir: string;
@@ -43,12 +43,19 @@ test('a bridge NIC that cannot work here is refused before QEMU starts, with eve
     ],
   } as const;
   const opts = { helper, conf: join(dir, 'acl.conf'), sysNet };
-  await assert.rejects(checkBridges(spec, { ...opts, asRoot: false }), (e: unknown) => {
+  await assert.rejects(checkBridges({ ...spec, source: { format: 'vmkit-yaml', file: '/defs/b.yaml' } }, { ...opts, asRoot: false }), (e: unknown) => {
     assert.ok(e instanceof VmkitError && e.code === 'HostError');
-    assert.match(e.message, /is not setuid root: chmod u\+s/);
-    assert.match(e.message, /nics\[1\]: .*acl\.conf does not allow bridge br9: add the line "allow br9"/);
-    assert.match(e.message, /nics\[1\]: there is no host bridge br9 \(create it: ip link add br9 type bridge/);
-    assert.doesNotMatch(e.message, /nics\[0\]/);
+    assert.match(e.message, /nics\[0\]\.bridge: QEMU does not run as root and \S+ is not setuid root: chmod u\+s/);
+    assert.match(e.message, /nics\[1\]\.bridge: .*acl\.conf does not allow bridge br9: add the line "allow br9"/);
+    assert.match(e.message, /nics\[1\]\.bridge: there is no host bridge br9 \(create it: ip link add br9 type bridge/);
+    // The same problems as data: Problems at the NIC's field, in the definition's file (never bare strings).
+    const problems = e.details.problems as Problem[];
+    assert.deepEqual(problems.map((p) => [p.file, p.path, p.found]), [
+      ['/defs/b.yaml', 'nics[0].bridge', undefined],
+      ['/defs/b.yaml', 'nics[1].bridge', '"br9"'],
+      ['/defs/b.yaml', 'nics[1].bridge', '"br9"'],
+    ]);
+    assert.ok(problems.every((p) => typeof p.message === 'string' && !p.message.startsWith('nics[')));
     return true;
   });
   await checkBridges({ ...spec, nics: [spec.nics[0]] }, { ...opts, asRoot: true });

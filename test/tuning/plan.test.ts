@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ConfigError } from '../../src/errors.js';
 import { readHostTopology, type HostTopology } from '../../src/host/topology.js';
 import { describePlan, needsTuning, planTuning, type QemuThreads } from '../../src/tuning/plan.js';
-import { validateTuning } from '../../src/tuning/validate.js';
+import { tuningWarnings, validateTuning } from '../../src/tuning/validate.js';
 import { cpuSpec, domain, sysfsFixture } from './spec.js';
 
 const topo = (name: string): Promise<HostTopology> => readHostTopology({ sysRoot: sysfsFixture(name) });
@@ -168,6 +168,36 @@ test('planTuning() with isolation puts unpinned threads on the isolated CPUs and
   assert.deepEqual(problemsOf(() => planTuning(domain({ isolate: true }), threads, host)), [
     'tuning.isolate: isolation shields pinned CPUs, but nothing is pinned; pin vCPUs (or use automatic pinning) or turn isolation off',
   ]);
+});
+
+test('implied isolation (qemu-launcher vcpu_pinning) that would leave the host no CPU degrades to pins without the shield, with a warning; asked-for isolation stays an error', () => {
+  // A 2-CPU host, vCPU 0 -> CPU 1 and vCPU 1 -> CPU 0: every host CPU is pinned.
+  const pins = [
+    { vcpu: 0, cpus: [1] },
+    { vcpu: 1, cpus: [0] },
+  ];
+  const implied = domain({ isolate: true, isolateImplied: true, vcpuPins: pins }, { source: { format: 'qemu-launcher', file: 'l.yml' } });
+  assert.deepEqual(validateTuning(implied, host2), []);
+  const warnings = tuningWarnings(implied, host2);
+  assert.deepEqual(warnings.map((w) => [w.path, w.found]), [['tuning.isolate', '0-1']]);
+  assert.match(warnings[0]?.message ?? '', /^vcpu_pinning pins every online CPU of this host \(0-1\); qemu-launcher would also shield them with cpuset isolation, which would leave the host no CPU for its other tasks: the vCPUs are pinned without isolation$/);
+  const plan = planTuning(implied, threads, host2);
+  assert.equal(plan.isolate, undefined, 'no cpuset isolation');
+  assert.deepEqual(plan.threads.filter((a) => a.role === 'vcpu').map((a) => [a.label, a.cpus]), [
+    ['vCPU 0', [1]],
+    ['vCPU 1', [0]],
+  ]);
+  assert.doesNotMatch(describePlan(plan), /isolate/);
+  // Asked for: the same pins are refused.
+  const asked = domain({ isolate: true, vcpuPins: pins });
+  assert.deepEqual(problemsOf(() => planTuning(asked, threads, host2)), [
+    "tuning.isolate: isolating CPUs 0-1 would leave no CPU for the host's other tasks; pin the VM's threads to fewer CPUs",
+  ]);
+  assert.deepEqual(tuningWarnings(asked, host2), []);
+  // Implied isolation that leaves the host a CPU is kept, without a warning.
+  const one = domain({ isolate: true, isolateImplied: true, vcpuPins: [{ vcpu: 0, cpus: [1] }] }, { source: { format: 'qemu-launcher' } });
+  assert.deepEqual(planTuning(one, threads, host2).isolate, { cpus: [1] });
+  assert.deepEqual(tuningWarnings(one, host2), []);
 });
 
 test('validateTuning() reports memlock and real-time priorities beyond what the process may set', () => {

@@ -1,6 +1,7 @@
 import { argvContext } from '../../process/argv-context.js';
 import { findExecutable } from '../../host/path-lookup.js';
 import { buildArgv, describeArgv } from '../../qemu/argv/index.js';
+import type { DomainSpec } from '../../model/domain.js';
 import { runDirPaths } from '../../process/state-dir.js';
 import { loadChecked } from '../definition.js';
 import { previewTuning } from '../tuning-preview.js';
@@ -16,13 +17,15 @@ export const RUN_DIR_PLACEHOLDER = '$VMKIT_RUN_DIR';
  * directory is created per run, so its paths show as $VMKIT_RUN_DIR.
  */
 export async function argvCommand(file: string, flags: { json?: boolean; lenient?: boolean }): Promise<number> {
+  let definition: { spec: DomainSpec; text: string } | undefined;
   try {
-    const { spec, caps } = await loadChecked(file, { lenient: flags.lenient === true });
+    const { spec, caps, text, warnings } = await loadChecked(file, { lenient: flags.lenient === true, quiet: flags.json === true });
+    definition = { spec, text };
     const ctx = await argvContext(spec, runDirPaths(RUN_DIR_PLACEHOLDER), caps);
     const argv = buildArgv(spec, ctx);
     const binary = (await findExecutable(spec.emulator)) ?? spec.emulator;
     const tuning = await previewTuning(spec);
-    if (flags.json === true) printJson({ binary, argv, accel: ctx.accel, ...(tuning === undefined ? {} : { tuning: tuning.split('\n') }) });
+    if (flags.json === true) printJson({ binary, argv, accel: ctx.accel, ...(tuning === undefined ? {} : { tuning: tuning.split('\n') }), warnings });
     else {
       process.stdout.write(`${describeArgv([binary, ...argv])}\n`);
       // stdout stays the exact argv; the plan goes to stderr
@@ -30,6 +33,6 @@ export async function argvCommand(file: string, flags: { json?: boolean; lenient
     }
     return EXIT.ok;
   } catch (e) {
-    return reportError(e, flags);
+    return reportError(e, { ...flags, definition });
   }
 }

@@ -43,7 +43,9 @@ function wrap(names: readonly string[], indent = '    ', width = 100): string {
 }
 
 export function formatCaps(caps: QemuCaps, warm: boolean): string {
-  const kvm = caps.kvm.enabled ? 'usable' : caps.kvm.present ? 'built in, but /dev/kvm is not usable by this user' : 'not built in';
+  const kvm = caps.kvm.enabled ? 'usable' : caps.kvm.present ? 'built in, but /dev/kvm is missing or not usable by this user' : 'not built in';
+  // Probed under qtest: neither KVM nor TCG could start, so no guest runs and CPU usability means nothing.
+  const qtest = caps.probeAccel === 'qtest';
   const machines = caps.machines.map((m) => `${m.alias === undefined ? '' : `${m.alias}=`}${m.name}${m.isDefault ? '*' : ''}${m.deprecated ? '(deprecated)' : ''}`);
   const byBus = new Map<string, string[]>();
   for (const d of caps.devices) byBus.set(d.bus, [...(byBus.get(d.bus) ?? []), d.name]);
@@ -52,12 +54,12 @@ export function formatCaps(caps: QemuCaps, warm: boolean): string {
     `version       QEMU ${versionText(caps.version)}${caps.version.package === '' ? '' : ` (${caps.version.package})`}\n`,
     `arch          ${caps.arch}\n`,
     `kvm           ${kvm}\n`,
-    `accelerators  ${caps.accels.join(', ')}\n`,
+    `accelerators  ${caps.accels.join(', ')}${qtest ? ' (probed under qtest: no accelerator can run a guest here)' : ''}\n`,
     `probed        ${caps.probe.at} in ${Math.round(caps.probe.ms)} ms (${warm ? 'from the cache' : 'just now'})\n`,
     `machines (${caps.machines.length}; alias=name, * default)\n`,
     wrap(machines),
-    `cpu models (${caps.cpuModels.length}; ! = not fully usable under ${caps.probeAccel})\n`,
-    wrap(caps.cpuModels.map((c) => `${c.name}${c.usable ? '' : '!'}`)),
+    `cpu models (${caps.cpuModels.length}; ${qtest ? 'usability unknown: no guest accelerator could start' : `! = not fully usable under ${caps.probeAccel}`})\n`,
+    wrap(caps.cpuModels.map((c) => `${c.name}${c.usable || qtest ? '' : '!'}`)),
   ];
   for (const bus of ['pci', 'virtio', 'scsi', 'ide', 'usb', 'isa', 'sysbus', 'cpu', 'other']) {
     const names = byBus.get(bus);

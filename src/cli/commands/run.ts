@@ -4,7 +4,7 @@ import { openEmbedded } from '../../driver/connection.js';
 import { oneShotPolicies } from '../../driver/policies.js';
 import type { ExitInfo } from '../../process/exit-info.js';
 import { createPrivateRoot, removePrivateRoot, sweepStalePrivateRoots } from '../../process/private-root.js';
-import { loadParsed } from '../definition.js';
+import { loadParsed, printWarning } from '../definition.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson, reportError } from '../output.js';
 import { consoleUnavailable } from '../../process/serial-files.js';
@@ -38,6 +38,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     return reportError(e, flags);
   }
   const { spec } = def;
+  const warnings = [...def.warnings];
   await sweepStalePrivateRoots();
   const root = await createPrivateRoot();
   const conn = await openEmbedded({ root });
@@ -71,6 +72,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     const oneShot = oneShotPolicies(spec);
     for (const n of oneShot.notes) process.stderr.write(`vmkit: warning: ${n}\n`);
     const domain = await conn.define({ spec, source: { text: def.text, file: def.path } }, { policies: oneShot.override });
+    // What the start does differently from what the definition implies (placed in the file), e.g. tuning.
+    domain.on('warning', (w) => warnings.push(printWarning(w, { quiet: flags.json === true })));
     if (flags.log !== undefined) {
       log = createWriteStream(flags.log, { flags: 'a', mode: 0o600 });
       const l = log;
@@ -97,12 +100,12 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     note(`started '${spec.name}' (pid ${domain.pid ?? '?'}${accel === undefined ? '' : `, accel ${accel}`})`, flags);
     const info = await stopped;
     const code = exitStatus(info, stopSignal);
-    if (flags.json === true) printJson({ name: spec.name, ...info, status: code });
+    if (flags.json === true) printJson({ name: spec.name, ...info, status: code, warnings });
     else if (code === EXIT.failure) process.stderr.write(`vmkit: ${info.message}\n${info.stderrTail.map((l) => `  qemu: ${l}\n`).join('')}`);
     else note(info.message, flags);
     return code;
   } catch (e) {
-    return reportError(e, flags);
+    return reportError(e, { ...flags, definition: { spec, text: def.text } });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -1,7 +1,8 @@
 import { dirname } from 'node:path';
 import { parseDefinition, readDefinitionFile, validateDefinition } from '../../config/index.js';
 import { ConfigError, formatProblem, type Problem } from '../../errors.js';
-import { hostProblems } from '../../host/caps/index.js';
+import { hostProblems, placeProblems, withPositions } from '../../host/caps/index.js';
+import { checkTuning } from '../../tuning/index.js';
 import { capsCacheFor } from '../../process/host-check.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson, reportError } from '../output.js';
@@ -25,6 +26,10 @@ export async function validateCommand(file: string, flags: { json?: boolean; hos
     try {
       const spec = parseDefinition(text, { ...opts, onWarning: undefined });
       problems.push(...(await hostProblems(spec, { cache: capsCacheFor(), text, file: path })).problems);
+      // This host's CPUs and limits: pins, priorities, memlock, isolation (what `run` would refuse or change).
+      await checkTuning(spec, { onWarning: (w) => warnings.push(...withPositions([{ file: path, ...w }], spec, text)) }).catch((e: unknown) => {
+        throw placeProblems(e, spec, text);
+      });
     } catch (e) {
       if (e instanceof ConfigError) problems.push(...e.problems);
       else return reportError(e, flags);

@@ -105,8 +105,10 @@ export function parseLauncher(input: FormatInput): FormatResult {
       iothreadPins: [],
       ...(vcpuSched === undefined ? {} : { vcpuSched }),
       ...(rlimitMemlock === undefined ? {} : { rlimitMemlock }),
-      // qemu-launcher always moves pinned vCPUs into their own cpusets and every other task into a pool.
+      // qemu-launcher always moves pinned vCPUs into their own cpusets and every other task into a pool:
+      // implied, so a host too small for it gets the pins without the shield (and a warning).
       isolate: vcpuPins.length > 0,
+      ...(vcpuPins.length > 0 ? { isolateImplied: true } : {}),
       debug: launcher.debug ?? false,
     },
     process: {

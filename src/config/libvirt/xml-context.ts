@@ -54,18 +54,29 @@ export class XmlProblems extends Problems {
 
   override add(pointer: string, init: ProblemInit): void {
     if (this.#claimed.some((c) => pointer === c || pointer.startsWith(`${c}/`))) return;
+    const at = this.#nodeOf(pointer);
+    if (at === undefined) {
+      this.addAt(undefined, '', init);
+      return;
+    }
+    this.at(at, init);
+  }
+
+  /** The node the native value at `pointer` came from: its own, else its closest recorded ancestor's, else the root. */
+  #nodeOf(pointer: string): XmlAt | undefined {
     let p = pointer;
     let at = this.#locs.get(p);
     while (at === undefined && p !== '') {
       p = parentPointer(p);
       at = this.#locs.get(p);
     }
-    at ??= this.#root;
-    if (at === undefined) {
-      this.addAt(undefined, '', init);
-      return;
-    }
-    this.at(at, init);
+    return at ?? this.#root;
+  }
+
+  /** Where the native value at `pointer` was written: line, column and XML path (as add() would report it). */
+  locate(pointer: string): { line: number; col: number; path: string } | undefined {
+    const at = this.#nodeOf(pointer);
+    return at === undefined ? undefined : { ...this.#lines.pos(offsetOf(at)), path: pathOf(at) };
   }
 
   at(at: XmlAt, init: ProblemInit): void {

@@ -5,14 +5,19 @@
 import { ConfigError, isVmkitError, type Problem } from '../../errors.js';
 import type { DomainSpec } from '../../model/domain.js';
 import type { CapsCache } from './caps-cache.js';
-import { definitionLocator, displayPath, type FieldLocator } from './locate-field.js';
+import { displayPath, type FieldLocator } from './locate-field.js';
+import { specLocator, type DefinitionText } from './locate-spec.js';
+import { sortProblems } from '../../config/problems.js';
 import type { QemuCaps } from './types.js';
 import { validateAgainstCaps } from './validate-spec.js';
 
 export interface HostCheckOptions {
   readonly cache: CapsCache;
-  /** The definition's text: problems then carry file:line:col. */
-  readonly text?: string;
+  /**
+   * The definition's text: problems then carry file:line:col (and, for XML and qemu-launcher files, the
+   * path as written there). It is read again only when there is a problem to place.
+   */
+  readonly text?: DefinitionText;
   /** The definition's file name for positions; default spec.source.file. */
   readonly file?: string;
   readonly signal?: AbortSignal;
@@ -42,7 +47,8 @@ function emulatorPointer(spec: DomainSpec): string {
  */
 export async function hostProblems(spec: DomainSpec, opts: HostCheckOptions): Promise<HostCheck> {
   const file = opts.file ?? spec.source.file;
-  const locate: FieldLocator | undefined = opts.text === undefined ? undefined : definitionLocator(opts.text, file);
+  // Lazy: nothing is parsed unless a problem needs a position.
+  const locate: FieldLocator | undefined = opts.text === undefined ? undefined : specLocator(spec, opts.text, file);
   let caps: QemuCaps;
   try {
     caps = opts.caps ?? await opts.cache.lookup(spec.emulator, {
@@ -58,7 +64,7 @@ export async function hostProblems(spec: DomainSpec, opts: HostCheckOptions): Pr
           {
             ...(file === undefined ? {} : { file }),
             ...(pos === undefined ? {} : { line: pos.line, col: pos.col }),
-            path: displayPath(pointer),
+            path: pos?.path ?? displayPath(pointer),
             message: e.message,
             found: JSON.stringify(spec.emulator),
           },
@@ -67,7 +73,9 @@ export async function hostProblems(spec: DomainSpec, opts: HostCheckOptions): Pr
     }
     throw e;
   }
-  return { caps, problems: validateAgainstCaps(spec, caps, { ...(locate === undefined ? {} : { positions: locate }), ...(opts.argv === undefined ? {} : { argv: opts.argv }) }) };
+  const problems = validateAgainstCaps(spec, caps, { ...(locate === undefined ? {} : { positions: locate }), ...(opts.argv === undefined ? {} : { argv: opts.argv }) });
+  // In source order, as the definition's own problems are.
+  return { caps, problems: locate === undefined ? problems : sortProblems(problems) };
 }
 
 /**

@@ -12,10 +12,11 @@ export { cacheFileName, keyDiff, keyString, readCapsKey, type CapsKey } from './
 export { isQemuCaps } from './cache-file.js';
 export { realHostFacts, type BinaryStat, type HostFactsReader } from './host-facts.js';
 export { probeArgv, probeQemu, DEFAULT_PROBE_TIMEOUT_MS, type ProbeFn, type ProbeOptions } from './probe.js';
-export { capsFromReplies, PROBE_COMMANDS, type ProbeReplies } from './parse-replies.js';
+export { capsFromReplies, probeAccelOf, PROBE_COMMANDS, type ProbeReplies } from './parse-replies.js';
 export { checkSpecAgainstHost, hostProblems, type HostCheck, type HostCheckOptions } from './check-spec.js';
-export { accelUsable, effectiveAccel, machineNames, validateAgainstCaps, type ValidateCapsOptions } from './validate-spec.js';
+export { accelUsable, effectiveAccel, guestAccels, machineNames, validateAgainstCaps, type ValidateCapsOptions } from './validate-spec.js';
 export { specUsages, type Usage, type UsageKind } from './argv-usage.js';
+export { placeProblems, problemPointer, specLocator, withPositions, type DefinitionText } from './locate-spec.js';
 export { definitionLocator, displayPath, pointerOf, type FieldLocator, type FieldPosition } from './locate-field.js';
 export { closestNames } from './suggest-names.js';
 export {

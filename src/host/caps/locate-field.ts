@@ -8,6 +8,11 @@ export interface FieldPosition {
   readonly file?: string;
   readonly line: number;
   readonly col: number;
+  /**
+   * Where that is in the file's own terms, when it differs from the field's native path: the XML path of a
+   * libvirt domain (`/domain/os/type/@machine`), the `qemu:` item of a qemu-launcher file (`qemu[1]`).
+   */
+  readonly path?: string;
 }
 
 /** Maps a JSON pointer (`/machine/type`) to the position of that value, or of its closest written ancestor. */

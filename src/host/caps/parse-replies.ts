@@ -127,6 +127,16 @@ export function netdevBackendsFromSchema(schema: unknown): string[] {
   return sorted((en.values as unknown[]).map((x) => str(x, 'query-qmp-schema')).filter((n) => n !== 'none' && n !== 'nic'));
 }
 
+/**
+ * The accelerator the probe ran with (`-machine none,accel=kvm:tcg:qtest`): KVM when query-kvm says it is
+ * enabled, else TCG when built in (it cannot fail to start), else qtest (a KVM-only binary without KVM).
+ */
+export function probeAccelOf(kvmEnabled: boolean, accels: readonly string[]): string {
+  if (kvmEnabled) return 'kvm';
+  if (accels.includes('tcg')) return 'tcg';
+  return accels.includes('qtest') ? 'qtest' : 'none';
+}
+
 /** QemuCaps from the probe's replies. Throws QemuFailed (naming the command) for a reply of the wrong shape. */
 export function capsFromReplies(binary: string, replies: ProbeReplies, meta: { at: string; ms: number }): QemuCaps {
   const version = record(replies.version, 'query-version');
@@ -144,7 +154,7 @@ export function capsFromReplies(binary: string, replies: ProbeReplies, meta: { a
     arch: str(record(replies.target, 'query-target').arch, 'query-target'),
     kvm: { present: kvm.present === true, enabled: kvmEnabled },
     accels: accelList,
-    probeAccel: kvmEnabled ? 'kvm' : 'tcg',
+    probeAccel: probeAccelOf(kvmEnabled, accelList),
     machines: ms,
     ...(def === undefined ? {} : { defaultMachine: def.name }),
     cpuModels: cpuModels(replies.cpus),

@@ -1,7 +1,10 @@
 /**
  * probeQemu: one QEMU process, one QMP session. QEMU starts paused with no guest
- * (`-S -machine none,accel=kvm:tcg -nodefaults -no-user-config -display none`) and connects its monitor to
- * a socket vmkit listens on (no polling). The probe's commands are sent pipelined, then `quit`.
+ * (`-S -machine none,accel=kvm:tcg:qtest -nodefaults -no-user-config -display none`) and connects its monitor
+ * to a socket vmkit listens on (no polling). The probe's commands are sent pipelined, then `quit`.
+ * `qtest` is the last resort: a binary built with KVM only (Debian's qemu-system-x86_64-microvm) cannot start
+ * without a usable /dev/kvm, but under qtest it still answers every query (then no accelerator in the caps
+ * can run a guest, which validation and `vmkit host validate` say).
  * QEMU is started through `setpriv --pdeathsig KILL` when setpriv exists, so it dies with this process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -35,7 +38,7 @@ export function probeArgv(socket: string): string[] {
   return [
     '-S',
     '-machine',
-    'none,accel=kvm:tcg',
+    'none,accel=kvm:tcg:qtest',
     '-nodefaults',
     '-no-user-config',
     '-display',
@@ -78,20 +81,30 @@ export async function probeQemu(binary: string, opts: ProbeOptions = {}): Promis
       });
       proc.once('close', () => resolve());
     });
+    let connected = false;
     const failed = exited.then(() => {
       const why = startError?.message ?? (stderr.lines(3).join('; ') || `exit status ${String(proc.exitCode ?? proc.signalCode)}`);
-      throw new VmkitError('QemuFailed', `Cannot probe ${binary}: QEMU exited before its monitor connected: ${why}`, {
+      const when = connected ? 'during the probe' : 'before its QMP greeting';
+      throw new VmkitError('QemuFailed', `Cannot probe ${binary}: QEMU exited ${when}: ${why}`, {
         details: { binary, stderr: stderr.lines(10) },
       });
     });
     failed.catch(() => undefined);
-    qmp = await Promise.race([listener.accept({ signal, timeoutMs: Infinity, label: `probe of ${binary}` }), failed]);
+    // QEMU connects its monitor before it sets up the accelerator; when that fails it hangs up and exits. Its
+    // exit, with its own stderr, is then the error to report, not the closed monitor.
+    const orExit = <T>(p: Promise<T>): Promise<T> =>
+      Promise.race([
+        p.catch(async (e: unknown) => {
+          if (signal.aborted || !(await exitsWithin(exited, 2000))) throw e;
+          return failed;
+        }),
+        failed,
+      ]);
+    qmp = await orExit(listener.accept({ signal, timeoutMs: Infinity, label: `probe of ${binary}` }));
+    connected = true;
     await listener.close();
     const client = qmp;
-    const replies = await Promise.race([
-      Promise.all(PROBE_COMMANDS.map((c) => client.execute(c.command, c.args, { signal, timeoutMs: Infinity }))),
-      failed,
-    ]);
+    const replies = await orExit(Promise.all(PROBE_COMMANDS.map((c) => client.execute(c.command, c.args, { signal, timeoutMs: Infinity }))));
     const caps = capsFromReplies(
       binary,
       Object.fromEntries(PROBE_COMMANDS.map((c, i) => [c.key, replies[i]])),
@@ -115,6 +128,17 @@ export async function probeQemu(binary: string, opts: ProbeOptions = {}): Promis
     await listener?.close().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** True when `exited` settles within `ms`. */
+async function exitsWithin(exited: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const r = await Promise.race([exited.then(() => true), late]);
+  clearTimeout(timer);
+  return r;
 }
 
 /** Waits up to `ms` for the process to exit after `quit`, then kills it. */

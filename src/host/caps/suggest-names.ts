@@ -61,3 +61,76 @@ export function orList(names: readonly string[]): string {
   if (names.length <= 1) return names[0] ?? '';
   return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1] as string}`;
 }
+
+/** Machine type families whose versions stand for the same hardware (x86). */
+export type MachineFamily = 'q35' | 'i440fx' | 'microvm';
+
+const CHIPSETS: readonly (readonly [string, MachineFamily])[] = [
+  ['q35', 'q35'],
+  ['i440fx', 'i440fx'],
+];
+
+/**
+ * The family a machine type name belongs to, from its shape, whether or not this binary has it:
+ * `pc-q35-rhel9.2.0` (RHEL's build) and `q35` are q35; `pc`, `pc-1.0` and `pc-i440fx-*` are i440fx;
+ * a misspelt chipset (`pc-q99`) counts as the closest one. Undefined for anything else.
+ */
+export function machineFamily(name: string): MachineFamily | undefined {
+  const n = name.toLowerCase();
+  if (n.startsWith('microvm')) return 'microvm';
+  if (n === 'pc' || /^pc-\d/.test(n)) return 'i440fx';
+  const chipset = /^(?:pc-)?([a-z][a-z0-9]*)/.exec(n)?.[1];
+  if (chipset === undefined) return undefined;
+  const exact = CHIPSETS.find(([c]) => chipset === c);
+  if (exact !== undefined) return exact[1];
+  if (!n.startsWith('pc-')) return undefined;
+  // `pc-<chipset>...` with a chipset vmkit does not know: the closest, if it is close (q99 -> q35).
+  let best: { family: MachineFamily; d: number } | undefined;
+  for (const [c, family] of CHIPSETS) {
+    const d = distance(chipset, c);
+    if (d <= Math.max(2, Math.floor(c.length / 2)) && (best === undefined || d < best.d)) best = { family, d };
+  }
+  return best?.family;
+}
+
+function inFamily(name: string, family: MachineFamily): boolean {
+  switch (family) {
+    case 'q35':
+      return name.startsWith('pc-q35-');
+    case 'i440fx':
+      return name.startsWith('pc-i440fx-') || /^pc-\d/.test(name);
+    case 'microvm':
+      return name === 'microvm';
+  }
+}
+
+/** `7.2` -> [7, 2]; names without a trailing version sort first. */
+function versionOf(name: string): number[] {
+  return (/(\d+(?:\.\d+)*)$/.exec(name)?.[1] ?? '').split('.').filter((x) => x !== '').map(Number);
+}
+
+function compareVersions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? -1) - (b[i] ?? -1);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * For a machine type this binary lacks: the newest machine type of the same family on this binary, with
+ * its alias (`pc-q35-7.2 (or q35)`), as one suggestion; undefined when the name has no family or the
+ * binary has none of it (then plain closestNames() applies).
+ */
+export function machineFamilySuggestion(
+  name: string,
+  machines: readonly { readonly name: string; readonly alias?: string; readonly deprecated: boolean }[],
+): string | undefined {
+  const family = machineFamily(name);
+  if (family === undefined) return undefined;
+  const members = machines.filter((m) => inFamily(m.name, family));
+  const newest = [...members].sort((a, b) => Number(a.deprecated) - Number(b.deprecated) || compareVersions(versionOf(b.name), versionOf(a.name)))[0];
+  if (newest === undefined) return undefined;
+  const alias = newest.alias ?? members.find((m) => m.alias !== undefined)?.alias;
+  return alias === undefined || alias === newest.name ? newest.name : `${newest.name} (or ${alias})`;
+}

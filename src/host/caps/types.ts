@@ -76,7 +76,11 @@ export interface QemuCaps {
   readonly kvm: { readonly present: boolean; readonly enabled: boolean };
   /** Accelerators built into the binary (QOM `*-accel` types): e.g. `kvm`, `tcg`, `qtest`. */
   readonly accels: readonly string[];
-  /** The accelerator the probe ran with (`-machine none,accel=kvm:tcg`); CpuModelCaps.usable refers to it. */
+  /**
+   * The accelerator the probe ran with (`-machine none,accel=kvm:tcg:qtest`): `kvm`, `tcg`, or `qtest` when
+   * neither could start (a KVM-only binary without a usable /dev/kvm: no guest can run; see guestAccels()).
+   * CpuModelCaps.usable refers to it.
+   */
   readonly probeAccel: string;
   readonly machines: readonly MachineCaps[];
   /** Name of the default machine, when the binary has one. */

@@ -7,7 +7,7 @@ import { ConfigError, isVmkitError, type Problem } from '../../errors.js';
 import type { DomainSpec } from '../../model/domain.js';
 import { specUsages, type Usage, type UsageKind } from './argv-usage.js';
 import { displayPath, pointerOf, type FieldPosition } from './locate-field.js';
-import { closestNames, orList } from './suggest-names.js';
+import { closestNames, machineFamilySuggestion, orList } from './suggest-names.js';
 import { versionText, type QemuCaps } from './types.js';
 
 export interface ValidateCapsOptions {
@@ -15,7 +15,7 @@ export interface ValidateCapsOptions {
    * Position of a field, given its JSON pointer (`/machine/type`, `/disks/0/bus`, `/qemu/3`); see
    * definitionLocator(). Without it, problems carry the spec's source file only.
    */
-  readonly positions?: (pointer: string) => { file?: string; line?: number; col?: number } | FieldPosition | undefined;
+  readonly positions?: (pointer: string) => { file?: string; line?: number; col?: number; path?: string } | FieldPosition | undefined;
   /** The argv of the start being checked (buildArgv's output); default: one built with placeholder paths. */
   readonly argv?: readonly string[];
 }
@@ -30,6 +30,15 @@ export function effectiveAccel(spec: DomainSpec, caps: QemuCaps): 'kvm' | 'tcg' 
 export function accelUsable(caps: QemuCaps, accel: string): boolean {
   if (accel === 'kvm') return caps.kvm.enabled;
   return caps.accels.includes(accel);
+}
+
+/**
+ * The accelerators that can run a guest with this binary here: KVM when the probe could enable it, and
+ * every other built-in one except qtest (a test harness, no guest runs under it). Empty for a KVM-only
+ * binary (qemu-system-x86_64-microvm) on a host without a usable /dev/kvm.
+ */
+export function guestAccels(caps: QemuCaps): string[] {
+  return caps.accels.filter((a) => (a === 'kvm' ? caps.kvm.enabled : a !== 'qtest'));
 }
 
 /** Machine type names and aliases the binary accepts for `-machine`. */
@@ -73,7 +82,7 @@ export function validateAgainstCaps(spec: DomainSpec, caps: QemuCaps, opts: Vali
     const dedupe = `${pointer}\0${p.message}`;
     if (seen.has(dedupe)) return;
     seen.add(dedupe);
-    problems.push({ ...where(spec, pointer, opts), path: displayPath(pointer), ...p });
+    problems.push({ path: displayPath(pointer), ...where(spec, pointer, opts), ...p });
   };
 
   let usages: Usage[];
@@ -113,7 +122,9 @@ export function validateAgainstCaps(spec: DomainSpec, caps: QemuCaps, opts: Vali
       continue;
     }
     if (has(u.kind, u.name)) continue;
-    const near = closestNames(u.name, candidates(u.kind, caps));
+    // A versioned machine type from another QEMU (RHEL's pc-q35-rhel9.2.0) or a misspelt one: the newest of its family.
+    const family = u.kind === 'machine' ? machineFamilySuggestion(u.name, caps.machines) : undefined;
+    const near = family !== undefined ? [family] : closestNames(u.name, candidates(u.kind, caps));
     const hint = near.length > 0 ? `did you mean ${orList(near)}?` : `\`vmkit host caps --binary ${caps.binary}\` lists what it has`;
     add(u.pointer, { message: `${WHAT[u.kind]} "${u.name}" is not available in ${binary}: ${hint}`, found: JSON.stringify(u.name) });
   }
@@ -121,19 +132,25 @@ export function validateAgainstCaps(spec: DomainSpec, caps: QemuCaps, opts: Vali
 }
 
 function accelMessage(wanted: readonly string[], caps: QemuCaps, binary: string): string {
+  if (guestAccels(caps).length === 0 && caps.kvm.present) {
+    const only = caps.accels.filter((a) => a !== 'qtest');
+    return `Only the ${orList(only)} accelerator${only.length === 1 ? ' is' : 's are'} built into ${binary} and KVM is not usable here (/dev/kvm is missing or this user cannot open it read-write): this binary cannot run guests here; use a QEMU with TCG (qemu-system-x86_64), or see \`vmkit host validate\``;
+  }
   if (wanted.length === 1 && wanted[0] === 'kvm') {
     return caps.kvm.present
       ? 'KVM is not usable here: /dev/kvm is missing or this user cannot open it read-write; use accel tcg (or auto, which falls back to TCG), or see `vmkit host validate`'
       : `${binary} is built without KVM: install a QEMU with KVM support, or use accel tcg`;
   }
-  return `No accelerator of ${orList(wanted.map((a) => `"${a}"`))} can run with ${binary}; it has ${orList(caps.accels) || 'none'}${caps.kvm.enabled ? '' : ' (KVM not usable)'}`;
+  return `No accelerator of ${orList(wanted.map((a) => `"${a}"`))} can run with ${binary}; it has ${orList(caps.accels.filter((a) => a !== 'qtest')) || 'none'}${caps.kvm.enabled ? '' : ' (KVM not usable)'}`;
 }
 
-function where(spec: DomainSpec, pointer: string, opts: ValidateCapsOptions): { file?: string; line?: number; col?: number } {
+/** The file, position and (for XML and qemu-launcher files) the path as written there, of the field at `pointer`. */
+function where(spec: DomainSpec, pointer: string, opts: ValidateCapsOptions): { file?: string; line?: number; col?: number; path?: string } {
   const pos = opts.positions?.(pointer);
   const file = pos?.file ?? spec.source.file;
   return {
     ...(file === undefined ? {} : { file }),
     ...(pos?.line === undefined ? {} : { line: pos.line, col: pos.col ?? 1 }),
+    ...(pos?.path === undefined ? {} : { path: pos.path }),
   };
 }

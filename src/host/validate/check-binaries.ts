@@ -5,7 +5,8 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import { isVmkitError } from '../../errors.js';
 import type { CapsCache } from '../caps/caps-cache.js';
 import { resolveBinary } from '../caps/resolve-binary.js';
-import { versionText } from '../caps/types.js';
+import { versionText, type QemuCaps } from '../caps/types.js';
+import { guestAccels } from '../caps/validate-spec.js';
 import { listDir } from './read.js';
 import { result, type CheckResult } from './types.js';
 
@@ -29,10 +30,31 @@ export async function findQemuBinaries(env: NodeJS.ProcessEnv): Promise<string[]
   return out;
 }
 
+/** What this host's /dev/kvm is for the user the checks speak for. */
+export type DevKvmState = 'usable' | 'missing' | 'denied' | 'not-a-device';
+
+const DEV_KVM_WHY: Readonly<Record<Exclude<DevKvmState, 'usable'>, string>> = {
+  missing: '/dev/kvm is missing',
+  denied: 'this user cannot open /dev/kvm read-write',
+  'not-a-device': '/dev/kvm is not a character device',
+};
+
+/** A WARN when no accelerator of `caps` can run a guest here (a KVM-only binary without KVM), else undefined. */
+function noGuestAccel(caps: QemuCaps, devKvm: DevKvmState | undefined): { detail: string; remedy: string } | undefined {
+  if (guestAccels(caps).length > 0) return undefined;
+  const built = caps.accels.filter((a) => a !== 'qtest');
+  const only = built.length === 0 ? 'no accelerator is built in' : `only the ${built.join(' and ')} accelerator${built.length === 1 ? ' is' : 's are'} built in`;
+  const why = !caps.kvm.present ? '' : ` and ${devKvm === undefined || devKvm === 'usable' ? 'KVM could not be opened' : DEV_KVM_WHY[devKvm]}`;
+  return {
+    detail: `QEMU ${versionText(caps.version)}, ${caps.arch}: ${only}${why}: this binary cannot run guests here`,
+    remedy: caps.kvm.present ? 'make KVM usable (see the /dev/kvm check), or run guests with a QEMU that has TCG (qemu-system-x86_64)' : 'install a QEMU build with KVM or TCG',
+  };
+}
+
 export async function checkQemuBinaries(
   env: NodeJS.ProcessEnv,
   cache: CapsCache,
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  opts: { signal?: AbortSignal; timeoutMs?: number; devKvm?: DevKvmState } = {},
 ): Promise<CheckResult[]> {
   const binaries = await findQemuBinaries(env);
   if (binaries.length === 0) {
@@ -44,7 +66,9 @@ export async function checkQemuBinaries(
       const title = `QEMU ${path}`;
       const warm = (await cache.peek(path)) !== undefined;
       try {
-        const caps = await cache.lookup(path, opts);
+        const caps = await cache.lookup(path, { ...(opts.signal === undefined ? {} : { signal: opts.signal }), ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }) });
+        const none = noGuestAccel(caps, opts.devKvm);
+        if (none !== undefined) return result(id, title, 'WARN', none.detail, none.remedy);
         const kvm = caps.kvm.enabled ? 'KVM usable' : caps.kvm.present ? 'KVM built in but not usable' : 'no KVM support';
         const how = warm ? 'cached' : `probed in ${Math.round(caps.probe.ms)} ms`;
         return result(id, title, 'PASS', `QEMU ${versionText(caps.version)}, ${caps.arch}, ${kvm} (${how})`);
