@@ -6,6 +6,7 @@ import { isAbsolute } from 'node:path';
 import { deepFreeze } from '../config/deep-freeze.js';
 import { formatProblem, VmkitError, type Problem } from '../errors.js';
 import { definitionLocator, displayPath } from '../host/caps/locate-field.js';
+import { specLocator } from '../host/caps/locate-spec.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { BeforeCont } from '../process/qemu-process.js';
 import type { ConnectionEvents, DefineItem, DefineOptions, DefineOutcome, DomainInfo, LifecycleEvent, LifecycleEventType, VmConnection } from './api-types.js';
@@ -162,10 +163,12 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   private checkPrivileges(parsed: ParsedDefinition, uid: number): void {
     const found = privilegedOptions(parsed.spec, { root: this.root, ...(this.qemuUser === undefined ? {} : { qemuUser: this.qemuUser }), ...(this.emulators === undefined ? {} : { emulators: this.emulators }) });
     if (found.length === 0) return;
-    const locate = parsed.format === 'vmkit-spec' ? undefined : definitionLocator(parsed.text, parsed.file);
+    // The pointers are the YAML formats' own keys; libvirt XML maps them to the element they came from.
+    const locate =
+      parsed.format === 'vmkit-spec' ? undefined : parsed.format === 'libvirt-xml' ? specLocator(parsed.spec, parsed.text, parsed.file) : definitionLocator(parsed.text, parsed.file);
     const problems: Problem[] = found.map(({ pointer, ...p }) => {
       const pos = locate?.(pointer);
-      return { ...(parsed.file === undefined ? {} : { file: parsed.file }), ...(pos === undefined ? {} : { line: pos.line, col: pos.col }), path: displayPath(pointer), ...p };
+      return { ...(parsed.file === undefined ? {} : { file: parsed.file }), ...(pos === undefined ? {} : { line: pos.line, col: pos.col }), path: pos?.path ?? displayPath(pointer), ...p };
     });
     throw new VmkitError('PermissionDenied', `Client uid ${uid} may not define domain '${parsed.spec.name}' as written:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, {
       details: { uid, problems },

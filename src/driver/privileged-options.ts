@@ -55,10 +55,12 @@ export function privilegedOptions(spec: DomainSpec, rules: PrivilegeRules): (Omi
     const allowed = rules.emulators === undefined ? `a qemu-system-* binary in ${DEFAULT_EMULATOR_DIRS.join(' or ')}` : rules.emulators.join(', ');
     add(launcher ? '/launcher/binary' : '/emulator', `This QEMU binary is not one the daemon allows (${allowed}); running another program`, JSON.stringify(spec.emulator));
   }
-  if (Object.keys(spec.process.env).length > 0) {
-    add(launcher ? '/launcher/env' : '/env', 'Environment variables for QEMU (LD_PRELOAD and the like run code in it)', Object.keys(spec.process.env).join(', '));
+  const envNames = Object.keys(spec.process.env);
+  if (envNames.length > 0) {
+    // At the first variable: where the definition (YAML key, or XML <qemu:env>) names it.
+    add(`${launcher ? '/launcher/env' : '/env'}/${(envNames[0] as string).replace(/~/g, '~0').replace(/\//g, '~1')}`, 'Environment variables for QEMU (LD_PRELOAD and the like run code in it)', envNames.join(', '));
   }
-  if (spec.qemuArgs.length > 0) add('/qemu_args', 'Raw QEMU arguments (they can start programs and open host files)');
+  if (spec.qemuArgs.length > 0) add('/qemu_args/0', 'Raw QEMU arguments (they can start programs and open host files)', JSON.stringify(spec.qemuArgs[0]));
   if (launcher) add('/qemu', 'A qemu-launcher file passes its `qemu:` options to QEMU as they are (they can start programs and open host files)');
   const { user, group } = spec.process;
   const isDefault = (v: string | number | undefined): boolean => v === undefined || (rules.qemuUser !== undefined && v === rules.qemuUser);

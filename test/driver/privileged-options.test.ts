@@ -3,11 +3,13 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parseDefinition } from '../../src/config/index.js';
 import { domainDir, privilegedOptions } from '../../src/driver/privileged-options.js';
 import { Connection, openEmbedded, VmkitError } from '../../src/index.js';
 
 const ROOT = '/var/lib/vmkit';
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const spec = (yaml: string) => parseDefinition(yaml, { baseDir: '/srv', file: '/srv/vm.yaml' });
 const pointers = (yaml: string, rules = {}) => privilegedOptions(spec(yaml), { root: ROOT, qemuUser: 'vmkit-qemu', ...rules }).map((p) => p.pointer);
 
@@ -16,8 +18,8 @@ test('a plain definition needs no privilege; each option that runs host programs
   assert.deepEqual(pointers('name: a\nemulator: /usr/bin/qemu-system-x86_64\nuser: vmkit-qemu\n'), [], 'the daemon\'s own QEMU account may be named');
   assert.deepEqual(pointers('name: a\nemulator: /tmp/evil/qemu-system-x86_64\n'), ['/emulator']);
   assert.deepEqual(pointers('name: a\nemulator: /bin/sh\n'), ['/emulator']);
-  assert.deepEqual(pointers('name: a\nenv: { LD_PRELOAD: /tmp/x.so }\n'), ['/env']);
-  assert.deepEqual(pointers('name: a\nqemu_args: ["-netdev", "tap,id=n,script=/tmp/x"]\n'), ['/qemu_args']);
+  assert.deepEqual(pointers('name: a\nenv: { LD_PRELOAD: /tmp/x.so }\n'), ['/env/LD_PRELOAD']);
+  assert.deepEqual(pointers('name: a\nqemu_args: ["-netdev", "tap,id=n,script=/tmp/x"]\n'), ['/qemu_args/0']);
   assert.deepEqual(pointers('name: a\nuser: root\n'), ['/user']);
   assert.deepEqual(pointers('name: a\nuser: 0\ngroup: 0\n'), ['/user', '/group']);
   assert.deepEqual(pointers('name: a\nserial: { type: file, path: /etc/cron.d/x }\n'), ['/serial/path']);
@@ -29,7 +31,7 @@ test('a plain definition needs no privilege; each option that runs host programs
 
 test('every qemu-launcher file needs privilege (its qemu: list is raw QEMU arguments), at the launcher\'s own keys', () => {
   const found = privilegedOptions(spec('launcher:\n  binary: qemu-system-x86_64\n  env: { A: b }\nqemu:\n  - name: a\n  - m: 64M\n'), { root: ROOT });
-  assert.deepEqual(found.map((p) => p.pointer), ['/launcher/env', '/qemu']);
+  assert.deepEqual(found.map((p) => p.pointer), ['/launcher/env/A', '/qemu']);
   assert.match(found[1]?.message ?? '', /needs a client with uid 0, or a daemon started with --allow-raw$/);
 });
 
@@ -42,12 +44,20 @@ test('define() refuses a non-root caller\'s privileged options with PermissionDe
     await assert.rejects(conn.define({ text, file: '/defs/p.yaml' }, { caller: { uid: 1000 } }), (e: unknown) => {
       assert.ok(e instanceof VmkitError && e.code === 'PermissionDenied', String(e));
       const problems = e.details.problems as { path: string; line: number; col: number; file: string; message: string }[];
-      assert.deepEqual(problems.map((p) => `${p.file}:${p.line}:${p.col} ${p.path}`), ['/defs/p.yaml:4:3 env', '/defs/p.yaml:5:12 qemu_args']);
+      assert.deepEqual(problems.map((p) => `${p.file}:${p.line}:${p.col} ${p.path}`), ['/defs/p.yaml:4:15 env.LD_PRELOAD', '/defs/p.yaml:5:13 qemu_args[0]']);
       assert.match(e.message, /^Client uid 1000 may not define domain 'p' as written:/);
       assert.ok(problems.every((p) => p.message.endsWith('needs a client with uid 0, or a daemon started with --allow-raw')));
       return true;
     });
     assert.deepEqual(await readdir(join(base, 'a', 'domains')), []);
+    // libvirt XML: <qemu:commandline> and <qemu:env>, at their XML element.
+    const xml = join(REPO, 'test/fixtures/libvirt/qemu-commandline.xml');
+    await assert.rejects(conn.define({ path: xml }, { caller: { uid: 1000 } }), (e: unknown) => {
+      assert.ok(e instanceof VmkitError && e.code === 'PermissionDenied', String(e));
+      const problems = e.details.problems as { path: string; line?: number; file?: string }[];
+      assert.deepEqual(problems.map((p) => [p.file, p.line, p.path.startsWith('/domain/')]), [[xml, 10, true], [xml, 8, true]]);
+      return true;
+    });
     await conn.define({ text }, { caller: { uid: 0 } });
     await raw.define({ text }, { caller: { uid: 1000 } });
     await conn.define({ text: text.replace('name: p', 'name: q') });
