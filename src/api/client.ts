@@ -30,7 +30,7 @@ import type {
   VmConnection,
   VmDomain,
 } from '../driver/api-types.js';
-import { MAX_DEFINITION_BYTES } from '../driver/definition-input.js';
+import { MAX_DEFINITION_BYTES } from '../driver/definition-limits.js';
 import { VmkitError } from '../errors.js';
 import { errorFromBody, httpStatusFor, type ErrorBody } from './http-errors.js';
 import { Transport } from './transport.js';

@@ -7,6 +7,7 @@ import { VmkitError } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { DefinitionFormat } from './api-types.js';
 import type { ParsePool } from './parse-pool.js';
+import { MAX_DEFINITION_BYTES } from './definition-limits.js';
 
 /** What `define` accepts: a spec, a definition file, or a definition's text. */
 export type DefinitionInput =
@@ -25,8 +26,7 @@ export interface ParsedDefinition {
 /** Largest definition the daemon's event loop reads itself (fast path); larger ones go to the parser threads. */
 const MAX_IN_THREAD_BYTES = 64 * 1024;
 
-/** Largest definition accepted (a definition is a few KiB). */
-export const MAX_DEFINITION_BYTES = 4 * 1024 * 1024;
+export { MAX_DEFINITION_BYTES };
 
 /** Parses the input (pure for text and spec; one file read for a path). Throws ConfigError listing every problem. */
 export async function readDefinition(input: DefinitionInput | DomainSpec, pool?: ParsePool): Promise<ParsedDefinition> {
