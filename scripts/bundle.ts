@@ -49,6 +49,26 @@ function replaceModules(replacements: ReadonlyMap<string, string>): Plugin {
   };
 }
 
+/**
+ * commander requires node:child_process when it loads, only to run executable subcommands (vmkit has none);
+ * loading it costs every command, even `vmkit list`, as much as the rest of the parser. Here commander gets
+ * it on first use instead.
+ */
+function lazyChildProcessForCommander(): Plugin {
+  return {
+    name: 'vmkit-lazy-child-process',
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+        /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'vmkit-lazy' } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'vmkit-lazy' }, () => ({
+        loader: 'js',
+        contents: "let cp;\nmodule.exports = new Proxy({}, { get: (_, key) => (cp ??= require('node:child_process'))[key] });\n",
+      }));
+    },
+  };
+}
+
 export async function bundle(): Promise<Metafile> {
   await rm(GEN_DIR, { recursive: true, force: true });
   await rm(BUNDLE_DIR, { recursive: true, force: true });
@@ -74,7 +94,7 @@ export async function bundle(): Promise<Metafile> {
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',
-    plugins: [replaceModules(replacements)],
+    plugins: [replaceModules(replacements), lazyChildProcessForCommander()],
   });
   const forbidden = Object.keys(result.metafile.inputs).filter((f) => FORBIDDEN.some((re) => re.test(f)));
   if (forbidden.length > 0) throw new Error(`the bundle would load a schema compiler at run time:\n  ${forbidden.join('\n  ')}`);

@@ -95,6 +95,20 @@ describe('the bundled CLI', () => {
     assert.deepEqual((JSON.parse(list.stdout) as { name: string }[]).map((d) => d.name), ['bundled']);
   });
 
+  it('runs the tiny guest (TCG) to power-off from the bundle, with no store writer thread for its throw-away root', { timeout: 120_000 }, async () => {
+    const yaml = join(base, 'run.yaml');
+    writeFileSync(yaml, tinyYaml({ name: 'bundled-run', action: 'poweroff' }));
+    const r = await recorded('run', ['run', '--timeout', '60', yaml]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /started 'bundled-run'.*accel tcg/);
+    assert.deepEqual(schemaCompilers(r.loaded), []);
+    const own = r.loaded.filter((u) => u.startsWith(`file://${REPO}/dist/`));
+    assert.ok(own.every((u) => u.includes('/dist/bundle/')), own.join('\n'));
+    // The run's private root is removed when the run ends: its store needs no durable writes (no fsync,
+    // so no writer thread starting between vmkit's exec and QEMU's).
+    assert.ok(!own.some((u) => u.endsWith('/store-writer-thread.js')), 'the store writer thread was started');
+  });
+
   it('bin/vmkit runs the tsc output instead of a bundle older than it (a tsc-only rebuild)', async () => {
     // A copy of bin/vmkit over a fake dist/: each entry says which one ran.
     const fake = join(base, 'fake');
