@@ -10,6 +10,7 @@
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateModules } from './gen-validators.js';
@@ -50,21 +51,28 @@ function replaceModules(replacements: ReadonlyMap<string, string>): Plugin {
 }
 
 /**
- * commander requires node:child_process when it loads, only to run executable subcommands (vmkit has none);
- * loading it costs every command, even `vmkit list`, as much as the rest of the parser. Here commander gets
- * it on first use instead.
+ * Node's modules that are not in its start-up snapshot and cost a few ms each to load: child_process, crypto,
+ * http, net, worker_threads. Every command imports some of them through code it may not run (commander loads
+ * child_process for executable subcommands vmkit has none of; `vmkit list` never spawns, hashes or starts a
+ * thread). In the bundle they load on first use: the module is a stand-in whose exports are getters.
  */
-function lazyChildProcessForCommander(): Plugin {
+const LAZY_BUILTINS = ['child_process', 'crypto', 'http', 'net', 'worker_threads'];
+
+function lazyBuiltins(): Plugin {
+  const require = createRequire(import.meta.url);
   return {
-    name: 'vmkit-lazy-child-process',
+    name: 'vmkit-lazy-builtins',
     setup(b) {
-      b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-        /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'vmkit-lazy' } : undefined,
+      b.onResolve({ filter: new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`) }, (args) =>
+        args.namespace === 'vmkit-lazy' ? undefined : { path: args.path.replace(/^node:/, ''), namespace: 'vmkit-lazy' },
       );
-      b.onLoad({ filter: /.*/, namespace: 'vmkit-lazy' }, () => ({
-        loader: 'js',
-        contents: "let cp;\nmodule.exports = new Proxy({}, { get: (_, key) => (cp ??= require('node:child_process'))[key] });\n",
-      }));
+      b.onLoad({ filter: /.*/, namespace: 'vmkit-lazy' }, (args) => {
+        const names = Object.keys(require(`node:${args.path}`) as object);
+        return {
+          loader: 'js',
+          contents: `let m;\nconst load = () => (m ??= require('node:${args.path}'));\nfor (const k of ${JSON.stringify(names)}) Object.defineProperty(exports, k, { enumerable: true, get: () => load()[k] });\n`,
+        };
+      });
     },
   };
 }
@@ -94,7 +102,7 @@ export async function bundle(): Promise<Metafile> {
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',
-    plugins: [replaceModules(replacements), lazyChildProcessForCommander()],
+    plugins: [replaceModules(replacements), lazyBuiltins()],
   });
   const forbidden = Object.keys(result.metafile.inputs).filter((f) => FORBIDDEN.some((re) => re.test(f)));
   if (forbidden.length > 0) throw new Error(`the bundle would load a schema compiler at run time:\n  ${forbidden.join('\n  ')}`);
