@@ -75,10 +75,26 @@ function* mutations(value: unknown): Generator<unknown> {
   }
 }
 
-/** ajv's errors as data: TypeBox's symbol-keyed markers on the compiled schemas are not part of a verdict. */
+/** JSON text of a schema fragment, once per object (errors point into the same few big fragments). */
+const texts = new WeakMap<object, string>();
+function text(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  let t = texts.get(v);
+  if (t === undefined) {
+    t = JSON.stringify(v);
+    texts.set(v, t);
+  }
+  return t;
+}
+
+/**
+ * ajv's errors as data, every field compared; the schema fragments an error points at as JSON text
+ * (TypeBox's symbol-keyed markers on the compiled schemas are not part of a verdict).
+ */
 function verdict(validate: ValidateFunction, value: unknown): unknown {
   const ok = validate(value);
-  return JSON.parse(JSON.stringify({ ok, errors: validate.errors ?? null })) as unknown;
+  const errors = (validate.errors ?? []).map((e) => ({ ...e, schema: text(e.schema), parentSchema: text(e.parentSchema), data: JSON.stringify(e.data), params: JSON.stringify(e.params) }));
+  return { ok, errors };
 }
 
 before(() => assertBundleFresh());
@@ -90,7 +106,8 @@ test('generated definition validators give the same errors as ajv compiling the 
   let checked = 0;
   let failing = 0;
   for (const { file, value } of yamlValues()) {
-    for (const name of names) {
+    // Each format's files against its validator (a launcher file is no native definition, and the reverse).
+    for (const name of names.filter((n) => (/[/\\]launcher-[^/\\]*$/.test(file) ? n === 'launcherValidator' : n !== 'launcherValidator'))) {
       const mine = (generated[name] as () => ValidateFunction)();
       const theirs = (compiled as unknown as Validators)[name]?.() as ValidateFunction;
       for (const m of mutations(value)) {
@@ -102,7 +119,7 @@ test('generated definition validators give the same errors as ajv compiling the 
     }
   }
   // The comparison covered many inputs, most of them invalid: it compared error lists, not only `true`.
-  assert.ok(checked > 5000 && failing > checked / 2, `${checked} inputs, ${failing} invalid`);
+  assert.ok(checked > 3000 && failing > checked / 2, `${checked} inputs, ${failing} invalid`);
 });
 
 test('the bundled library reports the same problems as the tsc build for every definition fixture', async () => {
