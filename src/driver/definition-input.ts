@@ -1,8 +1,6 @@
 /** Turns what `define` accepts into a stored definition: native text, format and resolved spec. */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseDefinition } from '../config/index.js';
-import { parseDefinitionFast } from '../config/parse-definition.js';
 import { VmkitError } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { DefinitionFormat } from './api-types.js';
@@ -57,6 +55,8 @@ export async function readDefinition(input: DefinitionInput | DomainSpec, pool?:
 }
 
 async function fromText(text: string, file: string | undefined, baseDir: string, pool: ParsePool | undefined): Promise<ParsedDefinition> {
+  // The parsers load with the first definition read: a connection that only lists or starts never needs them.
+  const { parseDefinition, parseDefinitionFast } = await import('../config/parse-definition.js');
   const opts = { ...(file === undefined ? {} : { file }), baseDir };
   // With a parser pool (daemon), ordinary plain definitions are read here (a fraction of a millisecond,
   // less than a round trip to a thread); the rest, and every definition with a problem, go to the pool.
