@@ -19,7 +19,6 @@ import { generateModules } from './gen-validators.js';
 const DIST = fileURLToPath(new URL('../', import.meta.url));
 export const GEN_DIR = join(DIST, 'gen');
 export const BUNDLE_DIR = join(DIST, 'bundle');
-const SRC = join(DIST, 'src');
 
 const ENTRIES = {
   cli: 'src/cli/entry.js',
@@ -38,13 +37,8 @@ function replaceModules(replacements: ReadonlyMap<string, string>): Plugin {
     name: 'vmkit-generated-schemas',
     setup(b) {
       b.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (args) => {
-        const path = resolve(args.resolveDir, args.path);
-        const target = replacements.get(path);
-        if (target !== undefined) return { path: target, sideEffects: false };
-        // vmkit's modules do nothing when imported (only the entry points do), so a module whose exports
-        // a chunk does not use is left out of it with all it imports: a constant imported from a big
-        // module does not drag that module's imports along.
-        return path.startsWith(SRC) && args.kind === 'import-statement' ? { path, sideEffects: false } : undefined;
+        const target = replacements.get(resolve(args.resolveDir, args.path));
+        return target === undefined ? undefined : { path: target };
       });
     },
   };
