@@ -6,7 +6,7 @@ import { summarize, table, type Row } from './stats.js';
 import { REPO } from '../test/helpers/guest.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-/** BENCH_ONLY=a,b,caps,tuning,daemon limits the run to some groups (a: paused start, b: boots, caps, tuning, daemon: defines and start storms through `vmkit daemon`). */
+/** BENCH_ONLY=a,b,caps,tuning,daemon,cli limits the run to some groups (a: paused start, b: boots, caps, tuning, daemon: defines and start storms through `vmkit daemon`, cli: whole `vmkit` processes). */
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const wanted = (group: string): boolean => ONLY.length === 0 || ONLY.includes(group);
 
@@ -46,6 +46,12 @@ async function main(): Promise<void> {
       rows.push(await abCompare(`(b) boot → banner, ${machine} (tcg)`, 1.05, () => bareRun(spec, 'tcg', dir, 'banner'), () => vmkitRun(conn, spec, 'banner')));
     }
   });
+  if (wanted('cli')) {
+    const { cliBench } = await import('./cli.js');
+    const cli = await cliBench({ runs: RUNS });
+    rows.push(...cli.rows);
+    extra += `\n## CLI start-up (issue 13)\n\n${cli.markdown}\n`;
+  }
   if (wanted('caps')) {
     const { capsBench } = await import('./caps.js');
     extra += `\n## Host capabilities (issue 3)\n\n${(await capsBench({ runs: RUNS })).markdown}\n`;

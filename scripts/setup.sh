@@ -37,8 +37,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-say "building (tsc)"
+say "building (tsc, then the esbuild bundle that bin/vmkit runs)"
 rm -rf dist   # no stale output from removed sources
 npx tsc -p tsconfig.json
+node dist/scripts/bundle.js
 
 bash scripts/build-guest.sh

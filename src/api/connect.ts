@@ -1,8 +1,6 @@
 /** `connect(uri)`: one entry point for both ways to hold the API. */
-import { openEmbedded } from '../driver/connection.js';
 import type { VmConnection } from '../driver/api-types.js';
 import { VmkitError } from '../errors.js';
-import { RemoteConnection } from './client.js';
 import { defaultSocketPath, defaultUri, parseUri } from './uri.js';
 
 /**
@@ -18,5 +16,7 @@ export async function connect(uri?: string): Promise<VmConnection> {
     });
   }
   const parsed = parseUri(chosen);
-  return parsed.kind === 'embed' ? openEmbedded({ root: parsed.root }) : RemoteConnection.open(parsed.socket);
+  // Each kind loads only its own side: the driver, or the HTTP client.
+  if (parsed.kind === 'embed') return (await import('../driver/connection.js')).openEmbedded({ root: parsed.root });
+  return (await import('./client.js')).RemoteConnection.open(parsed.socket);
 }

@@ -3,9 +3,9 @@
  * ajv against exactly these; the served OpenAPI document (openapi.ts) is built from them too.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { VmkitError } from '../errors.js';
-import { MAX_DEFINITION_BYTES } from '../driver/definition-input.js';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { BODY_AJV_OPTIONS, checkBody } from './body-check.js';
+import { MAX_DEFINITION_BYTES } from '../config/definition-text.js';
 
 const Policy = Type.Union([Type.Literal('destroy'), Type.Literal('restart'), Type.Literal('preserve')], {
   description: 'What happens on the event: destroy (QEMU ends), restart (a fresh start / reset), preserve (QEMU kept, paused)',
@@ -168,23 +168,18 @@ export type ShutdownBodyT = Static<typeof ShutdownBody>;
 export type DestroyBodyT = Static<typeof DestroyBody>;
 export type UpdateBodyT = Static<typeof UpdateBody>;
 
-const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false, validateFormats: false });
+const ajv = new Ajv(BODY_AJV_OPTIONS);
 const compiled = new WeakMap<TSchema, ValidateFunction>();
 
-/** Validates a request body against its schema; throws InvalidArgument listing every problem. */
+/**
+ * Validates a request body against its schema; throws InvalidArgument listing every problem. The bundle
+ * replaces this module with one whose validators were generated at build time (scripts/gen-validators.ts).
+ */
 export function validateBody<T extends TSchema>(schema: T, body: unknown): Static<T> {
   let v = compiled.get(schema);
   if (v === undefined) {
     v = ajv.compile(schema);
     compiled.set(schema, v);
   }
-  if (v(body)) return body as Static<T>;
-  const problems = (v.errors ?? []).map(describe);
-  throw new VmkitError('InvalidArgument', `Invalid request body: ${problems.join('; ')}`, { details: { problems } });
-}
-
-function describe(e: ErrorObject): string {
-  const where = e.instancePath === '' ? 'body' : `body${e.instancePath.replaceAll('/', '.')}`;
-  if (e.keyword === 'additionalProperties') return `${where}: unknown property '${String(e.params.additionalProperty)}'`;
-  return `${where}: ${e.message ?? 'is invalid'}`;
+  return checkBody(v, body) as Static<T>;
 }

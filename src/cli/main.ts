@@ -1,13 +1,23 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
+import { VERSION } from './version.js';
 
-/** Builds the CLI. Commands import their implementation lazily so `vmkit --help` stays fast. */
-export function buildProgram(setExit: (code: number) => void): Command {
+/**
+ * Builds the CLI. Commands import their implementation lazily so `vmkit --help` stays fast. With `only`,
+ * the other top-level commands are built detached and never registered: registering every command with
+ * its options is most of the parser's start-up, and a run of one verb needs one.
+ */
+export function buildProgram(setExit: (code: number) => void, only?: string): Command {
   const program = new Command('vmkit')
     .description('Embeddable QEMU/KVM virtual machine manager')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  if (only !== undefined) {
+    const register = program.command.bind(program) as (nameAndArgs: string) => Command;
+    const filtered = (nameAndArgs: string): Command => (nameAndArgs.split(' ')[0] === only ? register(nameAndArgs) : new Command(nameAndArgs));
+    program.command = filtered as unknown as typeof program.command;
+  }
 
   program
     .command('run')
@@ -251,13 +261,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
   return program;
 }
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
-  const program = buildProgram((c) => {
+  const setExit = (c: number): void => {
     code = c;
-  });
+  };
+  // The verb being run, when it comes first; help, a misspelt verb and the like get every command.
+  const first = argv[2];
+  const verb = first !== undefined && !first.startsWith('-') ? first : undefined;
+  let program = buildProgram(setExit, verb);
+  if (verb !== undefined && !program.commands.some((c) => c.name() === verb)) program = buildProgram(setExit);
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -1,7 +1,10 @@
 /** One ajv setup for every definition schema: all errors, verbose (for messages), no coercion. Pure. */
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv, type Options, type ValidateFunction } from 'ajv';
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, coerceTypes: false, useDefaults: false });
+/** The options of every definition validator, compiled here or generated at build time (scripts/gen-validators.ts). */
+export const AJV_OPTIONS: Options = { allErrors: true, verbose: true, strict: true, coerceTypes: false, useDefaults: false };
+
+const ajv = new Ajv(AJV_OPTIONS);
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** Compiles a schema once and caches the validator. */

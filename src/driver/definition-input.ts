@@ -1,9 +1,6 @@
 /** Turns what `define` accepts into a stored definition: native text, format and resolved spec. */
 import { dirname, resolve } from 'node:path';
 import { checkDefinitionText, readDefinitionText } from '../config/definition-text.js';
-import { parseDefinition } from '../config/index.js';
-import { checkSpec } from '../config/check-spec.js';
-import { parseDefinitionFast } from '../config/parse-definition.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { DefinitionFormat } from './api-types.js';
 import type { ParsePool } from './parse-pool.js';
@@ -45,6 +42,8 @@ export async function readDefinition(input: DefinitionInput | DomainSpec, pool?:
 }
 
 async function fromText(text: string, file: string | undefined, baseDir: string, pool: ParsePool | undefined): Promise<ParsedDefinition> {
+  // The parsers load with the first definition read: a connection that only lists or starts never needs them.
+  const { parseDefinition, parseDefinitionFast } = await import('../config/parse-definition.js');
   const opts = { ...(file === undefined ? {} : { file }), baseDir };
   // With a parser pool (daemon), ordinary plain definitions are read here (a fraction of a millisecond,
   // less than a round trip to a thread); the rest, and every definition with a problem, go to the pool.
@@ -53,7 +52,8 @@ async function fromText(text: string, file: string | undefined, baseDir: string,
   return { spec, format: spec.source.format, text, ...(file === undefined ? {} : { file }), baseDir };
 }
 
-function fromSpec(spec: unknown, source?: { readonly text: string; readonly file?: string }): ParsedDefinition {
+async function fromSpec(spec: unknown, source?: { readonly text: string; readonly file?: string }): Promise<ParsedDefinition> {
+  const { checkSpec } = await import('../config/check-spec.js');
   const checked = checkSpec(spec);
   if (source === undefined) return { spec: checked.spec, format: checked.format, text: checked.text };
   const text = checkDefinitionText(source.text, 'The source text of a spec');

@@ -6,7 +6,7 @@
 import { startDaemon } from '../../api/daemon.js';
 import { VmkitError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { VERSION } from '../main.js';
+import { VERSION } from '../version.js';
 import { printJson, reportError } from '../output.js';
 
 export interface DaemonFlags {

@@ -1,7 +1,7 @@
 /** qemu-launcher YAML -> DomainSpec with `rawOptions` (the `qemu:` list) and derived structured fields. Pure. */
 import { basename } from 'node:path';
 import { DOMAIN_NAME_PATTERN, type DomainSpec, type TuningSpec } from '../../model/domain.js';
-import { validatorFor } from '../ajv.js';
+import { launcherValidator } from '../validators.js';
 import type { FormatInput, FormatResult } from '../format-result.js';
 import { child } from '../pointer.js';
 import { pruneInvalid } from '../prune.js';
@@ -12,7 +12,7 @@ import { readYaml, scalarText } from '../yaml-source.js';
 import { deriveFields, type DerivedFields } from './derive.js';
 import { resolveLauncherPins } from './pinning.js';
 import { compileQemuOptions } from './qemu-options.js';
-import { LauncherFile, type LauncherFileT } from './schema.js';
+import type { LauncherFileT } from './schema.js';
 
 export const LAUNCHER_HINTS: SchemaProblemHints = {
   required: {
@@ -53,7 +53,7 @@ export function parseLauncher(input: FormatInput): FormatResult {
     src.problems.add('', { message: 'The definition is empty' });
     return { problems: src.problems.list };
   }
-  const validate = validatorFor(LauncherFile);
+  const validate = launcherValidator();
   const invalid = validate(src.value) ? [] : reportSchemaErrors(validate.errors ?? [], src.problems, LAUNCHER_HINTS);
   const pruned = pruneInvalid(src.value, invalid);
   if (pruned === null || typeof pruned !== 'object' || Array.isArray(pruned)) return { problems: src.problems.list };

@@ -5,10 +5,9 @@
  */
 import type { Problem } from '../../errors.js';
 import type { DomainInputT } from '../native/schema.js';
-import { domainJsonSchema } from '../native/schema.js';
 import { NATIVE_HINTS } from '../native/parse-native.js';
 import { resolveDomain } from '../native/resolve-domain.js';
-import { validatorFor } from '../ajv.js';
+import { nativeValidator } from '../validators.js';
 import type { FormatResult } from '../format-result.js';
 import { Problems } from '../problems.js';
 import { pruneInvalid } from '../prune.js';
@@ -35,12 +34,6 @@ export interface LibvirtParseResult extends FormatResult {
   readonly warnings: readonly Problem[];
 }
 
-/** The native schema without its `$id`: ajv keeps one compiled schema per id, and the native parser has that one. */
-const SCHEMA = ((): Record<string, unknown> => {
-  const { $id: _id, ...rest } = domainJsonSchema();
-  return rest;
-})();
-
 export function parseLibvirtXml(text: string, opts: LibvirtParseOptions): LibvirtParseResult {
   const lines = new LineIndex(text);
   const xml = parseXml(text);
@@ -57,7 +50,7 @@ export function parseLibvirtXml(text: string, opts: LibvirtParseOptions): Libvir
   }
   // A JSON copy drops the keys that readers left undefined.
   const draft = JSON.parse(JSON.stringify(readDomain(root, ctx))) as unknown;
-  const validate = validatorFor(SCHEMA);
+  const validate = nativeValidator();
   const invalid = validate(draft) ? [] : reportSchemaErrors(validate.errors ?? [], ctx.problems, NATIVE_HINTS);
   const pruned = pruneInvalid(draft, invalid);
   if (pruned === null || typeof pruned !== 'object') return { problems: ctx.problems.list, warnings: ctx.warnings };

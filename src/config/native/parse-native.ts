@@ -1,6 +1,5 @@
 /** Native vmkit YAML: text -> (YAML + positions) -> schema check -> defaults and semantic checks. Pure. */
 import type { FormatInput, FormatResult } from '../format-result.js';
-import { validatorFor } from '../ajv.js';
 import { Problems } from '../problems.js';
 import { pruneInvalid } from '../prune.js';
 import { ResolveContext, type Loose } from '../resolve-context.js';
@@ -8,9 +7,8 @@ import { DEADLINE_MESSAGE } from '../sched.js';
 import { reportSchemaErrors, type SchemaProblemHints } from '../schema-problems.js';
 import { readYaml, type YamlSource } from '../yaml-source.js';
 import { resolveDomain } from './resolve-domain.js';
-import { domainJsonSchema, type DomainInputT } from './schema.js';
-
-const SCHEMA = domainJsonSchema();
+import type { DomainInputT } from './schema.js';
+import { nativeValidator } from '../validators.js';
 
 export const NATIVE_HINTS: SchemaProblemHints = {
   required: {
@@ -35,7 +33,7 @@ export function parseNative(input: FormatInput, src: YamlSource = readYaml(input
     src.problems.add('', { message: 'The definition is empty; it needs at least `name`' });
     return { problems: src.problems.list };
   }
-  const validate = validatorFor(SCHEMA);
+  const validate = nativeValidator();
   const invalid = validate(src.value) ? [] : reportSchemaErrors(validate.errors ?? [], src.problems, NATIVE_HINTS);
   // The value is this parse's own: without invalid parts to remove there is nothing to copy.
   const pruned = invalid.length === 0 ? src.value : pruneInvalid(src.value, invalid);
@@ -51,7 +49,7 @@ export function parseNative(input: FormatInput, src: YamlSource = readYaml(input
  * parses the text with parseNative to report every problem with its position.
  */
 export function parseNativeValue(input: FormatInput, value: Record<string, unknown>): FormatResult | undefined {
-  const validate = validatorFor(SCHEMA);
+  const validate = nativeValidator();
   if (!validate(value)) return undefined;
   const problems = new Problems({ file: input.file, root: value });
   const spec = resolveDomain(value as Loose<DomainInputT>, new ResolveContext(problems, input.baseDir, []), input.file);

@@ -1,0 +1,117 @@
+/**
+ * The shipped build, after tsc: generates the precompiled schema modules (gen-validators.ts) into dist/gen/
+ * and bundles the tsc output with esbuild into dist/bundle/, which bin/vmkit runs:
+ *  - cli.js (the CLI, the daemon included), index.js (the library);
+ *  - parse-thread.js, store-writer-thread.js, spawn-server.js: the daemon's worker threads and spawn
+ *    server, loaded by URL next to the code that starts them (all output shares one directory);
+ *  - chunk-*.js: code split so that each command loads what it needs (commands are imported lazily).
+ * koffi (a native addon) stays external. The build fails if TypeBox or ajv's compiler got into the bundle.
+ * `npm run build` runs tsc then this (node dist/scripts/bundle.js).
+ */
+import { build, type Metafile, type Plugin } from 'esbuild';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateModules } from './gen-validators.js';
+
+/** This file runs as dist/scripts/bundle.js. */
+const DIST = fileURLToPath(new URL('../', import.meta.url));
+export const GEN_DIR = join(DIST, 'gen');
+export const BUNDLE_DIR = join(DIST, 'bundle');
+
+const ENTRIES = {
+  cli: 'src/cli/entry.js',
+  index: 'src/index.js',
+  'parse-thread': 'src/driver/parse-thread.js',
+  'store-writer-thread': 'src/driver/store-writer-thread.js',
+  'spawn-server': 'src/driver/spawn-server.js',
+};
+
+/** Modules that must never be in the bundle: the schema compilers. */
+export const FORBIDDEN = [/node_modules\/@sinclair\/typebox\//, /node_modules\/ajv\/dist\/(ajv|core|compile|vocabularies)/];
+
+/** Loads the generated module instead of each module it replaces. */
+function replaceModules(replacements: ReadonlyMap<string, string>): Plugin {
+  return {
+    name: 'vmkit-generated-schemas',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (args) => {
+        const target = replacements.get(resolve(args.resolveDir, args.path));
+        return target === undefined ? undefined : { path: target };
+      });
+    },
+  };
+}
+
+/**
+ * Node's modules that are not in its start-up snapshot and cost a few ms each to load: child_process, crypto,
+ * http, net, worker_threads. Every command imports some of them through code it may not run (commander loads
+ * child_process for executable subcommands vmkit has none of; `vmkit list` never spawns, hashes or starts a
+ * thread). In the bundle they load on first use: the module is a stand-in whose exports are getters.
+ */
+const LAZY_BUILTINS = ['child_process', 'crypto', 'http', 'net', 'worker_threads'];
+
+function lazyBuiltins(): Plugin {
+  const require = createRequire(import.meta.url);
+  return {
+    name: 'vmkit-lazy-builtins',
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`) }, (args) =>
+        args.namespace === 'vmkit-lazy' ? undefined : { path: args.path.replace(/^node:/, ''), namespace: 'vmkit-lazy' },
+      );
+      b.onLoad({ filter: /.*/, namespace: 'vmkit-lazy' }, (args) => {
+        const names = Object.keys(require(`node:${args.path}`) as object);
+        return {
+          loader: 'js',
+          contents: `let m;\nconst load = () => (m ??= require('node:${args.path}'));\nfor (const k of ${JSON.stringify(names)}) Object.defineProperty(exports, k, { enumerable: true, get: () => load()[k] });\n`,
+        };
+      });
+    },
+  };
+}
+
+export async function bundle(): Promise<Metafile> {
+  await rm(GEN_DIR, { recursive: true, force: true });
+  await rm(BUNDLE_DIR, { recursive: true, force: true });
+  await mkdir(GEN_DIR, { recursive: true });
+  const replacements = new Map<string, string>();
+  for (const m of generateModules()) {
+    await writeFile(join(GEN_DIR, m.file), m.text);
+    if (m.replaces !== undefined) replacements.set(join(DIST, 'src', m.replaces), join(GEN_DIR, m.file));
+  }
+  const result = await build({
+    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, path]) => [name, join(DIST, path)])),
+    outdir: BUNDLE_DIR,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: ['koffi'],
+    // CommonJS dependencies (commander, ajv's run-time helpers) call require() for Node's modules.
+    banner: { js: "import { createRequire as __vmkitCreateRequire } from 'node:module'; const require = __vmkitCreateRequire(import.meta.url);" },
+    entryNames: '[name]',
+    chunkNames: 'chunk-[hash]',
+    sourcemap: 'linked',
+    metafile: true,
+    logLevel: 'warning',
+    plugins: [replaceModules(replacements), lazyBuiltins()],
+  });
+  const forbidden = Object.keys(result.metafile.inputs).filter((f) => FORBIDDEN.some((re) => re.test(f)));
+  if (forbidden.length > 0) throw new Error(`the bundle would load a schema compiler at run time:\n  ${forbidden.join('\n  ')}`);
+  const missing = [...replacements.keys()].filter((f) => relative(process.cwd(), f) in result.metafile.inputs);
+  if (missing.length > 0) throw new Error(`the bundle still holds modules that generated ones replace: ${missing.join(', ')}`);
+  await writeFile(join(BUNDLE_DIR, 'meta.json'), JSON.stringify(result.metafile));
+  return result.metafile;
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  bundle().then(
+    (meta) => process.stderr.write(`bundle: ${Object.keys(meta.outputs).filter((f) => f.endsWith('.js')).length} files in ${relative(process.cwd(), BUNDLE_DIR)}\n`),
+    (e: unknown) => {
+      process.stderr.write(`bundle: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
