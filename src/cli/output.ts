@@ -1,15 +1,8 @@
 import { formatProblem, isVmkitError, type Problem } from '../errors.js';
-import { placeProblems } from '../host/caps/locate-spec.js';
-import type { DomainSpec } from '../model/domain.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
 
 export interface OutputOptions {
   readonly json?: boolean;
-  /**
-   * The definition the failed operation ran: problems found after parsing (host checks, networks,
-   * bridges, tuning) get their file:line:col from its text, read again only then.
-   */
-  readonly definition?: { readonly spec: DomainSpec; readonly text: string } | undefined;
 }
 
 export function printJson(value: unknown): void {
@@ -44,8 +37,7 @@ export function problemLines(details: Readonly<Record<string, unknown>>): string
 }
 
 /** Reports an error (human or JSON) and returns the exit status for it. */
-export function reportError(err: unknown, opts: OutputOptions = {}): number {
-  const e = opts.definition === undefined ? err : placeProblems(err, opts.definition.spec, opts.definition.text);
+export function reportError(e: unknown, opts: OutputOptions = {}): number {
   if (isVmkitError(e)) {
     const problems = problemLines(e.details);
     if (opts.json === true) {

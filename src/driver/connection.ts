@@ -5,8 +5,6 @@ import { mkdir } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { deepFreeze } from '../config/deep-freeze.js';
 import { formatProblem, VmkitError, type Problem } from '../errors.js';
-import { definitionLocator, displayPath } from '../host/caps/locate-field.js';
-import { specLocator } from '../host/caps/locate-spec.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { BeforeCont } from '../process/qemu-process.js';
 import type { ConnectionEvents, DefineItem, DefineOptions, DefineOutcome, DomainInfo, LifecycleEvent, LifecycleEventType, VmConnection } from './api-types.js';
@@ -15,7 +13,6 @@ import { readDefinition, type DefinitionInput, type ParsedDefinition } from './d
 import { Domain, type DomainHost } from './domain.js';
 import { JobQueue } from './job-queue.js';
 import { ParsePool } from './parse-pool.js';
-import { privilegedOptions } from './privileged-options.js';
 import { definedPolicies, resolvePolicies } from './policies.js';
 import { reconcileRunDirs, type ReconcileResult } from './reconcile.js';
 import { RootLock } from './root-lock.js';
@@ -153,14 +150,19 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     const parsed = await readDefinition(input, this.parsePool);
     const name = parsed.spec.name;
     checkDomainName(name);
-    if (opts.caller !== undefined && opts.caller.uid !== 0 && !this.allowRaw) this.checkPrivileges(parsed, opts.caller.uid);
+    if (opts.caller !== undefined && opts.caller.uid !== 0 && !this.allowRaw) await this.checkPrivileges(parsed, opts.caller.uid);
     const policiesUpdate = opts.policies;
     if (policiesUpdate !== undefined) resolvePolicies(policiesUpdate); // fail before queueing
     return this.queueFor(name).run('define', () => this.defineQueued(name, parsed, opts)).finally(() => this.dropQueue(name));
   }
 
   /** Refuses (PermissionDenied) what a client that is not root may not define, naming each field and the rule. */
-  private checkPrivileges(parsed: ParsedDefinition, uid: number): void {
+  private async checkPrivileges(parsed: ParsedDefinition, uid: number): Promise<void> {
+    const [{ privilegedOptions }, { definitionLocator, displayPath }, { specLocator }] = await Promise.all([
+      import('./privileged-options.js'),
+      import('../host/caps/locate-field.js'),
+      import('../host/caps/locate-spec.js'),
+    ]);
     const found = privilegedOptions(parsed.spec, { root: this.root, ...(this.qemuUser === undefined ? {} : { qemuUser: this.qemuUser }), ...(this.emulators === undefined ? {} : { emulators: this.emulators }) });
     if (found.length === 0) return;
     // The pointers are the YAML formats' own keys; libvirt XML maps them to the element they came from.

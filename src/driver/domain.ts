@@ -1,11 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { VmkitError, type Problem } from '../errors.js';
-import { placeProblems, withPositions } from '../host/caps/locate-spec.js';
 import { routesConsole, type DomainSpec } from '../model/domain.js';
 import type { ExitInfo } from '../process/exit-info.js';
-import { QemuProcess, type BeforeCont } from '../process/qemu-process.js';
+import type { BeforeCont, QemuProcess } from '../process/qemu-process.js';
 import type { QmpEvent } from '../qmp/index.js';
-import { processStartTime } from '../util/proc.js';
 import type {
   DefinitionText,
   DestroyOptions,
@@ -21,14 +19,11 @@ import type {
   VmDomain,
 } from './api-types.js';
 import { AdoptedQemu } from './adopted-qemu.js';
-import { ConsoleLink } from './console-link.js';
-import { daemonArgs, daemonSpec } from './daemon-args.js';
+import type { ConsoleLink } from './console-link.js';
 import type { JobQueue } from './job-queue.js';
 import { policyArgs, resolvePolicies, type LifecyclePolicies } from './policies.js';
-import { writeRuntimeRecord, type RuntimeRecord } from './runtime-record.js';
-import { serverSpawner } from './spawner.js';
+import type { RuntimeRecord } from './runtime-record.js';
 import type { StoredDomain, StoredStatus } from './store.js';
-import { pinnedByPlan, prepareTuning } from './tuning-hook.js';
 import type { VmProcess } from './vm-process.js';
 
 export type { DomainState, StartOptions } from './api-types.js';
@@ -377,16 +372,19 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     let vm: QemuProcess | undefined;
     let link: ConsoleLink | undefined;
     let tuned = false;
+    const warnings: Problem[] = [];
     try {
+      const { ConsoleLink, QemuProcess, daemonArgs, daemonSpec, pinnedByPlan, prepareTuning, processStartTime, serverSpawner, writeRuntimeRecord } = await import('./start-kit.js');
       const tuning = await prepareTuning(this.spec, {
         exclude: () => this.host.pinnedCpus(this.name),
-        onWarning: (w) => this.emit('warning', this.placed([w])[0] ?? w),
+        onWarning: (w) => warnings.push(w),
         onPlan: (plan, text) => {
           this.pins = pinnedByPlan(plan);
           this.emit('tuning', plan, text);
         },
       });
       tuned = tuning !== undefined;
+      for (const w of await this.placed(warnings)) this.emit('warning', w);
       const beforeCont = chain(tuning, this.host.beforeCont);
       const console = detached && routesConsole(this.spec);
       vm = await QemuProcess.launch(detached ? daemonSpec(spec) : spec, {
@@ -427,7 +425,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
       this.startAbort = undefined;
       this.setState('shutoff');
       if (abort.signal.aborted && opts.signal?.aborted !== true) throw abort.signal.reason;
-      throw placeProblems(e, this.spec, () => this.sourceText() ?? '');
+      throw await this.placedError(e);
     }
     this.startAbort = undefined;
     this.startedAt = Date.now();
@@ -444,10 +442,20 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     return this.rec.format === 'vmkit-spec' ? undefined : this.rec.text;
   }
 
-  /** Problems found after parsing, placed at file:line:col in the stored definition. */
-  private placed(problems: readonly Problem[]): Problem[] {
+  /** Problems found after parsing, placed at file:line:col in the stored definition (the locators load only then). */
+  private async placed(problems: readonly Problem[]): Promise<Problem[]> {
     const text = this.sourceText();
-    return text === undefined ? [...problems] : withPositions(problems.map((p) => ({ ...(this.rec.file === undefined ? {} : { file: this.rec.file }), ...p })), this.spec, text, this.rec.file);
+    if (text === undefined || problems.length === 0) return [...problems];
+    const { withPositions } = await import('../host/caps/locate-spec.js');
+    return withPositions(problems.map((p) => ({ ...(this.rec.file === undefined ? {} : { file: this.rec.file }), ...p })), this.spec, text, this.rec.file);
+  }
+
+  /** A start's error with its problems placed in the stored definition. */
+  private async placedError(e: unknown): Promise<unknown> {
+    const text = this.sourceText();
+    if (text === undefined || (e as { details?: { problems?: unknown } } | null)?.details?.problems === undefined) return e;
+    const { placeProblems } = await import('../host/caps/locate-spec.js');
+    return placeProblems(e, this.spec, text);
   }
 
   /** The spec QEMU starts from: the definition plus the `-action` options its policies need. */

@@ -7,6 +7,7 @@ import { loadChecked } from '../definition.js';
 import { previewTuning } from '../tuning-preview.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson, reportError } from '../output.js';
+import { placeError } from '../place-error.js';
 
 /** Where `vmkit argv` shows the run directory, which only exists once a run starts. */
 export const RUN_DIR_PLACEHOLDER = '$VMKIT_RUN_DIR';
@@ -33,6 +34,6 @@ export async function argvCommand(file: string, flags: { json?: boolean; lenient
     }
     return EXIT.ok;
   } catch (e) {
-    return reportError(e, { ...flags, definition });
+    return reportError(await placeError(e, definition), flags);
   }
 }

@@ -7,6 +7,7 @@ import { createPrivateRoot, removePrivateRoot, sweepStalePrivateRoots } from '..
 import { loadParsed, printWarning } from '../definition.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson, reportError } from '../output.js';
+import { placeError } from '../place-error.js';
 import { consoleUnavailable } from '../../process/serial-files.js';
 
 export interface RunFlags {
@@ -106,7 +107,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     else note(info.message, flags);
     return code;
   } catch (e) {
-    return reportError(e, { ...flags, definition: { spec, text: def.text } });
+    return reportError(await placeError(e, { spec, text: def.text }), flags);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
