@@ -4,6 +4,7 @@ import type { BootSpec, DiskBus, DiskSpec, MachineSpec } from '../../model/domai
 import { child } from '../pointer.js';
 import type { Loose, ResolveContext } from '../resolve-context.js';
 import { closest } from '../suggest.js';
+import { resolveAddress } from './resolve-addresses.js';
 import type { BootInput, DiskInput } from './schema.js';
 
 export function resolveBoot(input: Loose<Static<typeof BootInput>> | undefined, ctx: ResolveContext): BootSpec | undefined {
@@ -28,6 +29,11 @@ export function resolveBoot(input: Loose<Static<typeof BootInput>> | undefined, 
 /** Default bus for a cdrom: IDE on the i440fx `pc` machines, SATA (AHCI) elsewhere. */
 export function defaultCdromBus(machine: MachineSpec): DiskBus {
   return /^(pc|pc-i440fx.*|pc-\d.*|isapc)$/.test(machine.type) ? 'ide' : 'sata';
+}
+
+function addressOf(text: string | undefined): Pick<DiskSpec, 'address'> {
+  const address = resolveAddress(text);
+  return address === undefined ? {} : { address };
 }
 
 const DIRECT_CACHES = new Set(['none', 'directsync']);
@@ -135,6 +141,7 @@ export function resolveDisks(
       ...(d.iothread === undefined ? {} : { iothread: d.iothread }),
       ...(d.boot_index === undefined ? {} : { bootIndex: d.boot_index }),
       ...(d.serial === undefined ? {} : { serial: d.serial }),
+      ...addressOf(d.address),
     });
   });
   return disks;
