@@ -22,5 +22,7 @@ export function graphicsArgs(spec: DomainSpec, pci: PciPlacer = pciPlacer(spec))
   // An IPv6 listen address needs brackets so its colons are not read as the display separator.
   const host = g.listen.includes(':') && !g.listen.startsWith('[') ? `[${g.listen}]` : g.listen;
   const vnc = g.display === undefined ? formatOpts(`${host}:0`, [['to', VNC_AUTO_LAST_DISPLAY]]) : formatOpts(`${host}:${g.display}`, []);
-  return ['-vnc', vnc, '-device', formatOpts('VGA', pci.opts(g.videoAddress, 'graphics.video_address'))];
+  const where = pci.opts(g.videoAddress, 'graphics.video_address');
+  // Placed by vmkit: named video0 (libvirt's id) so it can be found; otherwise unchanged.
+  return ['-vnc', vnc, '-device', formatOpts('VGA', [['id', where.length > 0 ? 'video0' : undefined], ...where])];
 }
