@@ -27,6 +27,7 @@ import { prepareSerialFile, securePrivateSocket } from './serial-files.js';
 import { checkBridges } from './bridge-helper.js';
 import { networkBridges } from '../host/libvirt-network.js';
 import { queryVnc, type VncAddress } from './vnc.js';
+import { prepareManagedHostdevs, type ManagedHostdevs } from './managed-hostdevs.js';
 
 const chownAsync = promisify(chown);
 
@@ -90,6 +91,8 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
   /** Where the VNC server listens (QMP query-vnc at start), when the spec has a VNC display. */
   vnc: VncAddress | undefined;
   private undoTuning: (() => Promise<void>) | undefined;
+  /** managed='yes' host devices bound to vfio-pci for this run, given back in cleanup(). */
+  private hostdevs: ManagedHostdevs | undefined;
 
   private constructor(
     readonly spec: DomainSpec,
@@ -159,6 +162,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     const [setpriv, qemu, identity, caps, networks] = checked.value;
     const runDir = prepared.value.dir;
     let vm: QemuProcess | undefined;
+    let hostdevs: ManagedHostdevs | undefined;
     try {
       for (const r of [prepared.value.q, prepared.value.c]) if (r.status === 'rejected') throw r.reason;
       if (qmpListener === undefined) throw new VmkitError('Internal', 'QMP listener missing');
@@ -166,6 +170,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       await prepareSerialFile(spec, identity);
       if (identity !== undefined) await shareRunDir(runDir, identity, wantsConsole);
       await prepareFirmware(spec, identity);
+      hostdevs = await prepareManagedHostdevs(spec);
       const argv = [...buildArgv(spec, await argvContext(spec, runDir, caps, networks)), ...(opts.extraArgs?.(runDir) ?? [])];
       const cmd = qemuCommand(setpriv, qemu, argv, identity, { pdeathsig: opts.detached !== true });
       const qemuEnv = qemuEnvironment(spec.process, env);
@@ -179,6 +184,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
         });
       });
       failed.catch(() => undefined);
+      vm.hostdevs = hostdevs;
       // QEMU connects QMP early and sends the greeting only after machine set-up: when that fails it
       // closes the connection and exits, and its exit (with its message) is the error to report.
       const started = vm;
@@ -210,6 +216,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       } else {
         await removeRunDir(runDir);
       }
+      await hostdevs?.release().catch(() => undefined);
       if (e instanceof VmkitError && (e.code === 'Aborted' || e.code === 'Timeout') && opts.signal?.aborted !== true && deadline.aborted) {
         throw new VmkitError('Timeout', `QEMU did not become ready within ${opts.timeoutMs ?? 30_000} ms`, { cause: e });
       }
@@ -295,6 +302,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     this.consoleSocket?.destroy();
     await this.qmp?.close().catch(() => undefined);
     if (this.undoTuning !== undefined) await this.undoTuning().catch(() => undefined);
+    await this.hostdevs?.release().catch(() => undefined);
     await new Promise<void>((resolve) => this.log.end(() => resolve()));
     await removeRunDir(this.runDir);
   }
