@@ -92,6 +92,11 @@ describe('addresses and controllers from libvirt XML', () => {
       ["<disk type='file'><driver type='raw'/><source file='/a'/><target dev='vda'/><address type='pci' domain='0x0000' bus='0x00' slot='0x40' function='0x0'/></disk>", '6:124 /domain/devices/disk/address/@slot', /Invalid PCI slot/],
       ["<controller type='sata' index='0'>" + addr(0, 4) + '</controller>', '6:35 /domain/devices/controller/address', /built in at pci:0000:00:1f.2; it cannot move/],
       ["<controller type='usb' index='0' model='ich9-uhci1'/>", '6:1 /domain/devices/controller', /companion of an ich9-ehci1 with the same index/],
+      [
+        "<controller type='pci' index='1' model='pcie-root-port'><target chassis='1' port='0x10'/></controller><controller type='pci' index='2' model='pcie-root-port'><target chassis='1' port='0x11'/></controller>",
+        '6:167 /domain/devices/controller[2]/target/@chassis',
+        /Chassis 1 is already used by the pcie-root-port with index 1/,
+      ],
     ];
     for (const [devices, at, message, machine] of cases) {
       const p = only(xml(devices, machine));
@@ -107,5 +112,6 @@ describe('addresses and controllers from libvirt XML', () => {
     const bad = only('name: t\nnics: [{type: user, address: "pcie:00:02.0"}]\n', 'vm.yaml');
     assert.match(`${bad.message} (expected ${bad.expected ?? '-'})`, /guest PCI address like pci:0000:00:03.0/);
     assert.match(only('name: t\ncontrollers: [{type: pci, model: pcie-root-port}]\n', 'vm.yaml').message, /PCI bus 0 is the machine's own root bus/);
+    assert.match(only('name: t\ncontrollers: [{type: pci, model: pci-bridge, index: 1, chassis: 0}]\n', 'vm.yaml').message, /QEMU refuses chassis_nr 0/);
   });
 });

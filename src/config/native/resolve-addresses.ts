@@ -146,6 +146,21 @@ export function resolveControllers(input: Loose<readonly (Static<typeof Controll
         return;
     }
   });
+  // QEMU registers each root port's (chassis, slot 0) and each bridge's chassis_nr once, and refuses chassis_nr 0.
+  const chassis = new Map<string, number>();
+  out.forEach((c) => {
+    if (c.type !== 'pci' || (c.model !== 'pcie-root-port' && c.model !== 'pci-bridge')) return;
+    const i = (input ?? []).findIndex((x) => x?.type === 'pci' && (x.index ?? 0) === c.index);
+    const at = child(child('/controllers', i), c.chassis === undefined ? 'index' : 'chassis');
+    const n = c.chassis ?? c.index;
+    if (c.model === 'pci-bridge' && n === 0) {
+      ctx.problems.add(at, { message: 'A pci-bridge needs a chassis number from 1 (QEMU refuses chassis_nr 0)', found: '0' });
+      return;
+    }
+    const prev = chassis.get(`${c.model}:${n}`);
+    if (prev !== undefined) ctx.problems.add(at, { message: `Chassis ${n} is already used by the ${c.model} with index ${prev}; give each its own chassis`, found: String(n) });
+    else chassis.set(`${c.model}:${n}`, c.index);
+  });
   for (const u of out) {
     if (u.type === 'usb' && u.model.startsWith('ich9-uhci') && !out.some((e) => e.type === 'usb' && e.index === u.index && e.model === 'ich9-ehci1')) {
       ctx.problems.add(child('/controllers', out.indexOf(u)), { message: `An ${u.model} is a companion of an ich9-ehci1 with the same index (${u.index}); add that controller` });
