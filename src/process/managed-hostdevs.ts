@@ -10,14 +10,23 @@
  * `const devices = await prepareManagedHostdevs(spec)`, and `await devices.release()` when QEMU has exited
  * and on every failure path of the start; `release` is idempotent.
  */
+import { chown, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { VmkitError } from '../errors.js';
-import { bindToVfio, giveBack, ifIndex, vfioProblem, virtualFunctionInfo, type SysfsOptions, type VfioBinding } from '../host/pci-driver.js';
+import { bindToVfio, giveBack, ifIndex, iommuGroupPeers, vfioProblem, virtualFunctionInfo, type SysfsOptions, type VfioBinding } from '../host/pci-driver.js';
 import { setVfMac } from '../host/vf-mac.js';
 import type { DomainSpec } from '../model/domain.js';
 
 export interface ManagedHostdevOptions extends SysfsOptions {
   /** Sets a VF's MAC through its PF (default: rtnetlink, host/vf-mac.ts); tests replace it. */
   readonly setVfMac?: typeof setVfMac;
+  /**
+   * The user QEMU runs as, when not this process's: the VFIO group nodes (`/dev/vfio/<group>`, root's and 0600
+   * when the kernel makes them) are given to it for the run, as libvirt does, and back afterwards.
+   */
+  readonly owner?: { readonly uid: number; readonly gid: number };
+  /** Where devtmpfs is mounted (default `/dev`). */
+  readonly devRoot?: string;
 }
 
 export interface ManagedHostdevs {
@@ -74,11 +83,18 @@ export async function prepareManagedHostdevs(spec: DomainSpec, opts: ManagedHost
   for (const p of pfs) (opts.setVfMac ?? setVfMac)(p.pf, p.vf, p.mac);
 
   const bindings: VfioBinding[] = [];
+  const owned: { path: string; uid: number; gid: number }[] = [];
   let released = false;
   const release = async (): Promise<void> => {
     if (released) return;
     released = true;
     const failures: string[] = [];
+    for (const o of owned) {
+      // The node is gone once the group's last device left vfio-pci: nothing to give back then.
+      await chown(o.path, o.uid, o.gid).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') failures.push(`Cannot give ${o.path} back to uid ${o.uid}: ${e.code ?? String(e)}`);
+      });
+    }
     for (const b of [...bindings].reverse()) {
       try {
         await giveBack(b, opts);
@@ -90,6 +106,21 @@ export async function prepareManagedHostdevs(spec: DomainSpec, opts: ManagedHost
   };
   try {
     for (const d of managed) bindings.push(await bindToVfio(d.address, opts));
+    if (opts.owner !== undefined) {
+      const groups = new Set<string>();
+      for (const d of managed) {
+        const g = (await iommuGroupPeers(d.address, opts)).group;
+        if (g !== undefined) groups.add(g);
+      }
+      for (const g of [...groups].sort()) {
+        const path = join(opts.devRoot ?? '/dev', 'vfio', g);
+        const before = await stat(path).catch(() => undefined);
+        if (before === undefined) throw new VmkitError('HostError', `Cannot give ${path} to QEMU's user: it does not exist although the group's devices are on vfio-pci`);
+        if (before.uid === opts.owner.uid && before.gid === opts.owner.gid) continue;
+        await chown(path, opts.owner.uid, opts.owner.gid);
+        owned.push({ path, uid: before.uid, gid: before.gid });
+      }
+    }
   } catch (e) {
     await release().catch(() => undefined);
     throw e;

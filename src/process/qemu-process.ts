@@ -170,7 +170,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       await prepareSerialFile(spec, identity);
       if (identity !== undefined) await shareRunDir(runDir, identity, wantsConsole);
       await prepareFirmware(spec, identity);
-      hostdevs = await prepareManagedHostdevs(spec);
+      hostdevs = await prepareManagedHostdevs(spec, identity === undefined ? {} : { owner: identity });
       const argv = [...buildArgv(spec, await argvContext(spec, runDir, caps, networks)), ...(opts.extraArgs?.(runDir) ?? [])];
       const cmd = qemuCommand(setpriv, qemu, argv, identity, { pdeathsig: opts.detached !== true });
       const qemuEnv = qemuEnvironment(spec.process, env);

@@ -5,7 +5,7 @@
  * way gives back what was taken.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -76,6 +76,27 @@ describe('managed host devices around a run', () => {
     const n = t.writes.length;
     await devs.release();
     assert.equal(t.writes.length, n, 'a second release writes nothing');
+  });
+
+  test("QEMU's user gets the VFIO group nodes of the run, and they go back to their owner afterwards", { skip: process.getuid?.() !== 0 ? 'chown needs root' : false }, async () => {
+    const t = await host();
+    const dev = await mkdtemp(join(tmpdir(), 'vmkit-dev-'));
+    try {
+      await mkdir(join(dev, 'vfio'));
+      for (const g of ['31', '40']) await writeFile(join(dev, 'vfio', g), '');
+      const devs = await prepareManagedHostdevs(spec(), { sysfsRoot: t.root, writeFile: t.writeFile, setVfMac: () => undefined, owner: { uid: 64055, gid: 993 }, devRoot: dev });
+      for (const g of ['31', '40']) {
+        const st = await stat(join(dev, 'vfio', g));
+        assert.deepEqual([st.uid, st.gid], [64055, 993], `group ${g}`);
+      }
+      await devs.release();
+      for (const g of ['31', '40']) {
+        const st = await stat(join(dev, 'vfio', g));
+        assert.deepEqual([st.uid, st.gid], [0, 0], `group ${g} back to root`);
+      }
+    } finally {
+      await rm(dev, { recursive: true, force: true });
+    }
   });
 
   test('refuses before touching anything: no IOMMU, a missing device, a MAC on a device that is not a VF', async () => {
