@@ -223,6 +223,20 @@ export interface DriveAddressSpec {
   readonly unit: number;
 }
 
+/** A place on a USB controller's bus (libvirt `<address type='usb' bus port>`): `bus` is the controller index, `port` like `1` or `1.2` (behind a hub). */
+export interface UsbAddressSpec {
+  readonly type: 'usb';
+  readonly bus: number;
+  readonly port: string;
+}
+
+/** A USB input device (the PS/2 mouse and keyboard every PC has are implicit and never listed). */
+export interface InputSpec {
+  readonly type: 'tablet' | 'mouse' | 'keyboard';
+  readonly bus: 'usb';
+  readonly address?: UsbAddressSpec;
+}
+
 export type PciControllerModel = 'pcie-root-port' | 'pci-bridge' | 'dmi-to-pci-bridge' | 'pcie-to-pci-bridge';
 export type UsbControllerModel = 'qemu-xhci' | 'nec-xhci' | 'piix3-uhci' | 'piix4-uhci' | 'ich9-ehci1' | 'ich9-uhci1' | 'ich9-uhci2' | 'ich9-uhci3';
 
@@ -359,6 +373,8 @@ export interface DomainSpec {
   readonly hostdevs?: readonly HostdevSpec[];
   /** Controllers that become QEMU devices (PCIe root ports, PCI bridges, USB, virtio-serial, ...); absent: none. */
   readonly controllers?: readonly ControllerSpec[];
+  /** USB input devices (`usb-tablet`, `usb-mouse`, `usb-kbd`), on a USB controller; absent: none. */
+  readonly inputs?: readonly InputSpec[];
   /** iothread ids, each becomes `-object iothread,id=<id>`. */
   readonly iothreads: readonly string[];
   /**

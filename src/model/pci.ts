@@ -4,7 +4,7 @@
  * of each controller model offers, and the native spelling of addresses (`pci:0000:00:03.0`,
  * `drive:0:0:0:1`). Checked against QEMU 7.2 with `query-pci` (test/qemu/addresses.test.ts). Pure.
  */
-import type { DriveAddressSpec, PciAddressSpec, PciControllerModel } from './domain.js';
+import type { DriveAddressSpec, PciAddressSpec, PciControllerModel, UsbAddressSpec } from './domain.js';
 
 /** Which PCI root a machine has: q35's PCIe root complex, pc's i440fx PCI root, or none (microvm, others). */
 export type PciRoot = 'q35' | 'pc' | 'none';
@@ -68,6 +68,18 @@ export function formatPciAddress(a: PciAddressSpec): string {
 /** `drive:CONTROLLER:BUS:TARGET:UNIT`, e.g. `drive:0:1:0:0`. */
 export function formatDriveAddress(a: DriveAddressSpec): string {
   return `drive:${a.controller}:${a.bus}:${a.target}:${a.unit}`;
+}
+
+export const USB_ADDRESS_SOURCE = '^usb:[0-9]{1,3}:[1-9][0-9]?(\\.[1-9][0-9]?){0,4}$';
+
+/** `usb:BUS:PORT`, e.g. `usb:0:1`. */
+export function formatUsbAddress(a: UsbAddressSpec): string {
+  return `usb:${a.bus}:${a.port}`;
+}
+
+export function parseUsbAddress(text: string): UsbAddressSpec | undefined {
+  const m = /^usb:(\d+):(\d+(?:\.\d+)*)$/.exec(text);
+  return m === null ? undefined : { type: 'usb', bus: Number(m[1]), port: m[2] as string };
 }
 
 export function formatAddress(a: PciAddressSpec | DriveAddressSpec): string {

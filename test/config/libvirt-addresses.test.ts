@@ -105,6 +105,20 @@ describe('addresses and controllers from libvirt XML', () => {
     }
   });
 
+  test('USB inputs: a tablet at its USB port on the USB controller; without a controller, or on another bus, a problem', () => {
+    const spec = parseDefinition(xml("<controller type='usb' index='0' model='qemu-xhci'/><input type='tablet' bus='usb'><address type='usb' bus='0' port='1'/></input><input type='keyboard' bus='usb'/><input type='mouse' bus='ps2'/>"), { baseDir: '/defs' });
+    assert.deepEqual(spec.inputs, [
+      { type: 'tablet', bus: 'usb', address: { type: 'usb', bus: 0, port: '1' } },
+      { type: 'keyboard', bus: 'usb' },
+    ]);
+    const noUsb = only(xml("<controller type='usb' model='none'/><input type='tablet' bus='usb'/>"));
+    assert.equal(where(noUsb), '6:38 /domain/devices/input');
+    assert.match(noUsb.message, /A USB tablet needs USB controller 0: add \{type: usb\}/);
+    assert.match(only(xml("<input type='tablet' bus='virtio'/>")).message, /Input device tablet on bus virtio is not supported yet/);
+    const twice = only(xml("<controller type='usb' model='qemu-xhci'/><input type='tablet' bus='usb'><address type='usb' bus='0' port='1'/></input><input type='mouse' bus='usb'><address type='usb' bus='0' port='1'/></input>"));
+    assert.match(twice.message, /USB port 1 of bus 0 is already used by inputs\[0\]/);
+  });
+
   test('in YAML the same problems point at the address value', () => {
     const p = only('name: t\ncontrollers: [{type: pci, model: pci-bridge, index: 1}]\nnics: [{type: user, address: "pci:0000:01:00.0"}]\n', 'vm.yaml');
     assert.equal(where(p), '3:30 nics[0].address');

@@ -99,6 +99,13 @@ async function checkPlacement(qmp: QmpLink, spec: DomainSpec): Promise<number> {
     }
     checked++;
   }
+  for (const [i, d] of (spec.inputs ?? []).entries()) {
+    if (d.address === undefined) continue;
+    const id = d.address.bus === 0 ? 'usb' : `usb${d.address.bus}`;
+    assert.equal(await qom(qmp, `input${i}`, 'parent_bus'), `/machine/peripheral/${id}/${id}.0`, `input${i}: USB bus`);
+    assert.equal(await qom(qmp, `input${i}`, 'port'), d.address.port, `input${i}: USB port`);
+    checked++;
+  }
   return checked;
 }
 
@@ -125,7 +132,7 @@ async function startAndCheck(spec: DomainSpec): Promise<number> {
 
 describe('guest addresses as QEMU 7.2 sees them (paused VMs, TCG)', () => {
   for (const [name, devices] of [
-    ['dumpxml-q35.xml', 24],
+    ['dumpxml-q35.xml', 25],
     ['dumpxml-i440fx.xml', 10],
   ] as const) {
     test(`every device of the virsh dumpxml fixture ${name} sits at the address the XML gives`, { timeout: TIMEOUT_MS + 5000 }, async () => {

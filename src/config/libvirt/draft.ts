@@ -129,6 +129,7 @@ export interface Draft {
   rngs?: DraftRng[];
   hostdevs?: DraftHostdev[];
   controllers?: DraftController[];
+  inputs?: { type: string; bus?: string; address?: string }[];
   iothreads?: string[];
   qemu_args?: string[];
   env?: Record<string, string>;

@@ -373,6 +373,9 @@ function devices(spec: DomainSpec, ioIds: readonly number[]): XmlNode {
     ...controllerNodes(spec),
     ...spec.nics.map(nic),
     ...serialNodes(spec.serial),
+    ...(spec.inputs ?? []).map((d) =>
+      el('input', [['type', d.type], ['bus', d.bus]], [d.address !== undefined && el('address', [['type', 'usb'], ['bus', d.address.bus], ['port', d.address.port]])]),
+    ),
     g.type === 'vnc' &&
       el(
         'graphics',

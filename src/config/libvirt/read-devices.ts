@@ -378,12 +378,34 @@ export function readGraphics(state: ReadState, devices: XmlElement): void {
     ctx.attr(audio, 'id');
     if (type !== 'none') ctx.unsupported({ el: audio, attr: 'type' }, `Audio backend ${type ?? '(none)'} is not supported: vmkit guests have no sound device (use <audio type='none'/>)`);
   }
+  const inputs: NonNullable<typeof draft.inputs> = [];
   for (const input of ctx.children(devices, 'input')) {
     const type = ctx.attr(input, 'type');
     const bus = ctx.attr(input, 'bus');
+    // The PS/2 mouse and keyboard are part of every PC: accepted, nothing to add.
     if ((type === 'mouse' || type === 'keyboard') && (bus === undefined || bus === 'ps2')) continue;
-    ctx.unsupported(input, `Input device ${type ?? '?'}${bus === undefined ? '' : ` on bus ${bus}`} is not supported yet; vmkit guests have the PS/2 keyboard and mouse only`);
+    if ((type === 'tablet' || type === 'mouse' || type === 'keyboard') && (bus === 'usb' || (type === 'tablet' && bus === undefined))) {
+      const at = child('/inputs', inputs.length);
+      ctx.map(at, input);
+      const entry: NonNullable<typeof draft.inputs>[number] = { type, bus: 'usb' };
+      const addr = ctx.child(input, 'address');
+      if (addr !== undefined) {
+        const atype = ctx.attr(addr, 'type');
+        const ubus = intAttr(ctx, addr, 'bus', { min: 0, max: 255 }) ?? 0;
+        const port = ctx.attr(addr, 'port');
+        if (atype !== 'usb') ctx.unsupported({ el: addr, attr: 'type' }, `A USB input's address has type='usb'`, { found: atype ?? '(none)' });
+        else if (port === undefined || !/^[1-9]\d?(\.[1-9]\d?){0,4}$/.test(port)) ctx.error({ el: addr, attr: 'port' }, 'Invalid USB port', { expected: 'a port like 1 or 1.2', found: port ?? 'nothing' });
+        else {
+          entry.address = `usb:${ubus}:${port}`;
+          ctx.map(child(at, 'address'), addr);
+        }
+      }
+      inputs.push(entry);
+      continue;
+    }
+    ctx.unsupported(input, `Input device ${type ?? '?'}${bus === undefined ? '' : ` on bus ${bus}`} is not supported yet; vmkit guests have the PS/2 keyboard and mouse, and USB tablets, mice and keyboards`);
   }
+  if (inputs.length > 0) draft.inputs = inputs;
 }
 
 /** `<memballoon>` (libvirt adds a virtio balloon when there is none), `<rng>`, PCI `<hostdev>`. */

@@ -19,10 +19,11 @@ import type {
   RngSpec,
   UsbControllerModel,
 } from '../../model/domain.js';
-import { BUILTIN_FUNCTIONS, busSlots, formatPciAddress, parseAddress, pciRoot, Q35_SATA_SLOT } from '../../model/pci.js';
+import type { InputSpec } from '../../model/domain.js';
+import { BUILTIN_FUNCTIONS, busSlots, formatPciAddress, parseAddress, parseUsbAddress, pciRoot, Q35_SATA_SLOT } from '../../model/pci.js';
 import { child } from '../pointer.js';
 import type { Loose, ResolveContext } from '../resolve-context.js';
-import { PCI_CONTROLLER_MODELS, USB_CONTROLLER_MODELS, type ControllerInput } from './schema.js';
+import { PCI_CONTROLLER_MODELS, USB_CONTROLLER_MODELS, type ControllerInput, type InputInput } from './schema.js';
 
 /** A native address string (already matched by the schema's pattern) -> its spec. */
 export function resolveAddress(text: string | undefined): PciAddressSpec | DriveAddressSpec | undefined {
@@ -166,6 +167,33 @@ export function resolveControllers(input: Loose<readonly (Static<typeof Controll
       ctx.problems.add(child('/controllers', out.indexOf(u)), { message: `An ${u.model} is a companion of an ich9-ehci1 with the same index (${u.index}); add that controller` });
     }
   }
+  return out;
+}
+
+/** USB inputs: each on a USB controller that exists (index 0 without an address), one device per port. */
+export function resolveInputs(input: Loose<readonly (Static<typeof InputInput> | undefined)[]> | undefined, controllers: readonly ControllerSpec[], ctx: ResolveContext): InputSpec[] {
+  const out: InputSpec[] = [];
+  const ports = new Map<string, number>();
+  (input ?? []).forEach((d, i) => {
+    if (d === undefined || d.type === undefined) return;
+    const at = child('/inputs', i);
+    const address = d.address === undefined ? undefined : parseUsbAddress(d.address);
+    const bus = address?.bus ?? 0;
+    const usb = controllers.some((c) => c.type === 'usb' && c.index === bus && !c.model.startsWith('ich9-uhci'));
+    if (!usb) {
+      ctx.problems.add(child(at, address === undefined ? 'type' : 'address'), {
+        message: `A USB ${d.type} needs USB controller ${bus}: add {type: usb${bus === 0 ? '' : `, index: ${bus}`}} to controllers (libvirt: <controller type='usb' model='qemu-xhci'/>)`,
+        found: d.type,
+      });
+    }
+    if (address !== undefined) {
+      const key = `${address.bus}:${address.port}`;
+      const prev = ports.get(key);
+      if (prev !== undefined) ctx.problems.add(child(at, 'address'), { message: `USB port ${address.port} of bus ${address.bus} is already used by inputs[${prev}]`, found: JSON.stringify(d.address) });
+      else ports.set(key, i);
+    }
+    out.push({ type: d.type, bus: 'usb', ...(address === undefined ? {} : { address }) });
+  });
   return out;
 }
 

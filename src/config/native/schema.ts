@@ -58,6 +58,15 @@ const pciAddress = (what = 'the device') =>
 export const CONTROLLER_TYPES = ['pci', 'usb', 'scsi', 'sata', 'virtio-serial'] as const;
 export const PCI_CONTROLLER_MODELS = ['pcie-root-port', 'pci-bridge', 'dmi-to-pci-bridge', 'pcie-to-pci-bridge'] as const;
 export const USB_CONTROLLER_MODELS = ['qemu-xhci', 'nec-xhci', 'piix3-uhci', 'piix4-uhci', 'ich9-ehci1', 'ich9-uhci1', 'ich9-uhci2', 'ich9-uhci3'] as const;
+export const InputInput = obj(
+  {
+    type: oneOf(['tablet', 'mouse', 'keyboard'] as const, 'tablet (absolute pointer, what VNC clients want), mouse or keyboard.'),
+    bus: Type.Optional(oneOf(['usb'] as const, 'usb (default; the PS/2 mouse and keyboard are always there and never listed).')),
+    address: Type.Optional(str(PATTERNS.usbAddress, 'Where it plugs in: usb:BUS:PORT, BUS the index of a USB controller, e.g. usb:0:1. Default: QEMU picks a free port of USB controller 0.')),
+  },
+  'A USB input device (usb-tablet, usb-mouse, usb-kbd); needs a USB controller.',
+);
+
 export const ControllerInput = obj(
   {
     type: oneOf(CONTROLLER_TYPES, 'pci (a root port or bridge: a new PCI bus), usb, scsi (virtio-scsi), sata (AHCI; built into q35) or virtio-serial.'),
@@ -515,6 +524,7 @@ export const DomainInput = Type.Object(
     balloon: Type.Optional(BalloonInput),
     rngs: Type.Optional(Type.Array(RngInput, { description: 'virtio RNGs, ids rng0, rng1, ...' })),
     hostdevs: Type.Optional(Type.Array(HostdevInput, { description: 'Host PCI devices assigned with vfio-pci, ids hostdev0, ... in order.' })),
+    inputs: Type.Optional(Type.Array(InputInput, { description: 'USB input devices, ids input0, input1, ... in order.' })),
     controllers: Type.Optional(Type.Array(ControllerInput, { description: 'Controllers: PCIe root ports and PCI bridges (buses that device addresses name), USB, SCSI, SATA, virtio-serial.' })),
     iothreads: Type.Optional(IothreadsInput),
     qemu_args: Type.Optional(Type.Array(Type.String({ description: 'One QEMU argument.' }), { description: 'Extra QEMU arguments appended last; they win over generated ones.' })),

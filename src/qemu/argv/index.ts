@@ -18,6 +18,7 @@ import { planDeviceBoot } from './device-boot.js';
 import { deviceArgs } from './devices.js';
 import { diskArgs } from './disks.js';
 import { graphicsArgs } from './graphics.js';
+import { inputArgs } from './inputs.js';
 import { iothreadArgs } from './iothreads.js';
 import { machineArgs } from './machine.js';
 import { memoryArgs } from './memory.js';
@@ -59,6 +60,7 @@ function nativeArgv(spec: DomainSpec, ctx: ArgvContext): string[] {
     ...nicArgs(spec, boot, ctx, pci),
     ...consoleArgs(spec, ctx),
     ...graphicsArgs(spec, pci),
+    ...inputArgs(spec),
     ...deviceArgs(spec, boot, pci),
   ];
 }
