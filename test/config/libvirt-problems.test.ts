@@ -146,6 +146,7 @@ test('things vmkit cannot do yet are rejected with the element path and line, ne
     ["<seclabel type='static' model='selinux' relabel='no'><label>system_u:system_r:svirt_t:s0:c1,c2</label></seclabel>", '/domain/seclabel/@type', /static security label is not applied by vmkit/],
     ["<resource><partition>/production</partition></resource>", '/domain/resource/partition', /cgroup partitions/],
     ["<devices><audio id='1' type='pulseaudio'/></devices>", '/domain/devices/audio/@type', /no sound device/],
+    ["<devices><channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/><address type='virtio-serial' controller='0' bus='0' port='1'/></channel></devices>", '/domain/devices/channel', /<channel>s are not supported yet \(org.qemu.guest_agent.0\)/],
     ["<clock><timer name='tsc' frequency='1000000000'/></clock>", '/domain/clock/timer', /The timer 'tsc' is not supported yet/],
     ["<clock><timer name='rtc' tickpolicy='merge'/></clock>", '/domain/clock/timer/@tickpolicy', /tickpolicy='merge' for the rtc is not supported/],
     ["<clock><timer name='pit' present='no'/></clock>", '/domain/clock/timer/@present', /cannot be removed/],

@@ -444,6 +444,15 @@ export function readExtras(state: ReadState, devices: XmlElement | undefined): v
   if (balloon !== false) draft.balloon = balloon;
   if (devices === undefined) return;
 
+  for (const ch of ctx.children(devices, 'channel')) {
+    const target = ch.children.find((c) => c.local === 'target');
+    const name = target?.attrs.find((x) => x.name === 'name')?.value;
+    ctx.unsupported(
+      ch,
+      `<channel>s are not supported yet${name === undefined ? '' : ` (${name})`}: vmkit does not create virtio-serial ports or talk to the guest agent; remove the <channel> (the virtio-serial controller alone is accepted)`,
+    );
+  }
+
   const rngs: DraftRng[] = [];
   for (const r of ctx.children(devices, 'rng')) {
     const model = ctx.attr(r, 'model');
