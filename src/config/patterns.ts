@@ -1,5 +1,6 @@
 /** Value patterns shared by the definition formats, each with the phrase problem messages use. Pure. */
 import { DOMAIN_NAME_PATTERN } from '../model/domain.js';
+import { DRIVE_ADDRESS_SOURCE, PCI_ADDRESS_SOURCE, USB_ADDRESS_SOURCE } from '../model/pci.js';
 
 export interface NamedPattern {
   /** Regular expression source, as written into the JSON Schema. */
@@ -27,6 +28,10 @@ export const PATTERNS = {
   pciAddress: p('^([0-9A-Fa-f]{4}:)?[0-9A-Fa-f]{2}:[01][0-9A-Fa-f]\\.[0-7]$', 'a host PCI address like 0000:03:10.2 (domain:bus:slot.function)'),
   cpuFeature: p('^[a-z0-9][a-z0-9_.-]{0,63}$', 'a QEMU CPU feature name like vmx, avx2, sse4.2 or kvm_pv_eoi (lowercase)'),
   oneLine: p('^[^\\r\\n]+$', 'one line of text (no line breaks)'),
+  // ---- guest device addresses (src/model/pci.ts) ----
+  guestPci: p(PCI_ADDRESS_SOURCE, 'a guest PCI address like pci:0000:00:03.0 (pci:domain:bus:slot.function, bus = the controller index; add ,multifunction=on on function 0 of a shared slot)'),
+  diskAddress: p(`^(${PCI_ADDRESS_SOURCE.slice(1, -1)}|${DRIVE_ADDRESS_SOURCE.slice(1, -1)})$`, 'a guest PCI address like pci:0000:00:05.0 (virtio) or a drive address drive:CONTROLLER:BUS:TARGET:UNIT like drive:0:1:0:0 (scsi, sata, ide)'),
+  usbAddress: p(USB_ADDRESS_SOURCE, 'a USB address like usb:0:1 (usb:BUS:PORT, BUS = the USB controller index)'),
   diskSerial: p('^[A-Za-z0-9_.+-]{1,36}$', 'a serial of 1-36 letters, digits, `_`, `.`, `+` or `-`'),
 } as const;
 

@@ -69,6 +69,8 @@ export interface DiskSpec {
   /** Boot priority (lower first), firmware boot only. */
   readonly bootIndex?: number;
   readonly serial?: string;
+  /** Where the disk sits: a PCI slot (virtio) or a place on its controller (scsi, sata, ide); absent: vmkit places it. */
+  readonly address?: PciAddressSpec | DriveAddressSpec;
 }
 
 export interface PortForward {
@@ -86,6 +88,8 @@ export interface NicCommon {
   readonly bootIndex?: number;
   /** Guest MTU advertised by virtio-net (`host_mtu=`), virtio only. */
   readonly mtu?: number;
+  /** The NIC's guest PCI address; absent: vmkit places it. */
+  readonly address?: PciAddressSpec;
 }
 
 export interface UserNic extends NicCommon {
@@ -122,7 +126,8 @@ export interface NetworkNic extends NicCommon {
 
 /**
  * An SR-IOV virtual function (or any NIC) assigned to the guest with vfio-pci. QEMU cannot set its MAC
- * (vfio-pci has no `mac`), so `mac` is never set on this kind.
+ * (vfio-pci has no `mac`): with `mac`, vmkit sets it on the VF through its PF before QEMU starts (as libvirt
+ * does), which needs `managed` (src/process/managed-hostdevs.ts).
  */
 export interface HostdevNic extends NicCommon {
   readonly kind: 'hostdev';
@@ -130,6 +135,8 @@ export interface HostdevNic extends NicCommon {
   readonly model: 'vfio-pci';
   /** Host PCI address `dddd:bb:ss.f`. */
   readonly host: string;
+  /** vmkit binds the device to vfio-pci before QEMU starts and gives it back afterwards (libvirt `managed='yes'`). */
+  readonly managed?: boolean;
 }
 
 export type NicSpec = UserNic | TapNic | BridgeNic | NetworkNic | HostdevNic;
@@ -149,8 +156,11 @@ export type SerialSpec =
 
 export type GraphicsSpec =
   | { readonly type: 'none' }
-  /** `display` absent: QEMU picks the first free display from 0 (`to=99`); `query-vnc` tells which. */
-  | { readonly type: 'vnc'; readonly listen: string; readonly display?: number };
+  /**
+   * `display` absent: QEMU picks the first free display from 0 (`to=99`); `query-vnc` tells which.
+   * `videoAddress`: the VGA card's guest PCI address (absent: vmkit places it).
+   */
+  | { readonly type: 'vnc'; readonly listen: string; readonly display?: number; readonly videoAddress?: PciAddressSpec };
 
 /** `virtio-balloon`: lets the host reclaim guest memory and read guest memory statistics. */
 export interface BalloonSpec {
@@ -160,20 +170,103 @@ export interface BalloonSpec {
   readonly autodeflate: boolean;
   /** The guest reports free pages to the host (`free-page-reporting`). */
   readonly freePageReporting: boolean;
+  /** Guest PCI address; absent: vmkit places it. */
+  readonly address?: PciAddressSpec;
 }
 
 /** A virtio RNG fed from a host file (`rng-random`) or from QEMU's own generator (`rng-builtin`). */
 export type RngSpec =
-  | { readonly backend: 'random'; readonly source: string }
-  | { readonly backend: 'builtin' };
+  | { readonly backend: 'random'; readonly source: string; readonly address?: PciAddressSpec }
+  | { readonly backend: 'builtin'; readonly address?: PciAddressSpec };
 
-/** A host PCI device assigned to the guest with vfio-pci (already bound to vfio-pci on the host). */
+/**
+ * A host PCI device assigned to the guest with vfio-pci: already bound to vfio-pci on the host, or, with
+ * `managed`, bound by vmkit before QEMU starts and given back to its driver after QEMU exits.
+ */
 export interface HostdevSpec {
   /** Host PCI address `dddd:bb:ss.f`. */
   readonly host: string;
   /** Boot priority (`bootindex=`), firmware boot only. */
   readonly bootIndex?: number;
+  /** vmkit rebinds the device to vfio-pci around the run (libvirt `managed='yes'`). */
+  readonly managed?: boolean;
+  /** Where the guest sees it; absent: vmkit places it. */
+  readonly address?: PciAddressSpec;
 }
+
+// ---- guest device addresses and controllers (libvirt <address>, <controller>) ----
+
+/**
+ * A guest PCI address (libvirt `<address type='pci'>`). `bus` is the index of the PCI controller whose bus
+ * it is (0: the root bus, `pcie.0` on q35, `pci.0` on pc), as in libvirt.
+ */
+export interface PciAddressSpec {
+  readonly type: 'pci';
+  readonly domain: number;
+  readonly bus: number;
+  readonly slot: number;
+  readonly function: number;
+  /** The slot holds several functions (set on function 0). */
+  readonly multifunction?: boolean;
+}
+
+/**
+ * A disk's place on its controller (libvirt `<address type='drive'>`): `controller` is the index of the
+ * controller of the disk's bus type; sata: `unit` is the AHCI port; ide: `bus` 0-1, `unit` 0-1; scsi:
+ * `bus` is the channel, `target` the SCSI id, `unit` the LUN.
+ */
+export interface DriveAddressSpec {
+  readonly type: 'drive';
+  readonly controller: number;
+  readonly bus: number;
+  readonly target: number;
+  readonly unit: number;
+}
+
+/** A place on a USB controller's bus (libvirt `<address type='usb' bus port>`): `bus` is the controller index, `port` like `1` or `1.2` (behind a hub). */
+export interface UsbAddressSpec {
+  readonly type: 'usb';
+  readonly bus: number;
+  readonly port: string;
+}
+
+/** A USB input device (the PS/2 mouse and keyboard every PC has are implicit and never listed). */
+export interface InputSpec {
+  readonly type: 'tablet' | 'mouse' | 'keyboard';
+  readonly bus: 'usb';
+  readonly address?: UsbAddressSpec;
+}
+
+export type PciControllerModel = 'pcie-root-port' | 'pci-bridge' | 'dmi-to-pci-bridge' | 'pcie-to-pci-bridge';
+export type UsbControllerModel = 'qemu-xhci' | 'nec-xhci' | 'piix3-uhci' | 'piix4-uhci' | 'ich9-ehci1' | 'ich9-uhci1' | 'ich9-uhci2' | 'ich9-uhci3';
+
+/**
+ * A controller that becomes a QEMU device. The machine's own buses (the PCI root, q35's SATA at 00:1f.2, pc's
+ * IDE) are never listed: they exist without one.
+ */
+export type ControllerSpec =
+  | {
+      readonly type: 'pci';
+      readonly index: number;
+      readonly model: PciControllerModel;
+      /** pcie-root-port: `chassis=` and `port=`; pci-bridge: `chassis_nr=` (chassis). Default: the index. */
+      readonly chassis?: number;
+      readonly port?: number;
+      readonly address?: PciAddressSpec;
+    }
+  | {
+      readonly type: 'usb';
+      readonly index: number;
+      readonly model: UsbControllerModel;
+      /** xhci: USB 2 and 3 ports each (`p2=`, `p3=`). */
+      readonly ports?: number;
+      /** ich9-uhci companions: the first port of the EHCI controller (same index) they serve. */
+      readonly masterStartPort?: number;
+      readonly address?: PciAddressSpec;
+    }
+  | { readonly type: 'scsi'; readonly index: number; readonly model: 'virtio-scsi'; readonly address?: PciAddressSpec }
+  | { readonly type: 'sata'; readonly index: number; readonly address?: PciAddressSpec }
+  | { readonly type: 'virtio-serial'; readonly index: number; readonly address?: PciAddressSpec };
 
 /** A host CPU set, as a sorted list of CPU numbers. */
 export type CpuSet = readonly number[];
@@ -284,6 +377,10 @@ export interface DomainSpec {
   readonly balloon?: BalloonSpec;
   readonly rngs?: readonly RngSpec[];
   readonly hostdevs?: readonly HostdevSpec[];
+  /** Controllers that become QEMU devices (PCIe root ports, PCI bridges, USB, virtio-serial, ...); absent: none. */
+  readonly controllers?: readonly ControllerSpec[];
+  /** USB input devices (`usb-tablet`, `usb-mouse`, `usb-kbd`), on a USB controller; absent: none. */
+  readonly inputs?: readonly InputSpec[];
   /** iothread ids, each becomes `-object iothread,id=<id>`. */
   readonly iothreads: readonly string[];
   /**

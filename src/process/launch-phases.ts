@@ -21,6 +21,7 @@ import { checkBridges } from './bridge-helper.js';
 import { qemuCommand, qemuEnvironment } from './command.js';
 import { ConsoleListener } from './console-listener.js';
 import { prepareFirmware } from './firmware.js';
+import { prepareManagedHostdevs, type ManagedHostdevs } from './managed-hostdevs.js';
 import { capsCacheFor } from './host-check.js';
 import type { LaunchOptions } from './qemu-process.js';
 import { prepareSerialFile } from './serial-files.js';
@@ -165,11 +166,15 @@ function sourceOf(opts: LaunchOptions): { text?: string; file?: string } {
   return { text: s.text, ...(s.file === undefined ? {} : { file: s.file }) };
 }
 
-/** Step 3: what the host must have before QEMU runs. */
-export async function prepareHost(spec: DomainSpec, p: Prepared, opts: LaunchOptions): Promise<void> {
+/**
+ * Step 3: what the host must have before QEMU runs; last, managed host devices are bound to vfio-pci.
+ * Returns those devices' give-back (the caller releases them when QEMU ends or the start fails).
+ */
+export async function prepareHost(spec: DomainSpec, p: Prepared, opts: LaunchOptions): Promise<ManagedHostdevs> {
   await checkBridges(spec, { asRoot: (p.identity?.uid ?? process.getuid?.()) === 0, networks: p.networks });
   await prepareSerialFile(spec, p.identity);
   if (p.identity !== undefined) await shareRunDir(opts.root, p.runDir, p.identity, p.consoleListener !== undefined);
   await prepareFirmware(spec, p.identity);
+  return prepareManagedHostdevs(spec, p.identity === undefined ? {} : { owner: p.identity });
 }
 

@@ -14,6 +14,7 @@ import { TailBuffer } from '../util/tail-buffer.js';
 import { setBalloonTarget } from './balloon-target.js';
 import { classifyExit, type ExitInfo } from './exit-info.js';
 import { commandLine, prepareHost, prepareLaunch, type CommandLine, type Prepared } from './launch-phases.js';
+import type { ManagedHostdevs } from './managed-hostdevs.js';
 import { securePrivateSocket } from './serial-files.js';
 import { removeRunDir, type RunDir } from './state-dir.js';
 import { queryVnc, type VncAddress } from './vnc.js';
@@ -85,6 +86,8 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
   /** Where the VNC server listens (QMP query-vnc at start), when the spec has a VNC display. */
   vnc: VncAddress | undefined;
   private undoTuning: (() => Promise<void>) | undefined;
+  /** managed='yes' host devices bound to vfio-pci for this run, given back in cleanup(). */
+  private hostdevs: ManagedHostdevs | undefined;
 
   private constructor(
     readonly spec: DomainSpec,
@@ -142,10 +145,12 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       throw timedOut(e);
     }
     let vm: QemuProcess | undefined;
+    let hostdevs: ManagedHostdevs | undefined;
     try {
       const command = await commandLine(spec, prepared, opts, signal);
-      await prepareHost(spec, prepared, opts);
+      hostdevs = await prepareHost(spec, prepared, opts);
       vm = await QemuProcess.start(spec, prepared.runDir, command, opts);
+      vm.hostdevs = hostdevs;
       await vm.connect(prepared, signal);
       await vm.finishStartup(opts, signal);
       return vm;
@@ -157,6 +162,8 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
         vm.child.kill('SIGKILL');
         await vm.exited;
       }
+      // Idempotent: cleanup() of an exited QEMU gave them back already.
+      await hostdevs?.release().catch(() => undefined);
       throw timedOut(e);
     }
   }
@@ -283,6 +290,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     this.consoleSocket?.destroy();
     await this.qmp?.close().catch(() => undefined);
     if (this.undoTuning !== undefined) await this.undoTuning().catch(() => undefined);
+    await this.hostdevs?.release().catch(() => undefined);
     await new Promise<void>((resolve) => this.log.end(() => resolve()));
     await removeRunDir(this.runDir);
   }

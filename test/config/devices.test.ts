@@ -116,11 +116,11 @@ describe('NICs on a host bridge and assigned NICs', () => {
     const cases: [string, string, RegExp][] = [
       ["<interface type='bridge'><model type='virtio'/></interface>", '6:1 /domain/devices/interface', /needs the host bridge: <source bridge='br0'\/>/],
       ["<interface type='bridge'><source bridge='br0'/><target dev='vnet0'/></interface>", '6:48 /domain/devices/interface/target', /bridge helper creates and names the tap device itself/],
-      ["<interface type='hostdev'><source><address type='pci' bus='0x03' slot='0x10' function='0x2'/></source></interface>", '6:1 /domain/devices/interface/@managed', /managed='yes'/],
+      ["<interface type='hostdev' managed='maybe'><source><address type='pci' bus='0x03' slot='0x10' function='0x2'/></source></interface>", '6:27 /domain/devices/interface/@managed', /Unknown value for managed/],
       [
-        "<interface type='hostdev' managed='no'><mac address='52:54:00:00:00:01'/><source><address type='pci' bus='0x03' slot='0x10' function='0x2'/></source></interface>",
-        '6:40 /domain/devices/interface/mac',
-        /cannot set an assigned VF's MAC address.*ip link set PF vf N mac/,
+        "<interface type='user'><address type='pci' domain='0x0000' bus='0x05' slot='0x00' function='0x0'/></interface>",
+        '6:24 /domain/devices/interface/address',
+        /There is no PCI bus 05/,
       ],
       ["<interface type='hostdev' managed='no'><source><address type='pci' bus='0x03' slot='0x20' function='0x2'/></source></interface>", '6:79 /domain/devices/interface/source/address/@slot', /Invalid PCI slot/],
       ["<interface type='user'><link state='down'/></interface>", '6:30 /domain/devices/interface/link/@state', /link that starts down is not supported yet/],
@@ -144,7 +144,8 @@ describe('NICs on a host bridge and assigned NICs', () => {
       ['disks: [{path: /a, format: raw, boot_index: 1}]\nhostdevs: [{host: "00:07.0", boot_index: 1}]', '3:42 hostdevs[0].boot_index', /boot_index 1 is already used by disks\[0\]/],
       ['boot: {kernel: /k}\nnics: [{type: user, boot_index: 1}]', '3:33 nics[0].boot_index', /only applies to firmware boot/],
       ['nics: [{type: tap, ifname: tap0, model: e1000, mtu: 1500}]', '2:53 nics[0].mtu', /Only virtio NICs/],
-      ['nics: [{type: hostdev, host: "03:10.2", mac: "52:54:00:00:00:01"}]', '2:41 nics[0].mac', /Unknown key `mac`/],
+      ['nics: [{type: hostdev, host: "03:10.2", mac: "52:54:00:00:00:01", boot: 1}]', '2:67 nics[0].boot', /Unknown key `boot`/],
+      ['nics: [{type: user, address: "pci:0000:09:00.0"}]', '2:30 nics[0].address', /There is no PCI bus 09/],
     ];
     for (const [text, at, message] of cases) {
       const p = only(`name: d\n${text}`);

@@ -39,6 +39,8 @@ const CASES: Readonly<Record<string, string>> = {
   'qemu-commandline': 'qemu:arg and qemu:env, domain type qemu (TCG)',
   platform: 'title/description, vcpu current < max, CPU feature policies, clock localtime with rtc/pit/hpet/kvmclock timers, on_* policies',
   pflash: 'pflash loader read-only with nvram and template (comma in the path), clock variable with adjustment',
+  'dumpxml-q35': "virsh dumpxml of a q35 guest (libvirt 9): every device at its PCI address on pcie-root-ports and a pcie-to-pci-bridge, drive addresses on SATA and SCSI, USB, virtio-serial, managed hostdevs, a hostdev NIC with a MAC",
+  'dumpxml-i440fx': 'virsh dumpxml of an i440fx guest (libvirt 9): PCI addresses on pci.0 and a pci-bridge, IDE drive addresses, the PIIX3 USB controller at 00:01.2, the built-in IDE',
 };
 
 function load(name: string): DomainSpec {

@@ -264,12 +264,17 @@ test('on_poweroff, on_reboot and on_crash become the lifecycle policies; the mis
   assert.equal(spec('').lifecycle, undefined, 'no on_* elements: the daemon\'s record decides');
 });
 
-test('controllers that match what vmkit builds anyway are accepted', () => {
+test('controllers that match what vmkit builds anyway are accepted and produce nothing', () => {
   const s = spec(
-    "<devices><controller type='pci' index='0' model='pcie-root'/><controller type='usb' model='none'/><controller type='sata' index='0'/><controller type='ide' index='0'/>" +
+    "<devices><controller type='pci' index='0' model='pcie-root'/><controller type='usb' model='none'/><controller type='sata' index='0'><address type='pci' domain='0x0000' bus='0x00' slot='0x1f' function='0x2'/></controller>" +
       "<controller type='scsi' index='0' model='virtio-scsi'/><input type='mouse' bus='ps2'/><input type='keyboard'/></devices>",
   );
   assert.deepEqual(s.disks, []);
+  assert.equal(s.controllers, undefined, "q35's own root and SATA, no USB, and the SCSI controller vmkit adds for SCSI disks are not recorded");
+  const pc = spec(
+    "<os><type machine='pc'>hvm</type></os><devices><controller type='pci' index='0' model='pci-root'/><controller type='ide' index='0'><address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x1'/></controller></devices>",
+  );
+  assert.equal(pc.controllers, undefined, "pc's own root bus and PIIX3 IDE are built in");
 });
 
 test('vmkit metadata carries what libvirt cannot say: accel auto, user/group, clear-env, tuning switches, hugepage path, iothread names, boot mode', () => {

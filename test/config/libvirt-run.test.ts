@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { childPids, cmdline, explain, runCli } from '../helpers/cli.js';
-import { ACCEL_NOTE, tinyGuest } from '../helpers/guest.js';
+import { ACCEL_NOTE, fastCmdline, tinyGuest } from '../helpers/guest.js';
 import { allowedCpus, threadSched } from '../tuning/qemu-fixture.js';
 
 const SCHED_BATCH = 3;
@@ -211,6 +211,89 @@ describe(`vmkit run with libvirt domain XML (real QEMU; ${ACCEL_NOTE})`, () => {
     assert.equal(r.code, 0, explain(r));
     assert.match(r.stdout, /VMKIT-GUEST-BANNER kernel=\S+ cpus=1/);
     assert.match(r.stdout, /VMKIT-REPORT disk name=sda size=65536 ro=0/);
+    assert.deepEqual(await readdir(runTmp), []);
+  });
+
+  it('boots from a virsh dumpxml-style q35 document: disk and NIC behind pcie-root-ports, every controller and address as libvirt writes them', { timeout: 90_000 }, async () => {
+    const g = tinyGuest();
+    const port = (index: number, fn: number): string =>
+      `<controller type='pci' index='${index}' model='pcie-root-port'>\n      <model name='pcie-root-port'/>\n      <target chassis='${index}' port='0x${(0x10 + fn).toString(16)}'/>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x${fn}'${fn === 0 ? " multifunction='on'" : ''}/>\n    </controller>`;
+    const file = await domainFile(
+      'dumpxml',
+      `<domain type='qemu'>
+  <name>dumpxml-boot</name>
+  <uuid>7d0f1c2e-3b4a-4c5d-8e6f-0a1b2c3d4e5f</uuid>
+  <memory unit='KiB'>262144</memory>
+  <currentMemory unit='KiB'>262144</currentMemory>
+  <vcpu placement='static'>1</vcpu>
+  <resource>
+    <partition>/machine</partition>
+  </resource>
+  <os>
+    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
+    <kernel>${g.vmlinux}</kernel>
+    <initrd>${g.initrd}</initrd>
+    <cmdline>${fastCmdline()} vmkit.action=report</cmdline>
+  </os>
+  <features>
+    <acpi/>
+    <apic/>
+  </features>
+  <cpu mode='custom' match='exact' check='none'>
+    <model fallback='forbid'>qemu64</model>
+  </cpu>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>${qemuPath()}</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='${join(work, 'dumpxml.img')}'/>
+      <target dev='vda' bus='virtio'/>
+      <serial>DUMPXML</serial>
+      <address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x0'/>
+    </disk>
+    <controller type='usb' index='0' model='qemu-xhci' ports='15'>
+      <address type='pci' domain='0x0000' bus='0x03' slot='0x00' function='0x0'/>
+    </controller>
+    <controller type='sata' index='0'>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x1f' function='0x2'/>
+    </controller>
+    <controller type='pci' index='0' model='pcie-root'/>
+    ${port(1, 0)}
+    ${port(2, 1)}
+    ${port(3, 2)}
+    ${port(4, 3)}
+    <interface type='user'>
+      <mac address='52:54:00:d1:0e:01'/>
+      <model type='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>
+    </interface>
+    <serial type='pty'>
+      <target type='isa-serial' port='0'>
+        <model name='isa-serial'/>
+      </target>
+    </serial>
+    <console type='pty'>
+      <target type='serial' port='0'/>
+    </console>
+    <input type='mouse' bus='ps2'/>
+    <input type='keyboard' bus='ps2'/>
+    <memballoon model='virtio'>
+      <address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/>
+    </memballoon>
+  </devices>
+  <seclabel type='dynamic' model='dac' relabel='yes'/>
+</domain>
+`,
+      ['dumpxml.img'],
+    );
+    const r = await runCli(['run', '--console', file], { env: env() }).done;
+    assert.equal(r.code, 0, explain(r));
+    assert.match(r.stdout, /VMKIT-REPORT disk name=vda size=65536 ro=0 serial=DUMPXML/, 'the disk behind root port pci.2 is found by the guest');
+    assert.match(r.stdout, /VMKIT-REPORT net=eth0/, 'the NIC behind root port pci.1 too');
     assert.deepEqual(await readdir(runTmp), []);
   });
 

@@ -186,7 +186,7 @@ test('tuning rules: unknown iothreads, isolation without pins, priorities', () =
   assert.equal(two.length, 1);
   assert.equal(two[0]?.path, 'disks[2].iothread');
   assert.equal(two[0]?.line, 6);
-  assert.match(two[0]?.message ?? '', /share one virtio-scsi controller, which already runs in iothread `io0` \(set by disks\[0\]\)/);
+  assert.match(two[0]?.message ?? '', /virtio-scsi controller 0 share it, and it already runs in iothread `io0` \(set by disks\[0\]\)/);
 });
 
 test('qemu_args may not take over what vmkit manages', () => {

@@ -5,7 +5,7 @@
  */
 
 import type { ArgvContext } from '../../src/qemu/argv/index.js';
-import type { DiskSpec, DomainSpec, NicSpec } from '../../src/model/domain.js';
+import type { DiskSpec, DomainSpec, NicSpec, PciAddressSpec } from '../../src/model/domain.js';
 import { DEFAULT_MEMORY_BACKING, EMPTY_TUNING } from '../../src/model/domain.js';
 
 export const GOLDEN_ROOT = '/srv/vmkit';
@@ -46,6 +46,11 @@ export function disk(root: string, id: string, over: Partial<DiskSpec> = {}): Di
 
 function cdrom(root: string, id: string, over: Partial<DiskSpec> = {}): DiskSpec {
   return disk(root, id, { path: `${root}/images/${id}.iso`, format: 'raw', media: 'cdrom', readonly: true, ...over });
+}
+
+/** `pci(bus, slot, fn)`: a guest PCI address. */
+export function pci(bus: number, slot: number, fn = 0, multifunction = false): PciAddressSpec {
+  return { type: 'pci', domain: 0, bus, slot, function: fn, ...(multifunction ? { multifunction: true } : {}) };
 }
 
 function userNic(id: string, over: Partial<NicSpec> = {}): NicSpec {
@@ -307,6 +312,65 @@ export const ARGV_CASES: readonly ArgvCase[] = [
     name: 'pflash-writable-code',
     spec: (root) => ({ ...baseSpec(root), machine: { type: 'pc', accel: 'auto' }, boot: { kind: 'firmware', pflash: { code: `${root}/firmware/OVMF.fd`, readonly: false }, order: [] } }),
     extraImages: (root) => [{ path: `${root}/firmware/OVMF.fd`, format: 'raw' }],
+  },
+  // ---- guest addresses and controllers ----
+  {
+    // Devices on root ports and behind a PCIe-to-PCI bridge; the unaddressed ones (second disk, balloon) take
+    // free root slots, never one a later device names.
+    name: 'pci-addresses-q35',
+    spec: (root) => ({
+      ...baseSpec(root),
+      controllers: [
+        { type: 'pci', index: 1, model: 'pcie-root-port', chassis: 1, port: 0x10, address: pci(0, 2, 0, true) },
+        { type: 'pci', index: 2, model: 'pcie-root-port', address: pci(0, 2, 1) },
+        { type: 'pci', index: 3, model: 'pcie-to-pci-bridge', address: pci(2, 0) },
+        { type: 'pci', index: 4, model: 'dmi-to-pci-bridge', address: pci(0, 0x1e) },
+        { type: 'pci', index: 5, model: 'pci-bridge', chassis: 5, address: pci(4, 0) },
+        { type: 'usb', index: 0, model: 'qemu-xhci', ports: 8, address: pci(0, 4) },
+        { type: 'virtio-serial', index: 0, address: pci(3, 2) },
+      ],
+      disks: [disk(root, 'disk0', { address: pci(1, 0) }), disk(root, 'disk1'), disk(root, 'cd0', { path: `${root}/images/cd0.iso`, format: 'raw', bus: 'sata', media: 'cdrom', readonly: true, address: { type: 'drive', controller: 0, bus: 0, target: 0, unit: 3 } })],
+      nics: [userNic('net0', { model: 'e1000', address: pci(3, 1) }), userNic('net1', { address: pci(5, 3) })],
+      balloon: { autodeflate: false, freePageReporting: false },
+      rngs: [{ backend: 'builtin', address: pci(0, 3) }],
+    }),
+  },
+  {
+    // pc: the PIIX3's multifunction slot 1 takes the USB controller at function 2, a bridge, an added AHCI with
+    // its ports, IDE and SCSI drive addresses on two virtio-scsi controllers.
+    name: 'pci-addresses-pc',
+    spec: (root) => ({
+      ...baseSpec(root),
+      machine: { type: 'pc', accel: 'auto' },
+      controllers: [
+        { type: 'pci', index: 1, model: 'pci-bridge', address: pci(0, 5) },
+        { type: 'usb', index: 0, model: 'piix3-uhci', address: pci(0, 1, 2) },
+        { type: 'sata', index: 0, address: pci(1, 7) },
+        { type: 'scsi', index: 1, model: 'virtio-scsi', address: pci(1, 8) },
+      ],
+      disks: [
+        disk(root, 'ide1', { bus: 'ide', address: { type: 'drive', controller: 0, bus: 1, target: 0, unit: 1 } }),
+        disk(root, 'ide0', { bus: 'ide' }),
+        disk(root, 'sata2', { bus: 'sata', address: { type: 'drive', controller: 0, bus: 0, target: 0, unit: 2 } }),
+        disk(root, 'sata0', { bus: 'sata' }),
+        disk(root, 'scsi-a', { bus: 'scsi', address: { type: 'drive', controller: 1, bus: 0, target: 3, unit: 1 } }),
+        disk(root, 'scsi-b', { bus: 'scsi' }),
+      ],
+      graphics: { type: 'vnc', listen: '127.0.0.1', display: 78, videoAddress: pci(0, 2) },
+    }),
+  },
+  {
+    // An EHCI controller with its three UHCI companions in one multifunction slot, as libvirt's ich9-ehci1 set.
+    name: 'usb-ich9-companions',
+    spec: (root) => ({
+      ...baseSpec(root),
+      controllers: [
+        { type: 'usb', index: 0, model: 'ich9-ehci1', address: pci(0, 0x1d, 7) },
+        { type: 'usb', index: 0, model: 'ich9-uhci1', masterStartPort: 0, address: pci(0, 0x1d, 0, true) },
+        { type: 'usb', index: 0, model: 'ich9-uhci2', masterStartPort: 2, address: pci(0, 0x1d, 1) },
+        { type: 'usb', index: 0, model: 'ich9-uhci3', masterStartPort: 4, address: pci(0, 0x1d, 2) },
+      ],
+    }),
   },
   {
     name: 'hostile-disk-path',

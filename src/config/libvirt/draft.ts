@@ -18,6 +18,7 @@ export interface DraftDisk {
   iothread?: string;
   boot_index?: number;
   serial?: string;
+  address?: string;
 }
 
 export interface DraftForward {
@@ -39,18 +40,33 @@ export interface DraftNic {
   host?: string;
   boot_index?: number;
   mtu?: number;
+  managed?: boolean;
+  address?: string;
 }
 
 // ---- devices (issue 6): serial backends, balloon, RNGs, host devices ----
 export type DraftSerial = 'console' | 'none' | { type: 'file'; path?: string; append?: boolean } | { type: 'unix'; path?: string; server?: boolean };
 
-export type DraftBalloon = boolean | { stats_period?: number; autodeflate?: boolean; free_page_reporting?: boolean };
+export type DraftBalloon = boolean | { stats_period?: number; autodeflate?: boolean; free_page_reporting?: boolean; address?: string };
 
-export type DraftRng = { backend: 'random'; source?: string } | { backend: 'builtin' };
+export type DraftRng = { backend: 'random'; source?: string; address?: string } | { backend: 'builtin'; address?: string };
 
 export interface DraftHostdev {
   host?: string;
   boot_index?: number;
+  managed?: boolean;
+  address?: string;
+}
+
+export interface DraftController {
+  type: string;
+  index?: number;
+  model?: string;
+  chassis?: number;
+  port?: number;
+  ports?: number;
+  master_startport?: number;
+  address?: string;
 }
 
 export interface DraftSched {
@@ -108,10 +124,12 @@ export interface Draft {
   disks?: DraftDisk[];
   nics?: DraftNic[];
   serial?: DraftSerial;
-  graphics?: 'none' | { type: 'vnc'; listen?: string; display?: number | 'auto' };
+  graphics?: 'none' | { type: 'vnc'; listen?: string; display?: number | 'auto'; video_address?: string };
   balloon?: DraftBalloon;
   rngs?: DraftRng[];
   hostdevs?: DraftHostdev[];
+  controllers?: DraftController[];
+  inputs?: { type: string; bus?: string; address?: string }[];
   iothreads?: string[];
   qemu_args?: string[];
   env?: Record<string, string>;

@@ -4,7 +4,7 @@
  * namespace, which libvirt keeps as it is. Importing the result gives the same DomainSpec. Pure.
  */
 import { VmkitError } from '../../errors.js';
-import type { DiskSpec, DomainSpec, HostdevSpec, NicSpec, RngSpec, SerialSpec, ThreadSched } from '../../model/domain.js';
+import type { ControllerSpec, DiskSpec, DomainSpec, DriveAddressSpec, HostdevSpec, NicSpec, PciAddressSpec, RngSpec, SerialSpec, ThreadSched } from '../../model/domain.js';
 import { formatCpuSet } from '../../util/cpu-set.js';
 import { DEFAULT_EMULATOR } from '../native/resolve-domain.js';
 import { diskName } from './read-disks.js';
@@ -235,11 +235,58 @@ function disks(spec: DomainSpec, ioIds: readonly number[]): XmlNode[] {
       d.bootIndex !== undefined && el('boot', [['order', d.bootIndex]]),
       d.readonly && el('readonly'),
       d.serial !== undefined && el('serial', [], d.serial),
+      guestAddress(d.address),
     ]);
   });
 }
 
 // ---- devices (issue 6) ----
+
+const hx = (n: number, w: number): string => `0x${n.toString(16).padStart(w, '0')}`;
+
+/** A guest `<address type='pci'|'drive'>`, as virsh dumpxml writes it. */
+function guestAddress(a: PciAddressSpec | DriveAddressSpec | undefined): XmlNode | undefined {
+  if (a === undefined) return undefined;
+  if (a.type === 'drive') return el('address', [['type', 'drive'], ['controller', a.controller], ['bus', a.bus], ['target', a.target], ['unit', a.unit]]);
+  return el('address', [
+    ['type', 'pci'],
+    ['domain', hx(a.domain, 4)],
+    ['bus', hx(a.bus, 2)],
+    ['slot', hx(a.slot, 2)],
+    ['function', hx(a.function, 1)],
+    ['multifunction', a.multifunction === true ? 'on' : undefined],
+  ]);
+}
+
+function controllerNode(c: ControllerSpec): XmlNode {
+  const address = guestAddress(c.address);
+  switch (c.type) {
+    case 'pci': {
+      const target =
+        c.model === 'pcie-root-port'
+          ? (c.chassis !== undefined || c.port !== undefined) && el('target', [['chassis', c.chassis], ['port', c.port === undefined ? undefined : hx(c.port, 2)]])
+          : c.model === 'pci-bridge' && c.chassis !== undefined && el('target', [['chassisNr', c.chassis]]);
+      return el('controller', [['type', 'pci'], ['index', c.index], ['model', c.model]], [target, address]);
+    }
+    case 'usb':
+      return el('controller', [['type', 'usb'], ['index', c.index], ['model', c.model], ['ports', c.ports]], [c.masterStartPort !== undefined && el('master', [['startport', c.masterStartPort]]), address]);
+    case 'scsi':
+      return el('controller', [['type', 'scsi'], ['index', c.index], ['model', 'virtio-scsi']], [address]);
+    case 'sata':
+    case 'virtio-serial':
+      return el('controller', [['type', c.type], ['index', c.index]], [address]);
+  }
+}
+
+function controllerNodes(spec: DomainSpec): XmlNode[] {
+  const listed = spec.controllers ?? [];
+  return [
+    // The SCSI controller vmkit adds for SCSI disks, and "no USB" (libvirt would add a USB controller).
+    spec.disks.some((d) => d.bus === 'scsi') && !listed.some((c) => c.type === 'scsi' && c.index === 0) && el('controller', [['type', 'scsi'], ['index', 0], ['model', 'virtio-scsi']]),
+    !listed.some((c) => c.type === 'usb') && el('controller', [['type', 'usb'], ['index', 0], ['model', 'none']]),
+    ...listed.map(controllerNode),
+  ].filter((x): x is XmlNode => x !== false);
+}
 
 /** `<address [type='pci'] domain bus slot function>` for `dddd:bb:ss.f` (libvirt's schema wants type on interfaces, not on hostdevs). */
 function pciAddressNode(host: string, typed: boolean): XmlNode {
@@ -251,17 +298,24 @@ function pciAddressNode(host: string, typed: boolean): XmlNode {
 function nic(n: NicSpec): XmlNode {
   const boot = n.bootIndex !== undefined && el('boot', [['order', n.bootIndex]]);
   const mtu = n.mtu !== undefined && el('mtu', [['size', n.mtu]]);
+  const address = guestAddress(n.address);
   if (n.kind === 'hostdev') {
-    return el('interface', [['type', 'hostdev'], ['managed', 'no']], [el('driver', [['name', 'vfio']]), el('source', [], [pciAddressNode(n.host, true)]), boot]);
+    return el('interface', [['type', 'hostdev'], ['managed', n.managed === true ? 'yes' : 'no']], [
+      n.mac !== undefined && el('mac', [['address', n.mac]]),
+      el('driver', [['name', 'vfio']]),
+      el('source', [], [pciAddressNode(n.host, true)]),
+      boot,
+      address,
+    ]);
   }
   const mac = n.mac !== undefined && el('mac', [['address', n.mac]]);
   const model = el('model', [['type', n.model]]);
-  if (n.kind === 'tap') return el('interface', [['type', 'ethernet']], [mac, el('target', [['dev', n.ifname], ['managed', 'no']]), model, boot, mtu]);
+  if (n.kind === 'tap') return el('interface', [['type', 'ethernet']], [mac, el('target', [['dev', n.ifname], ['managed', 'no']]), model, boot, mtu, address]);
   if (n.kind === 'bridge') {
-    return el('interface', [['type', 'bridge']], [mac, el('source', [['bridge', n.bridge]]), model, boot, mtu]);
+    return el('interface', [['type', 'bridge']], [mac, el('source', [['bridge', n.bridge]]), model, boot, mtu, address]);
   }
   if (n.kind === 'network') {
-    return el('interface', [['type', 'network']], [mac, el('source', [['network', n.network]]), model, boot, mtu]);
+    return el('interface', [['type', 'network']], [mac, el('source', [['network', n.network]]), model, boot, mtu, address]);
   }
   return el('interface', [['type', 'user']], [
     mac,
@@ -271,6 +325,7 @@ function nic(n: NicSpec): XmlNode {
     ),
     boot,
     mtu,
+    address,
   ]);
 }
 
@@ -289,10 +344,11 @@ function serialNodes(s: SerialSpec): XmlNode[] {
 }
 
 function hostdevNode(h: HostdevSpec): XmlNode {
-  return el('hostdev', [['mode', 'subsystem'], ['type', 'pci'], ['managed', 'no']], [
+  return el('hostdev', [['mode', 'subsystem'], ['type', 'pci'], ['managed', h.managed === true ? 'yes' : 'no']], [
     el('driver', [['name', 'vfio']]),
     el('source', [], [pciAddressNode(h.host, false)]),
     h.bootIndex !== undefined && el('boot', [['order', h.bootIndex]]),
+    guestAddress(h.address),
   ]);
 }
 
@@ -301,11 +357,12 @@ function balloonNode(spec: DomainSpec): XmlNode {
   if (b === undefined) return el('memballoon', [['model', 'none']]);
   return el('memballoon', [['model', 'virtio'], ['autodeflate', b.autodeflate ? 'on' : undefined], ['freePageReporting', b.freePageReporting ? 'on' : undefined]], [
     b.statsPeriod !== undefined && el('stats', [['period', b.statsPeriod]]),
+    guestAddress(b.address),
   ]);
 }
 
 function rngNode(r: RngSpec): XmlNode {
-  return el('rng', [['model', 'virtio']], [r.backend === 'random' ? el('backend', [['model', 'random']], r.source) : el('backend', [['model', 'builtin']])]);
+  return el('rng', [['model', 'virtio']], [r.backend === 'random' ? el('backend', [['model', 'random']], r.source) : el('backend', [['model', 'builtin']]), guestAddress(r.address)]);
 }
 
 function devices(spec: DomainSpec, ioIds: readonly number[]): XmlNode {
@@ -313,17 +370,19 @@ function devices(spec: DomainSpec, ioIds: readonly number[]): XmlNode {
   return el('devices', [], [
     spec.emulator.startsWith('/') && el('emulator', [], spec.emulator),
     ...disks(spec, ioIds),
-    spec.disks.some((d) => d.bus === 'scsi') && el('controller', [['type', 'scsi'], ['index', 0], ['model', 'virtio-scsi']]),
-    el('controller', [['type', 'usb'], ['index', 0], ['model', 'none']]),
+    ...controllerNodes(spec),
     ...spec.nics.map(nic),
     ...serialNodes(spec.serial),
+    ...(spec.inputs ?? []).map((d) =>
+      el('input', [['type', d.type], ['bus', d.bus]], [d.address !== undefined && el('address', [['type', 'usb'], ['bus', d.address.bus], ['port', d.address.port]])]),
+    ),
     g.type === 'vnc' &&
       el(
         'graphics',
         [['type', 'vnc'], ['port', g.display === undefined ? -1 : 5900 + g.display], ['autoport', g.display === undefined ? 'yes' : 'no'], ['listen', g.listen]],
         [el('listen', [['type', 'address'], ['address', g.listen]])],
       ),
-    g.type === 'vnc' && el('video', [], [el('model', [['type', 'vga'], ['heads', 1], ['primary', 'yes']])]),
+    g.type === 'vnc' && el('video', [], [el('model', [['type', 'vga'], ['heads', 1], ['primary', 'yes']]), guestAddress(g.videoAddress)]),
     ...(spec.hostdevs ?? []).map(hostdevNode),
     balloonNode(spec),
     ...(spec.rngs ?? []).map(rngNode),

@@ -3,7 +3,10 @@
  * `<graphics type='vnc'>` with `<video>` and `<input>`, `<memballoon>`, `<rng>` and PCI `<hostdev>`. Pure.
  */
 import { child } from '../pointer.js';
-import { put, type DraftBalloon, type DraftHostdev, type DraftRng, type DraftSerial, type ReadState } from './draft.js';
+import { PC_IDE_SLOT, pciRoot } from '../../model/pci.js';
+import { USB_CONTROLLER_MODELS } from '../native/schema.js';
+import { put, type DraftBalloon, type DraftController, type DraftHostdev, type DraftRng, type DraftSerial, type ReadState } from './draft.js';
+import { hostPciAddress, readGuestAddress, readPciFields } from './read-address.js';
 import { readDeviceBoot } from './read-nics.js';
 import { enumAttr, intAttr, yesNoAttr } from './read-values.js';
 import type { XmlElement } from './xml-tree.js';
@@ -24,29 +27,116 @@ export function readEmulator(state: ReadState, devices: XmlElement): void {
   draft.emulator = put(state, '/emulator', { el: em, text: true }, path);
 }
 
-/** Returns whether a virtio-scsi controller is present (vmkit's SCSI disks need one). */
+const PCI_CONTROLLER_DEVICE: Readonly<Record<string, string>> = {
+  'pcie-root-port': 'pcie-root-port',
+  'pci-bridge': 'pci-bridge',
+  'dmi-to-pci-bridge': 'i82801b11-bridge',
+  'pcie-to-pci-bridge': 'pcie-pci-bridge',
+};
+const USB_MODELS: readonly string[] = USB_CONTROLLER_MODELS;
+
+/**
+ * `<controller>`s: the machine's own (PCI root, q35's SATA, pc's IDE: accepted, no QEMU option) and those
+ * that become devices (PCIe root ports and PCI bridges, USB, virtio-scsi, SATA on pc, virtio-serial) ->
+ * `controllers`. Returns whether a virtio-scsi controller is present (vmkit's SCSI disks need one).
+ */
 export function readControllers(state: ReadState, devices: XmlElement): { scsi: boolean } {
-  const { ctx } = state;
+  const { ctx, draft } = state;
+  const root = pciRoot(state.machineType);
   let scsi = false;
+  const out: DraftController[] = [];
   for (const c of ctx.children(devices, 'controller')) {
     const type = ctx.attr(c, 'type');
-    const index = intAttr(ctx, c, 'index', { min: 0 }) ?? 0;
+    const index = intAttr(ctx, c, 'index', { min: 0, max: 255 }) ?? 0;
     const model = ctx.attr(c, 'model');
-    const builtIn = (what: string): void => {
+    const at = child('/controllers', out.length);
+    const entry = (fields: Omit<DraftController, 'type' | 'index' | 'address'>): void => {
+      const address = readGuestAddress(state, c, at, ['pci']);
+      ctx.map(at, c);
+      ctx.map(child(at, 'index'), { el: c, attr: 'index' });
+      if (fields.model !== undefined) ctx.map(child(at, 'model'), { el: c, attr: 'model' });
+      out.push({ type: type as string, index, ...fields, ...(address === undefined ? {} : { address }) });
+    };
+    const builtIn = (what: string): boolean => {
       if (index !== 0) ctx.unsupported({ el: c, attr: 'index' }, `A second ${what} controller is not supported yet`);
+      return index === 0;
     };
     switch (type) {
-      case 'pci':
-        if (index === 0 && (model === 'pci-root' || model === 'pcie-root')) break;
-        ctx.unsupported(c, `PCI controllers other than the root bus (${model ?? 'no model'}) are not supported yet; vmkit puts devices on the root bus`);
+      case 'pci': {
+        if (model === 'pci-root' || model === 'pcie-root') {
+          const want = root === 'q35' ? 'pcie-root' : 'pci-root';
+          if (index !== 0) ctx.error({ el: c, attr: 'index' }, `The ${model} is PCI bus 0: index='0'`, { found: String(index) });
+          else if (root !== 'none' && model !== want) ctx.error({ el: c, attr: 'model' }, `Machine ${state.machineType} has a ${want}, not a ${model}`, { expected: want, found: model });
+          break;
+        }
+        const device = model === undefined ? undefined : PCI_CONTROLLER_DEVICE[model];
+        if (device === undefined) {
+          ctx.drop({ el: c, attr: 'model' }, `PCI controller model ${model ?? '(none)'} is not supported; vmkit has pcie-root-port, pci-bridge, dmi-to-pci-bridge and pcie-to-pci-bridge`, {
+            expected: 'pcie-root-port, pci-bridge, dmi-to-pci-bridge or pcie-to-pci-bridge',
+          });
+          break;
+        }
+        const m = ctx.child(c, 'model');
+        if (m !== undefined) {
+          const name = ctx.attr(m, 'name');
+          if (name !== device) ctx.unsupported({ el: m, attr: 'name' }, `A ${model} is QEMU's ${device}; other devices (${name ?? '?'}) are not supported`, { expected: device });
+        }
+        const fields: Omit<DraftController, 'type' | 'index' | 'address'> = { model: model as string };
+        const target = ctx.child(c, 'target');
+        if (target !== undefined) {
+          const hexInt = (name: string): number | undefined => {
+            const v = ctx.attr(target, name);
+            if (v === undefined) return undefined;
+            const n = /^(0x[0-9a-f]+|\d+)$/i.test(v) ? Number(v) : NaN;
+            if (!(n >= 0 && n <= 255)) {
+              ctx.error({ el: target, attr: name }, `Invalid ${name}`, { expected: 'a number from 0 to 255 (decimal or 0x hex)', found: JSON.stringify(v) });
+              return undefined;
+            }
+            ctx.map(child(at, name === 'chassisNr' ? 'chassis' : name), { el: target, attr: name });
+            return n;
+          };
+          const chassis = model === 'pcie-root-port' ? hexInt('chassis') : model === 'pci-bridge' ? hexInt('chassisNr') : undefined;
+          const port = model === 'pcie-root-port' ? hexInt('port') : undefined;
+          if (chassis !== undefined) fields.chassis = chassis;
+          if (port !== undefined) fields.port = port;
+        }
+        entry(fields);
         break;
-      case 'usb':
+      }
+      case 'usb': {
         if (model === 'none') break;
-        ctx.unsupported(c, "USB controllers are not supported yet; vmkit guests have no USB (write <controller type='usb' model='none'/>)");
+        if (model !== undefined && !USB_MODELS.includes(model)) {
+          ctx.drop({ el: c, attr: 'model' }, `USB controller model ${model} is not supported yet; use ${USB_CONTROLLER_MODELS.join(', ')} (or model='none')`);
+          break;
+        }
+        const fields: Omit<DraftController, 'type' | 'index' | 'address'> = model === undefined ? {} : { model };
+        const ports = intAttr(ctx, c, 'ports', { min: 1, max: 15 });
+        if (ports !== undefined) {
+          fields.ports = ports;
+          ctx.map(child(at, 'ports'), { el: c, attr: 'ports' });
+        }
+        const master = ctx.child(c, 'master');
+        if (master !== undefined) {
+          const start = intAttr(ctx, master, 'startport', { min: 0, max: 5 });
+          if (start !== undefined) {
+            fields.master_startport = start;
+            ctx.map(child(at, 'master_startport'), { el: master, attr: 'startport' });
+          }
+        }
+        entry(fields);
+        break;
+      }
+      case 'ide':
+        if (!builtIn('IDE')) break;
+        if (root === 'q35') {
+          ctx.unsupported(c, "q35 has no IDE controller (its disks use SATA): remove the <controller type='ide'> and use bus='sata'");
+          break;
+        }
+        // pc's PIIX3 IDE at 00:01.1: built in, no QEMU option.
+        builtInAddress(state, c, PC_IDE_SLOT, 'the PIIX3 IDE controller');
         break;
       case 'sata':
-      case 'ide':
-        builtIn(type);
+        if (builtIn('SATA')) entry({});
         break;
       case 'scsi': {
         if (model !== 'virtio-scsi') {
@@ -55,14 +145,18 @@ export function readControllers(state: ReadState, devices: XmlElement): { scsi: 
           });
           break;
         }
-        builtIn('SCSI');
         const driver = ctx.child(c, 'driver');
         if (driver !== undefined && ctx.attr(driver, 'iothread') !== undefined) {
           ctx.unsupported({ el: driver, attr: 'iothread' }, 'An iothread for the SCSI controller is not supported yet; use virtio disks with <driver iothread=...> for dataplane');
         }
         scsi = true;
+        // scsi0 without an address is the controller vmkit adds for SCSI disks anyway: nothing to record.
+        if (index !== 0 || c.children.some((x) => x.local === 'address')) entry({ model });
         break;
       }
+      case 'virtio-serial':
+        entry({});
+        break;
       case undefined:
         ctx.error({ el: c, attr: 'type' }, '<controller> needs type');
         break;
@@ -70,8 +164,24 @@ export function readControllers(state: ReadState, devices: XmlElement): { scsi: 
         ctx.drop({ el: c, attr: 'type' }, `${type} controllers are not supported yet`);
     }
   }
+  if (out.length > 0) draft.controllers = out;
   return { scsi };
 }
+
+/** A built-in controller's `<address>`, which may only say where the machine has it. */
+function builtInAddress(state: ReadState, c: XmlElement, place: { readonly slot: number; readonly fn: number }, what: string): void {
+  const { ctx } = state;
+  const addr = ctx.child(c, 'address');
+  if (addr === undefined) return;
+  const f = readPciFields(state, addr, 'guest');
+  ctx.attr(addr, 'multifunction');
+  if (f !== undefined && (f.bus !== 0 || f.slot !== place.slot || f.function !== place.fn)) {
+    ctx.error(addr, `${what} is built into the machine at 00:${place.slot.toString(16).padStart(2, '0')}.${place.fn}; it cannot move`);
+  }
+}
+
+/** VGA's video memory in KiB as libvirt writes it (QEMU's default `vgamem_mb=16`). */
+const VGA_VRAM_KIB = 16384;
 
 const CHAR_NOT_YET: Readonly<Record<string, string>> = {
   tcp: 'use type=\'unix\' (a socket only this host can reach)',
@@ -242,6 +352,16 @@ export function readGraphics(state: ReadState, devices: XmlElement): void {
       const heads = intAttr(ctx, model, 'heads', { min: 1 });
       if (heads !== undefined && heads !== 1) ctx.unsupported({ el: model, attr: 'heads' }, 'Several heads are not supported yet');
       yesNoAttr(ctx, model, 'primary');
+      // libvirt writes VGA's default video memory (16 MiB, QEMU's vgamem_mb default) into dumpxml.
+      const vram = intAttr(ctx, model, 'vram', { min: 0 });
+      if (vram !== undefined && vram !== VGA_VRAM_KIB) ctx.unsupported({ el: model, attr: 'vram' }, `Only the VGA's default video memory (vram='${VGA_VRAM_KIB}', 16 MiB) is supported`, { found: String(vram) });
+    }
+    if (i === 0 && vnc && typeof draft.graphics === 'object') {
+      const address = readGuestAddress(state, v, '/graphics', ['pci']);
+      if (address !== undefined) {
+        draft.graphics.video_address = address;
+        ctx.map('/graphics/video_address', ctx.child(v, 'address') ?? v);
+      }
     }
     if (i > 0) ctx.unsupported(v, 'A second video adapter is not supported yet');
     else if (type === 'none') {
@@ -252,12 +372,40 @@ export function readGraphics(state: ReadState, devices: XmlElement): void {
       ctx.unsupported(v, "A video adapter without a display is not supported yet; add <graphics type='vnc' port='5900'/>, or use <model type='none'/>");
     }
   });
+  // <audio type='none'>: libvirt 9 adds it next to a VNC display; vmkit gives QEMU no audio device either way.
+  for (const audio of ctx.children(devices, 'audio')) {
+    const type = ctx.attr(audio, 'type');
+    ctx.attr(audio, 'id');
+    if (type !== 'none') ctx.unsupported({ el: audio, attr: 'type' }, `Audio backend ${type ?? '(none)'} is not supported: vmkit guests have no sound device (use <audio type='none'/>)`);
+  }
+  const inputs: NonNullable<typeof draft.inputs> = [];
   for (const input of ctx.children(devices, 'input')) {
     const type = ctx.attr(input, 'type');
     const bus = ctx.attr(input, 'bus');
+    // The PS/2 mouse and keyboard are part of every PC: accepted, nothing to add.
     if ((type === 'mouse' || type === 'keyboard') && (bus === undefined || bus === 'ps2')) continue;
-    ctx.unsupported(input, `Input device ${type ?? '?'}${bus === undefined ? '' : ` on bus ${bus}`} is not supported yet; vmkit guests have the PS/2 keyboard and mouse only`);
+    if ((type === 'tablet' || type === 'mouse' || type === 'keyboard') && (bus === 'usb' || (type === 'tablet' && bus === undefined))) {
+      const at = child('/inputs', inputs.length);
+      ctx.map(at, input);
+      const entry: NonNullable<typeof draft.inputs>[number] = { type, bus: 'usb' };
+      const addr = ctx.child(input, 'address');
+      if (addr !== undefined) {
+        const atype = ctx.attr(addr, 'type');
+        const ubus = intAttr(ctx, addr, 'bus', { min: 0, max: 255 }) ?? 0;
+        const port = ctx.attr(addr, 'port');
+        if (atype !== 'usb') ctx.unsupported({ el: addr, attr: 'type' }, `A USB input's address has type='usb'`, { found: atype ?? '(none)' });
+        else if (port === undefined || !/^[1-9]\d?(\.[1-9]\d?){0,4}$/.test(port)) ctx.error({ el: addr, attr: 'port' }, 'Invalid USB port', { expected: 'a port like 1 or 1.2', found: port ?? 'nothing' });
+        else {
+          entry.address = `usb:${ubus}:${port}`;
+          ctx.map(child(at, 'address'), addr);
+        }
+      }
+      inputs.push(entry);
+      continue;
+    }
+    ctx.unsupported(input, `Input device ${type ?? '?'}${bus === undefined ? '' : ` on bus ${bus}`} is not supported yet; vmkit guests have the PS/2 keyboard and mouse, and USB tablets, mice and keyboards`);
   }
+  if (inputs.length > 0) draft.inputs = inputs;
 }
 
 /** `<memballoon>` (libvirt adds a virtio balloon when there is none), `<rng>`, PCI `<hostdev>`. */
@@ -283,6 +431,8 @@ export function readExtras(state: ReadState, devices: XmlElement | undefined): v
     if (autodeflate !== undefined) opts.autodeflate = put(state, '/balloon/autodeflate', { el: b, attr: 'autodeflate' }, autodeflate === 'on');
     const fpr = enumAttr(ctx, b, 'freePageReporting', ['on', 'off']);
     if (fpr !== undefined) opts.free_page_reporting = put(state, '/balloon/free_page_reporting', { el: b, attr: 'freePageReporting' }, fpr === 'on');
+    const address = readGuestAddress(state, b, '/balloon', ['pci']);
+    if (address !== undefined) opts.address = address;
     const stats = ctx.child(b, 'stats');
     if (stats !== undefined) {
       const period = intAttr(ctx, stats, 'period', { min: 0, max: 2147483647 });
@@ -293,6 +443,15 @@ export function readExtras(state: ReadState, devices: XmlElement | undefined): v
   });
   if (balloon !== false) draft.balloon = balloon;
   if (devices === undefined) return;
+
+  for (const ch of ctx.children(devices, 'channel')) {
+    const target = ch.children.find((c) => c.local === 'target');
+    const name = target?.attrs.find((x) => x.name === 'name')?.value;
+    ctx.unsupported(
+      ch,
+      `<channel>s are not supported yet${name === undefined ? '' : ` (${name})`}: vmkit does not create virtio-serial ports or talk to the guest agent; remove the <channel> (the virtio-serial controller alone is accepted)`,
+    );
+  }
 
   const rngs: DraftRng[] = [];
   for (const r of ctx.children(devices, 'rng')) {
@@ -308,14 +467,17 @@ export function readExtras(state: ReadState, devices: XmlElement | undefined): v
       continue;
     }
     const at = child('/rngs', rngs.length);
-    if (bmodel === 'random') {
+    if (bmodel === 'random' || bmodel === 'builtin') {
+      const address = readGuestAddress(state, r, at, ['pci']);
+      const addr = address === undefined ? {} : { address };
       ctx.map(at, r);
-      const source = ctx.text(backend);
-      // libvirt's default source for QEMU is /dev/random.
-      rngs.push({ backend: 'random', source: source === '' ? '/dev/random' : put(state, child(at, 'source'), { el: backend, text: true }, source) });
-    } else if (bmodel === 'builtin') {
-      ctx.map(at, r);
-      rngs.push({ backend: 'builtin' });
+      if (bmodel === 'random') {
+        const source = ctx.text(backend);
+        // libvirt's default source for QEMU is /dev/random.
+        rngs.push({ backend: 'random', source: source === '' ? '/dev/random' : put(state, child(at, 'source'), { el: backend, text: true }, source), ...addr });
+      } else {
+        rngs.push({ backend: 'builtin', ...addr });
+      }
     } else {
       ctx.drop({ el: backend, attr: 'model' }, `RNG backend ${bmodel} is not supported yet; use model='random' or 'builtin'`, {}, r);
     }
@@ -330,10 +492,8 @@ export function readExtras(state: ReadState, devices: XmlElement | undefined): v
       ctx.unsupported(h, `Host device assignment of ${mode ?? '?'}/${type ?? '?'} devices is not supported yet; vmkit assigns PCI devices (mode='subsystem' type='pci')`);
       continue;
     }
-    if (yesNoAttr(ctx, h, 'managed') === true) {
-      ctx.drop({ el: h, attr: 'managed' }, "managed='yes' (libvirt rebinds the device to vfio-pci) is not supported yet; bind it to vfio-pci yourself and use managed='no'");
-      continue;
-    }
+    // managed='yes': vmkit binds the device to vfio-pci before QEMU starts and gives it back after (libvirt's default is no).
+    const managed = yesNoAttr(ctx, h, 'managed') ?? false;
     const driver = ctx.child(h, 'driver');
     if (driver !== undefined) {
       const name = ctx.attr(driver, 'name');
@@ -350,6 +510,9 @@ export function readExtras(state: ReadState, devices: XmlElement | undefined): v
     if (host === undefined) continue;
     ctx.map(at, h);
     const out: DraftHostdev = { host: put(state, child(at, 'host'), addr, host) };
+    if (managed) out.managed = put(state, child(at, 'managed'), { el: h, attr: 'managed' }, true);
+    const address = readGuestAddress(state, h, at, ['pci']);
+    if (address !== undefined) out.address = address;
     const bootIndex = readDeviceBoot(state, h, at);
     if (bootIndex !== undefined) out.boot_index = bootIndex;
     hostdevs.push(out);
@@ -357,29 +520,7 @@ export function readExtras(state: ReadState, devices: XmlElement | undefined): v
   if (hostdevs.length > 0) draft.hostdevs = hostdevs;
 }
 
-/** `<address domain bus slot function>` -> `0000:00:07.0`. */
+/** `<address domain bus slot function>` of a host device -> `0000:00:07.0`. */
 export function pciAddress(state: ReadState, addr: XmlElement): string | undefined {
-  const { ctx } = state;
-  const parts: string[] = [];
-  const fields = [
-    ['domain', 0xffff, 4],
-    ['bus', 0xff, 2],
-    ['slot', 0x1f, 2],
-    ['function', 7, 1],
-  ] as const;
-  let ok = true;
-  const type = ctx.attr(addr, 'type');
-  if (type !== undefined && type !== 'pci') ctx.error({ el: addr, attr: 'type' }, 'A host PCI device address has type pci', { found: type });
-  for (const [name, max, width] of fields) {
-    const v = ctx.attr(addr, name);
-    const n = v === undefined ? (name === 'domain' ? 0 : undefined) : /^(0x[0-9a-f]+|\d+)$/i.test(v) ? Number(v) : undefined;
-    if (n === undefined || n > max) {
-      ctx.error({ el: addr, attr: name }, `Invalid PCI ${name}`, { expected: `a number from 0 to 0x${max.toString(16)}, like 0x${'0'.repeat(width - 1)}1`, found: v === undefined ? 'nothing' : JSON.stringify(v) });
-      ok = false;
-      continue;
-    }
-    parts.push(n.toString(16).padStart(width, '0'));
-  }
-  return ok ? `${parts[0]}:${parts[1]}:${parts[2]}.${parts[3]}` : undefined;
+  return hostPciAddress(state, addr);
 }
-

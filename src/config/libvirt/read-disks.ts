@@ -8,6 +8,7 @@ import { DISK_FORMATS } from '../native/schema.js';
 import { child } from '../pointer.js';
 import { put, type DraftDisk, type ReadState } from './draft.js';
 import { enumAttr, intAttr } from './read-values.js';
+import { readGuestAddress } from './read-address.js';
 import { iothreadName } from './read-tuning.js';
 import type { XmlElement } from './xml-tree.js';
 
@@ -184,9 +185,8 @@ function readDisk(
       ctx.error({ el: boot, attr: 'order' }, '<boot> needs order, a number from 1');
     }
   }
-  const address = ctx.child(disk, 'address');
-  if (address !== undefined) {
-    ctx.unsupported(address, 'Fixed guest device addresses (<address>) are not supported yet; vmkit places devices on their bus itself');
-  }
+  // virtio disks are PCI devices; the others sit on their controller (type='drive'). The resolvers check which fits the bus.
+  const address = readGuestAddress(state, disk, at, ['pci', 'drive']);
+  if (address !== undefined) out.address = address;
   return alias === undefined ? { disk: out } : { disk: out, alias };
 }

@@ -8,6 +8,7 @@ import { readNics } from './read-nics.js';
 import { readClock, readFeatures, readLifecycle, readOs, LIBVIRT_DEFAULT_MACHINE } from './read-os.js';
 import { readQemuCommandline } from './read-qemu.js';
 import { readCputune } from './read-tuning.js';
+import { enumAttr } from './read-values.js';
 import type { XmlContext } from './xml-context.js';
 import type { XmlElement } from './xml-tree.js';
 
@@ -69,6 +70,7 @@ export function readDomain(root: XmlElement, ctx: XmlContext): Draft {
   readClock(state);
   readLifecycle(state);
   readCputune(state, vcpu, meta);
+  readNoEffect(state);
 
   const devices = ctx.child(root, 'devices');
   let aliases = new Map<string, string>();
@@ -103,4 +105,34 @@ export function readDomain(root: XmlElement, ctx: XmlContext): Draft {
   if (qemuArgs.length > 0) draft.qemu_args = qemuArgs;
   ctx.finish(root);
   return draft;
+}
+
+/**
+ * What `virsh dumpxml` writes that has no effect under vmkit, accepted as written: `<resource><partition>`
+ * `/machine` (libvirt's default cgroup partition; vmkit makes no per-VM cgroup unless pinning asks for one)
+ * and `<seclabel type='none'|'dynamic'>` (vmkit relabels no files and loads no SELinux/AppArmor profile; QEMU
+ * runs as `user:`/`group:` or the daemon's default user). A static label or another partition asks for
+ * something vmkit does not do, and is refused.
+ */
+function readNoEffect(state: ReadState): void {
+  const { ctx, root } = state;
+  const resource = ctx.child(root, 'resource');
+  if (resource !== undefined) {
+    const partition = ctx.child(resource, 'partition');
+    const text = partition === undefined ? undefined : ctx.text(partition);
+    if (partition !== undefined && text !== '/machine') {
+      ctx.unsupported({ el: partition, text: true }, "vmkit does not place VMs in libvirt's cgroup partitions: use the default /machine (no effect) or remove <resource>", { found: JSON.stringify(text) });
+    }
+  }
+  for (const sec of ctx.children(root, 'seclabel')) {
+    const type = enumAttr(ctx, sec, 'type', ['none', 'dynamic', 'static']);
+    ctx.attr(sec, 'model');
+    ctx.attr(sec, 'relabel');
+    if (type === 'static') {
+      ctx.drop({ el: sec, attr: 'type' }, "A static security label is not applied by vmkit (it loads no SELinux/AppArmor label and relabels no files): use type='dynamic' or 'none', which have no effect");
+      continue;
+    }
+    // <label>/<imagelabel> are what a running domain got: runtime state, not configuration.
+    for (const runtime of ['label', 'imagelabel'] as const) for (const l of ctx.children(sec, runtime)) ctx.text(l);
+  }
 }

@@ -7,6 +7,7 @@
  */
 import { child } from '../pointer.js';
 import { put, type DraftForward, type DraftNic, type ReadState } from './draft.js';
+import { readGuestAddress } from './read-address.js';
 import { pciAddress } from './read-devices.js';
 import { enumAttr, intAttr } from './read-values.js';
 import type { XmlElement } from './xml-tree.js';
@@ -109,8 +110,8 @@ function readNic(state: ReadState, nic: XmlElement, i: number): DraftNic | undef
   readLink(state, nic);
   const bootIndex = readDeviceBoot(state, nic, at);
   if (bootIndex !== undefined) out.boot_index = bootIndex;
-  const address = ctx.child(nic, 'address');
-  if (address !== undefined) ctx.unsupported(address, 'Fixed guest device addresses (<address>) are not supported yet; vmkit places devices on their bus itself');
+  const address = readGuestAddress(state, nic, at, ['pci']);
+  if (address !== undefined) out.address = address;
   return out;
 }
 
@@ -157,24 +158,21 @@ function readLink(state: ReadState, nic: XmlElement): void {
   if (st === 'down') ctx.unsupported({ el: link, attr: 'state' }, "A link that starts down is not supported yet (QEMU sets it with QMP set_link after start); remove <link state='down'/>");
 }
 
-/** `<interface type='hostdev' managed='no'><source><address type='pci' .../></source>`: a VF assigned with vfio-pci. */
+/**
+ * `<interface type='hostdev' managed='yes|no'><mac/><source><address type='pci' .../></source>`: a VF assigned
+ * with vfio-pci; with managed='yes' vmkit binds it to vfio-pci around the run, and a `<mac>` is set on the VF
+ * through its PF before QEMU starts (process/managed-hostdevs.ts), as libvirt does.
+ */
 function readHostdevNic(state: ReadState, nic: XmlElement, at: string): DraftNic | undefined {
   const { ctx } = state;
   const out: DraftNic = { type: 'hostdev' };
   ctx.map(child(at, 'type'), { el: nic, attr: 'type' });
-  if (ctx.attr(nic, 'managed') !== 'no') {
-    ctx.drop(
-      { el: nic, attr: 'managed' },
-      "managed='yes' (libvirt's default: it rebinds the device to vfio-pci) is not supported; bind the VF to vfio-pci yourself and write managed='no'",
-      {},
-      nic,
-    );
-    return undefined;
-  }
+  if (enumAttr(ctx, nic, 'managed', ['yes', 'no']) === 'yes') out.managed = put(state, child(at, 'managed'), { el: nic, attr: 'managed' }, true);
   const mac = ctx.child(nic, 'mac');
   if (mac !== undefined) {
-    ctx.attr(mac, 'address');
-    ctx.unsupported(mac, "vmkit cannot set an assigned VF's MAC address (QEMU's vfio-pci has no mac, libvirt sets it through the PF): set it on the host (ip link set PF vf N mac ADDRESS) and remove <mac>");
+    const address = ctx.attr(mac, 'address');
+    if (address === undefined) ctx.error({ el: mac, attr: 'address' }, '<mac> needs address, like 52:54:00:12:34:56');
+    else out.mac = put(state, child(at, 'mac'), { el: mac, attr: 'address' }, address);
   }
   const driver = ctx.child(nic, 'driver');
   if (driver !== undefined) {
@@ -197,8 +195,8 @@ function readHostdevNic(state: ReadState, nic: XmlElement, at: string): DraftNic
   readLink(state, nic);
   const bootIndex = readDeviceBoot(state, nic, at);
   if (bootIndex !== undefined) out.boot_index = bootIndex;
-  const address = ctx.child(nic, 'address');
-  if (address !== undefined) ctx.unsupported(address, 'Fixed guest device addresses (<address>) are not supported yet; vmkit places devices on their bus itself');
+  const address = readGuestAddress(state, nic, at, ['pci']);
+  if (address !== undefined) out.address = address;
   return out;
 }
 

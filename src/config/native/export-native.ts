@@ -4,7 +4,8 @@
  * Paths are written absolute, as the spec holds them. Pure.
  */
 import { stringify } from 'yaml';
-import type { DomainSpec, NicSpec, ThreadSched } from '../../model/domain.js';
+import type { ControllerSpec, DomainSpec, DriveAddressSpec, NicSpec, PciAddressSpec, ThreadSched } from '../../model/domain.js';
+import { formatAddress, formatUsbAddress } from '../../model/pci.js';
 import { formatCpuSet } from '../../util/cpu-set.js';
 import { formatSize } from '../size.js';
 /** A mapping of the definition (its shape is checked when it is parsed back). */
@@ -20,8 +21,27 @@ function sched(s: ThreadSched | undefined): Plain | undefined {
   return s === undefined ? undefined : compact({ policy: s.policy, priority: s.priority });
 }
 
+function address(a: PciAddressSpec | DriveAddressSpec | undefined): string | undefined {
+  return a === undefined ? undefined : formatAddress(a);
+}
+
+function controller(c: ControllerSpec): Plain {
+  const common = { type: c.type, index: c.index, address: address(c.address) };
+  switch (c.type) {
+    case 'pci':
+      return compact({ ...common, model: c.model, chassis: c.chassis, port: c.port });
+    case 'usb':
+      return compact({ ...common, model: c.model, ports: c.ports, master_startport: c.masterStartPort });
+    case 'scsi':
+      return compact({ ...common, model: c.model });
+    case 'sata':
+    case 'virtio-serial':
+      return compact(common);
+  }
+}
+
 function nic(n: NicSpec): Plain {
-  const common = { mac: n.mac, boot_index: n.bootIndex, mtu: n.mtu };
+  const common = { mac: n.mac, boot_index: n.bootIndex, mtu: n.mtu, address: address(n.address) };
   switch (n.kind) {
     case 'user':
       return compact({
@@ -37,7 +57,7 @@ function nic(n: NicSpec): Plain {
     case 'network':
       return compact({ type: 'network', network: n.network, model: n.model, ...common });
     case 'hostdev':
-      return compact({ type: 'hostdev', host: n.host, boot_index: n.bootIndex });
+      return compact({ type: 'hostdev', host: n.host, managed: n.managed, mac: n.mac, boot_index: n.bootIndex, address: address(n.address) });
   }
 }
 
@@ -101,7 +121,7 @@ export function nativeDefinition(spec: DomainSpec): Plain {
               order: [...boot.order],
             }),
     disks: spec.disks.map((d) =>
-      compact({ path: d.path, format: d.format, bus: d.bus, media: d.media, cache: d.cache, aio: d.aio, readonly: d.readonly, iothread: d.iothread, boot_index: d.bootIndex, serial: d.serial }),
+      compact({ path: d.path, format: d.format, bus: d.bus, media: d.media, cache: d.cache, aio: d.aio, readonly: d.readonly, iothread: d.iothread, boot_index: d.bootIndex, serial: d.serial, address: address(d.address) }),
     ),
     nics: spec.nics.map(nic),
     serial:
@@ -110,13 +130,15 @@ export function nativeDefinition(spec: DomainSpec): Plain {
         : spec.serial.mode === 'file'
           ? { type: 'file', path: spec.serial.path, append: spec.serial.append }
           : { type: 'unix', path: spec.serial.path, server: spec.serial.server },
-    graphics: spec.graphics.type === 'none' ? 'none' : { type: 'vnc', listen: spec.graphics.listen, display: spec.graphics.display ?? 'auto' },
+    graphics: spec.graphics.type === 'none' ? 'none' : compact({ type: 'vnc', listen: spec.graphics.listen, display: spec.graphics.display ?? 'auto', video_address: address(spec.graphics.videoAddress) }),
     balloon:
       spec.balloon === undefined
         ? undefined
-        : compact({ stats_period: spec.balloon.statsPeriod, autodeflate: spec.balloon.autodeflate, free_page_reporting: spec.balloon.freePageReporting }),
-    rngs: spec.rngs?.map((r) => (r.backend === 'random' ? { backend: 'random', source: r.source } : { backend: 'builtin' })),
-    hostdevs: spec.hostdevs?.map((h) => compact({ host: h.host, boot_index: h.bootIndex })),
+        : compact({ stats_period: spec.balloon.statsPeriod, autodeflate: spec.balloon.autodeflate, free_page_reporting: spec.balloon.freePageReporting, address: address(spec.balloon.address) }),
+    rngs: spec.rngs?.map((r) => compact(r.backend === 'random' ? { backend: 'random', source: r.source, address: address(r.address) } : { backend: 'builtin', address: address(r.address) })),
+    hostdevs: spec.hostdevs?.map((h) => compact({ host: h.host, managed: h.managed, boot_index: h.bootIndex, address: address(h.address) })),
+    inputs: spec.inputs?.map((i) => compact({ type: i.type, bus: i.bus, address: i.address === undefined ? undefined : formatUsbAddress(i.address) })),
+    controllers: spec.controllers?.map(controller),
     iothreads: [...spec.iothreads],
     qemu_args: spec.qemuArgs.length === 0 ? undefined : [...spec.qemuArgs],
     env: Object.keys(spec.process.env).length === 0 ? undefined : { ...spec.process.env },

@@ -7,6 +7,7 @@ import type { Static } from '@sinclair/typebox';
 import type { BalloonSpec, BootSpec, DiskSpec, GraphicsSpec, HostdevSpec, NicSpec, RngSpec, SerialSpec } from '../../model/domain.js';
 import { child } from '../pointer.js';
 import type { Loose, ResolveContext } from '../resolve-context.js';
+import { resolvePciAddress } from './resolve-addresses.js';
 import type { BalloonInput, DomainInputT, HostdevInput, RngInput } from './schema.js';
 
 export const DEFAULT_VNC_LISTEN = '127.0.0.1';
@@ -66,16 +67,19 @@ export function resolveGraphics(input: Loose<DomainInputT['graphics']>): Graphic
   if (input === undefined || input === 'none') return { type: 'none' };
   if (input === 'vnc') return { type: 'vnc', listen: DEFAULT_VNC_LISTEN, display: 0 };
   const display = input.display ?? 0;
-  return { type: 'vnc', listen: input.listen ?? DEFAULT_VNC_LISTEN, ...(display === 'auto' ? {} : { display }) };
+  const videoAddress = resolvePciAddress(input.video_address);
+  return { type: 'vnc', listen: input.listen ?? DEFAULT_VNC_LISTEN, ...(display === 'auto' ? {} : { display }), ...(videoAddress === undefined ? {} : { videoAddress }) };
 }
 
 export function resolveBalloon(input: Loose<Static<typeof BalloonInput>> | undefined): BalloonSpec | undefined {
   if (input === undefined || input === false) return undefined;
   if (input === true) return { autodeflate: false, freePageReporting: false };
+  const address = resolvePciAddress(input.address);
   return {
     ...(input.stats_period === undefined || input.stats_period === 0 ? {} : { statsPeriod: input.stats_period }),
     autodeflate: input.autodeflate ?? false,
     freePageReporting: input.free_page_reporting ?? false,
+    ...(address === undefined ? {} : { address }),
   };
 }
 
@@ -83,13 +87,15 @@ export function resolveRngs(input: Loose<readonly (Static<typeof RngInput> | und
   const out: RngSpec[] = [];
   (input ?? []).forEach((r, i) => {
     if (r === undefined) return;
+    const address = resolvePciAddress(r.address);
+    const addr = address === undefined ? {} : { address };
     if (r.backend === 'builtin') {
-      out.push({ backend: 'builtin' });
+      out.push({ backend: 'builtin', ...addr });
       return;
     }
     const source = ctx.path((r as { source?: string }).source ?? DEFAULT_RNG_SOURCE);
     checkPath(source, child(child('/rngs', i), 'source'), ctx);
-    out.push({ backend: 'random', source });
+    out.push({ backend: 'random', source, ...addr });
   });
   return out;
 }
@@ -100,7 +106,13 @@ export function resolveHostdevs(input: Loose<readonly (Static<typeof HostdevInpu
     if (h === undefined) return;
     const at = child('/hostdevs', i);
     const host = normalizePci(h.host, child(at, 'host'), `hostdevs[${i}]`, pci, ctx);
-    out.push({ host: host ?? '', ...(h.boot_index === undefined ? {} : { bootIndex: h.boot_index }) });
+    const address = resolvePciAddress(h.address);
+    out.push({
+      host: host ?? '',
+      ...(h.boot_index === undefined ? {} : { bootIndex: h.boot_index }),
+      ...(h.managed === true ? { managed: true } : {}),
+      ...(address === undefined ? {} : { address }),
+    });
   });
   return out;
 }

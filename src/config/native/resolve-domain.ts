@@ -6,6 +6,7 @@ import { child } from '../pointer.js';
 import type { Loose, ResolveContext } from '../resolve-context.js';
 import { DEFAULT_MEMORY_MIB, MIN_MEMORY_MIB, resolveCpu, resolveMachine, resolveMemoryBacking, resolveNumaCells, resolveNumaTune } from './resolve-compute.js';
 import { checkDeviceBoot, resolveBalloon, resolveGraphics, resolveHostdevs, resolveRngs, resolveSerial, type PciOwners } from './resolve-devices.js';
+import { checkAddresses, resolveControllers, resolveInputs } from './resolve-addresses.js';
 import { resolveNics } from './resolve-network.js';
 import { resolveClock, resolveCurrentMemory, resolveFeatures, resolveLifecycle, withPflash } from './resolve-platform.js';
 import { resolveBoot, resolveDisks } from './resolve-storage.js';
@@ -57,6 +58,10 @@ export function resolveDomain(input: Loose<DomainInputT>, ctx: ResolveContext, f
   checkDeviceBoot({ boot, disks, nics, hostdevs }, ctx);
   const balloon = resolveBalloon(input.balloon);
   const rngs = resolveRngs(input.rngs, ctx);
+  const graphics = resolveGraphics(input.graphics);
+  const controllers = resolveControllers(input.controllers, machine, ctx);
+  checkAddresses({ machine, controllers, disks, nics, hostdevs, balloon, rngs, graphics }, ctx);
+  const inputs = resolveInputs(input.inputs, controllers, ctx);
   return {
     name: input.name ?? '',
     ...(input.uuid === undefined ? {} : { uuid: input.uuid.toLowerCase() }),
@@ -77,10 +82,12 @@ export function resolveDomain(input: Loose<DomainInputT>, ctx: ResolveContext, f
     disks,
     nics,
     serial: resolveSerial(input.serial, ctx),
-    graphics: resolveGraphics(input.graphics),
+    graphics,
     ...(balloon === undefined ? {} : { balloon }),
     ...(rngs.length === 0 ? {} : { rngs }),
     ...(hostdevs.length === 0 ? {} : { hostdevs }),
+    ...(controllers.length === 0 ? {} : { controllers }),
+    ...(inputs.length === 0 ? {} : { inputs }),
     iothreads,
     qemuArgs: checkQemuArgs(input.qemu_args ?? [], '/qemu_args', ctx),
     tuning: resolveTuning(input.tuning, { vcpus: cpu.vcpus, iothreads }, ctx),

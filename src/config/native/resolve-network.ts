@@ -3,6 +3,7 @@ import type { Static } from '@sinclair/typebox';
 import type { NicModel, NicSpec, PortForward } from '../../model/domain.js';
 import { child } from '../pointer.js';
 import type { Loose, ResolveContext } from '../resolve-context.js';
+import { resolvePciAddress } from './resolve-addresses.js';
 import { normalizePci, type PciOwners } from './resolve-devices.js';
 import type { NicInput, UserNicInput } from './schema.js';
 
@@ -10,7 +11,7 @@ import type { NicInput, UserNicInput } from './schema.js';
 export const DEFAULT_FORWARD_ADDRESS = '127.0.0.1';
 
 /** The fields of the NIC kinds that have a netdev (user, tap, bridge, network). */
-type NetNicIn = Loose<{ type: 'user' | 'tap' | 'bridge' | 'network'; model?: NicModel; mac?: string; mtu?: number; ifname?: string; bridge?: string; network?: string }>;
+type NetNicIn = Loose<{ type: 'user' | 'tap' | 'bridge' | 'network'; model?: NicModel; mac?: string; mtu?: number; ifname?: string; bridge?: string; network?: string; address?: string }>;
 
 export function resolveNics(input: Loose<readonly (Static<typeof NicInput> | undefined)[]> | undefined, ctx: ResolveContext, pci: PciOwners = new Map()): NicSpec[] {
   const nics: NicSpec[] = [];
@@ -21,14 +22,9 @@ export function resolveNics(input: Loose<readonly (Static<typeof NicInput> | und
     if (n === undefined) return;
     const at = child('/nics', i);
     const id = `net${i}`;
-    const boot = n.boot_index === undefined ? {} : { bootIndex: n.boot_index };
-    if (n.type === 'hostdev') {
-      const host = normalizePci(n.host, child(at, 'host'), `nics[${i}]`, pci, ctx);
-      nics.push({ kind: 'hostdev', id, model: 'vfio-pci', host: host ?? '', ...boot });
-      return;
-    }
+    const address = resolvePciAddress((n as { address?: string }).address);
+    const boot = { ...(n.boot_index === undefined ? {} : { bootIndex: n.boot_index }), ...(address === undefined ? {} : { address }) };
     const nn = n as NetNicIn;
-    const model = nn.model ?? 'virtio';
     let mac: string | undefined;
     if (nn.mac !== undefined) {
       mac = nn.mac.toLowerCase();
@@ -47,6 +43,13 @@ export function resolveNics(input: Loose<readonly (Static<typeof NicInput> | und
         macs.set(mac, i);
       }
     }
+    if (n.type === 'hostdev') {
+      const h = n as Loose<{ host: string; managed?: boolean }>;
+      const host = normalizePci(h.host, child(at, 'host'), `nics[${i}]`, pci, ctx);
+      nics.push({ kind: 'hostdev', id, model: 'vfio-pci', host: host ?? '', ...(mac === undefined ? {} : { mac }), ...boot, ...(h.managed === true ? { managed: true } : {}) });
+      return;
+    }
+    const model = nn.model ?? 'virtio';
     if (nn.mtu !== undefined && model !== 'virtio') {
       ctx.problems.add(child(at, 'mtu'), { message: `Only virtio NICs can be told an MTU; this NIC's model is ${model}`, expected: 'model: virtio, or no mtu', found: String(nn.mtu) });
     }

@@ -4,6 +4,7 @@ import type { BootSpec, DiskBus, DiskSpec, MachineSpec } from '../../model/domai
 import { child } from '../pointer.js';
 import type { Loose, ResolveContext } from '../resolve-context.js';
 import { closest } from '../suggest.js';
+import { resolveAddress } from './resolve-addresses.js';
 import type { BootInput, DiskInput } from './schema.js';
 
 export function resolveBoot(input: Loose<Static<typeof BootInput>> | undefined, ctx: ResolveContext): BootSpec | undefined {
@@ -30,6 +31,11 @@ export function defaultCdromBus(machine: MachineSpec): DiskBus {
   return /^(pc|pc-i440fx.*|pc-\d.*|isapc)$/.test(machine.type) ? 'ide' : 'sata';
 }
 
+function addressOf(text: string | undefined): Pick<DiskSpec, 'address'> {
+  const address = resolveAddress(text);
+  return address === undefined ? {} : { address };
+}
+
 const DIRECT_CACHES = new Set(['none', 'directsync']);
 const VIRTIO_SERIAL_MAX = 20;
 
@@ -42,7 +48,8 @@ export function resolveDisks(
   const bootIndexOwner = new Map<number, number>();
   const writers = new Map<string, number>();
   const readers = new Map<string, number>();
-  let scsiIothread: { readonly name: string; readonly disk: number } | undefined;
+  /** Per virtio-scsi controller index: the iothread it runs in, and the disk that named it first. */
+  const scsiIothreads = new Map<number, { readonly name: string; readonly disk: number }>();
   (input ?? []).forEach((d, i) => {
     if (d === undefined) return;
     const at = child('/disks', i);
@@ -67,22 +74,26 @@ export function resolveDisks(
       ctx.problems.add(child(at, 'readonly'), { message: 'A cdrom is always read-only; remove `readonly: false` or use media disk', found: 'false' });
     }
     if (d.iothread !== undefined) {
-      // The one place of the iothread rules: virtio-blk disks run in their own iothread; SCSI disks share one
-      // virtio-scsi controller, which runs in one iothread (the argv builder gives the controller that one).
+      // The one place of the iothread rules: virtio-blk disks run in their own iothread; the SCSI disks of one
+      // virtio-scsi controller share it, and it runs in one iothread (the argv builder gives it that one).
       if (bus !== 'virtio' && bus !== 'scsi') {
         ctx.problems.add(child(at, 'iothread'), {
           message: `An iothread serves virtio disks (virtio-blk dataplane) and the virtio-scsi controller of scsi disks, but this disk is on bus ${bus}`,
           expected: 'bus virtio or scsi',
           found: `bus ${bus}`,
         });
-      } else if (bus === 'scsi' && scsiIothread !== undefined && scsiIothread.name !== d.iothread) {
-        ctx.problems.add(child(at, 'iothread'), {
-          message: `All scsi disks share one virtio-scsi controller, which already runs in iothread \`${scsiIothread.name}\` (set by disks[${scsiIothread.disk}]): give them the same iothread, or put this disk on bus virtio`,
-          expected: JSON.stringify(scsiIothread.name),
-          found: JSON.stringify(d.iothread),
-        });
       } else if (bus === 'scsi') {
-        scsiIothread ??= { name: d.iothread, disk: i };
+        const address = resolveAddress(d.address);
+        const controller = address?.type === 'drive' ? address.controller : 0;
+        const first = scsiIothreads.get(controller);
+        if (first === undefined) scsiIothreads.set(controller, { name: d.iothread, disk: i });
+        else if (first.name !== d.iothread) {
+          ctx.problems.add(child(at, 'iothread'), {
+            message: `The scsi disks of virtio-scsi controller ${controller} share it, and it already runs in iothread \`${first.name}\` (set by disks[${first.disk}]): give them the same iothread, put this disk on another controller, or on bus virtio`,
+            expected: JSON.stringify(first.name),
+            found: JSON.stringify(d.iothread),
+          });
+        }
       }
       if (!env.iothreads.includes(d.iothread) && !ctx.broken('/iothreads')) {
         const guess = closest(d.iothread, env.iothreads);
@@ -146,6 +157,7 @@ export function resolveDisks(
       ...(d.iothread === undefined ? {} : { iothread: d.iothread }),
       ...(d.boot_index === undefined ? {} : { bootIndex: d.boot_index }),
       ...(d.serial === undefined ? {} : { serial: d.serial }),
+      ...addressOf(d.address),
     });
   });
   return disks;

@@ -51,6 +51,38 @@ export const DISK_AIOS = ['threads', 'native', 'io_uring'] as const;
 export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'rtl8139'] as const;
 export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;
 
+// ---- guest device addresses and controllers ----
+/** An optional guest PCI address on a device. */
+const pciAddress = (what = 'the device') =>
+  Type.Optional(str(PATTERNS.guestPci, `Where the guest sees ${what}: pci:DOMAIN:BUS:SLOT.FUNCTION in hex, e.g. pci:0000:00:03.0; BUS is the index of a PCI controller (0: the root bus). Default: vmkit places it.`));
+export const CONTROLLER_TYPES = ['pci', 'usb', 'scsi', 'sata', 'virtio-serial'] as const;
+export const PCI_CONTROLLER_MODELS = ['pcie-root-port', 'pci-bridge', 'dmi-to-pci-bridge', 'pcie-to-pci-bridge'] as const;
+export const USB_CONTROLLER_MODELS = ['qemu-xhci', 'nec-xhci', 'piix3-uhci', 'piix4-uhci', 'ich9-ehci1', 'ich9-uhci1', 'ich9-uhci2', 'ich9-uhci3'] as const;
+export const InputInput = obj(
+  {
+    type: oneOf(['tablet', 'mouse', 'keyboard'] as const, 'tablet (absolute pointer, what VNC clients want), mouse or keyboard.'),
+    bus: Type.Optional(oneOf(['usb'] as const, 'usb (default; the PS/2 mouse and keyboard are always there and never listed).')),
+    address: Type.Optional(str(PATTERNS.usbAddress, 'Where it plugs in: usb:BUS:PORT, BUS the index of a USB controller, e.g. usb:0:1. Default: QEMU picks a free port of USB controller 0.')),
+  },
+  'A USB input device (usb-tablet, usb-mouse, usb-kbd); needs a USB controller.',
+);
+
+export const ControllerInput = obj(
+  {
+    type: oneOf(CONTROLLER_TYPES, 'pci (a root port or bridge: a new PCI bus), usb, scsi (virtio-scsi), sata (AHCI; built into q35) or virtio-serial.'),
+    index: Type.Optional(Type.Integer({ minimum: 0, maximum: 255, description: 'The controller\'s index among those of its type (default 0; a pci controller needs one from 1: it is the bus number its devices name).' })),
+    model: Type.Optional(
+      oneOf([...PCI_CONTROLLER_MODELS, ...USB_CONTROLLER_MODELS, 'virtio-scsi'] as const, 'pci: pcie-root-port, pci-bridge, dmi-to-pci-bridge or pcie-to-pci-bridge (required); usb: qemu-xhci (q35 default), piix3-uhci (pc default), nec-xhci, piix4-uhci, ich9-ehci1, ich9-uhci1-3; scsi: virtio-scsi.'),
+    ),
+    chassis: Type.Optional(Type.Integer({ minimum: 0, maximum: 255, description: 'pcie-root-port, pci-bridge: chassis number (default: the index).' })),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 255, description: 'pcie-root-port: port number (default: the index).' })),
+    ports: Type.Optional(Type.Integer({ minimum: 1, maximum: 15, description: 'qemu-xhci, nec-xhci: USB ports of each kind (p2, p3).' })),
+    master_startport: Type.Optional(Type.Integer({ minimum: 0, maximum: 5, description: 'ich9-uhci1-3: the first port of the ich9-ehci1 (same index) this companion serves: 0, 2 or 4.' })),
+    address: pciAddress('the controller'),
+  },
+  'A controller: a PCIe root port or PCI bridge (a bus for devices to sit on), a USB, SCSI, SATA or virtio-serial controller.',
+);
+
 const Sched = obj(
   {
     policy: oneOf(SCHED_POLICIES, 'Linux scheduling policy: other, batch, idle, fifo or rr (deadline is not supported).'),
@@ -225,6 +257,9 @@ export const DiskInput = obj(
     iothread: Type.Optional(str(PATTERNS.qemuId, 'Name of one of `iothreads` to run this disk\'s I/O (virtio only).')),
     boot_index: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'Boot priority, lower first (firmware boot only; unique).' })),
     serial: Type.Optional(str(PATTERNS.diskSerial, 'Serial number the guest sees (at most 20 characters on virtio).')),
+    address: Type.Optional(
+      str(PATTERNS.diskAddress, 'Where the guest sees the disk: a PCI address pci:0000:00:05.0 (virtio), or drive:CONTROLLER:BUS:TARGET:UNIT on its controller (sata: the port is UNIT; ide: BUS 0-1, UNIT 0-1; scsi: TARGET is the SCSI id, UNIT the LUN). Default: vmkit places it.'),
+    ),
   },
   'A disk or cdrom.',
 );
@@ -245,6 +280,7 @@ const nicMac = () => Type.Optional(str(PATTERNS.mac, 'MAC address, e.g. 52:54:00
 const nicBootIndex = () =>
   Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'Boot priority, lower first (firmware boot only; unique among disks, NICs and host devices; not with boot.order).' }));
 const nicMtu = () => Type.Optional(Type.Integer({ minimum: 68, maximum: 65535, description: 'MTU the guest is told to use (virtio only, host_mtu).' }));
+const nicAddress = () => pciAddress('the NIC');
 
 export const UserNicInput = obj(
   {
@@ -254,6 +290,7 @@ export const UserNicInput = obj(
     forwards: Type.Optional(Type.Array(ForwardInput, { description: 'Host ports forwarded into the guest.' })),
     boot_index: nicBootIndex(),
     mtu: nicMtu(),
+    address: nicAddress(),
   },
   'A user-mode NIC.',
 );
@@ -266,6 +303,7 @@ export const TapNicInput = obj(
     mac: nicMac(),
     boot_index: nicBootIndex(),
     mtu: nicMtu(),
+    address: nicAddress(),
   },
   'A NIC on a host tap interface.',
 );
@@ -278,6 +316,7 @@ export const BridgeNicInput = obj(
     mac: nicMac(),
     boot_index: nicBootIndex(),
     mtu: nicMtu(),
+    address: nicAddress(),
   },
   'A NIC on a host bridge.',
 );
@@ -290,6 +329,7 @@ export const NetworkNicInput = obj(
     mac: nicMac(),
     boot_index: nicBootIndex(),
     mtu: nicMtu(),
+    address: nicAddress(),
   },
   'A NIC on a libvirt network.',
 );
@@ -297,8 +337,11 @@ export const NetworkNicInput = obj(
 export const HostdevNicInput = obj(
   {
     type: Type.Literal('hostdev', { description: 'A host NIC (an SR-IOV virtual function) assigned to the guest with vfio-pci.' }),
-    host: str(PATTERNS.pciAddress, 'Host PCI address of the device, already bound to vfio-pci, e.g. 0000:03:10.2. Set its MAC on the host (ip link set PF vf N mac ...).'),
+    host: str(PATTERNS.pciAddress, 'Host PCI address of the device, e.g. 0000:03:10.2: bound to vfio-pci already, or by vmkit with managed: true.'),
+    managed: Type.Optional(Type.Boolean({ description: 'true: vmkit binds the device to vfio-pci before QEMU starts and gives it back to its driver afterwards (needs an IOMMU); false (default): it is bound already.' })),
+    mac: Type.Optional(str(PATTERNS.mac, 'MAC address of the virtual function, set through its physical function before QEMU starts (needs managed: true).')),
     boot_index: nicBootIndex(),
+    address: nicAddress(),
   },
   'An assigned host NIC.',
 );
@@ -338,6 +381,7 @@ export const BalloonInput = Type.Union(
         stats_period: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'Seconds between guest memory statistics updates (0 or absent: off).' })),
         autodeflate: Type.Optional(Type.Boolean({ description: 'The guest returns memory when it runs out (deflate-on-oom; default false).' })),
         free_page_reporting: Type.Optional(Type.Boolean({ description: 'The guest reports free pages to the host (default false).' })),
+        address: pciAddress('the balloon'),
       },
       'A virtio balloon with options.',
     ),
@@ -351,18 +395,21 @@ export const RngInput = Type.Union(
       {
         backend: Type.Literal('random', { description: 'Read a host file.' }),
         source: Type.Optional(text('Host file to read (default /dev/urandom).')),
+        address: pciAddress('the RNG'),
       },
       'A virtio RNG fed from a host file.',
     ),
-    obj({ backend: Type.Literal('builtin', { description: 'QEMU\'s own generator (getrandom).' }) }, 'A virtio RNG fed by QEMU itself.'),
+    obj({ backend: Type.Literal('builtin', { description: 'QEMU\'s own generator (getrandom).' }), address: pciAddress('the RNG') }, 'A virtio RNG fed by QEMU itself.'),
   ],
   { description: 'A virtio RNG: {backend: random, source} or {backend: builtin}.' },
 );
 
 export const HostdevInput = obj(
   {
-    host: str(PATTERNS.pciAddress, 'Host PCI address, e.g. 0000:00:07.0; bind the device to vfio-pci first.'),
+    host: str(PATTERNS.pciAddress, 'Host PCI address, e.g. 0000:00:07.0: bound to vfio-pci already, or by vmkit with managed: true.'),
+    managed: Type.Optional(Type.Boolean({ description: 'true: vmkit binds the device to vfio-pci before QEMU starts and gives it back to its driver afterwards (needs an IOMMU); false (default): it is bound already.' })),
     boot_index: nicBootIndex(),
+    address: pciAddress('the device'),
   },
   'A host PCI device assigned to the guest with vfio-pci.',
 );
@@ -380,6 +427,7 @@ export const GraphicsInput = Type.Union(
             description: 'VNC display number (port 5900 + display; default 0), or auto: the first free one (vmkit show reports it).',
           }),
         ),
+        video_address: pciAddress('the VGA card'),
       },
       'A VNC display.',
     ),
@@ -476,6 +524,8 @@ export const DomainInput = Type.Object(
     balloon: Type.Optional(BalloonInput),
     rngs: Type.Optional(Type.Array(RngInput, { description: 'virtio RNGs, ids rng0, rng1, ...' })),
     hostdevs: Type.Optional(Type.Array(HostdevInput, { description: 'Host PCI devices assigned with vfio-pci, ids hostdev0, ... in order.' })),
+    inputs: Type.Optional(Type.Array(InputInput, { description: 'USB input devices, ids input0, input1, ... in order.' })),
+    controllers: Type.Optional(Type.Array(ControllerInput, { description: 'Controllers: PCIe root ports and PCI bridges (buses that device addresses name), USB, SCSI, SATA, virtio-serial.' })),
     iothreads: Type.Optional(IothreadsInput),
     qemu_args: Type.Optional(Type.Array(Type.String({ description: 'One QEMU argument.' }), { description: 'Extra QEMU arguments appended last; they win over generated ones.' })),
     env: Type.Optional(

@@ -2,17 +2,21 @@
  * Disks as `-blockdev` node graphs (a protocol node: `file`, or `host_device` for paths under /dev, then a format node with an explicit `driver=`, so
  * QEMU never probes the format of a guest-writable image) and one `-device` per disk on its bus:
  * - virtio: `virtio-blk-pci` (`virtio-blk-device` on microvm), with `iothread=` when set;
- * - scsi: one `virtio-scsi-pci,id=scsi0` controller (in the iothread its disks name: config allows only one), `scsi-hd`/`scsi-cd`
- *   at `scsi-id=<n>`;
+ * - scsi: `virtio-scsi-pci,id=scsi<N>` per SCSI controller (index 0 whenever a disk needs it; in the iothread
+ *   its disks name: config allows one per controller), `scsi-hd`/`scsi-cd` at `scsi-id=<n>` (or the disk's
+ *   drive address: channel, scsi-id = target, lun = unit);
  * - sata: q35's built-in ICH9 AHCI ports `ide.0`..`ide.5`; on pc an added `ahci,id=ahci0` (`ahci0.0`..`ahci0.5`);
  * - ide: on pc the PIIX buses `ide.0`/`ide.1`, two units each; on q35 there is no IDE controller, so ide
  *   disks take the next free AHCI port like sata disks do.
+ * A disk with a drive address takes that place (sata: port = unit; ide: bus and unit); the others take the
+ * free places left. virtio disks and the controllers take their PCI address (pci-plan.ts).
  */
 
 import type { DiskCache, DiskSpec, DomainSpec } from '../../model/domain.js';
 import { formatOpts, type OptEntry } from '../escape.js';
 import type { BootIndexes } from './boot.js';
 import { machineFamily, virtioTransport } from './machine-family.js';
+import { pciPlacer, type PciPlacer } from './pci-plan.js';
 import { unsupported } from './unsupported.js';
 
 export const SCSI_CONTROLLER_ID = 'scsi0';
@@ -49,9 +53,9 @@ const CACHE: Readonly<Record<DiskCache, CacheFlags>> = {
   unsafe: { direct: false, noFlush: true, writeCache: true },
 };
 
-export function diskArgs(spec: DomainSpec, boot: BootIndexes): string[] {
+export function diskArgs(spec: DomainSpec, boot: BootIndexes, pci: PciPlacer = pciPlacer(spec)): string[] {
   const buses = planBuses(spec);
-  const args: string[] = [...controllerArgs(spec, buses.pcAhci)];
+  const args: string[] = [...controllerArgs(spec, buses, pci)];
   spec.disks.forEach((disk, i) => {
     const names = diskNodeNames(disk.id);
     const cache = disk.cache === undefined ? undefined : CACHE[disk.cache];
@@ -87,6 +91,7 @@ export function diskArgs(spec: DomainSpec, boot: BootIndexes): string[] {
         ['bootindex', boot.disks.get(disk.id)],
         ['serial', disk.serial],
         ['write-cache', cache === undefined || disk.media === 'cdrom' ? undefined : cache.writeCache],
+        ...(disk.bus === 'virtio' ? pci.opts(disk.address?.type === 'pci' ? disk.address : undefined, `disks[${i}]`) : []),
       ]),
     );
   });
@@ -123,16 +128,35 @@ interface BusPlan {
   readonly addresses: ReadonlyMap<string, readonly OptEntry[]>;
   /** A pc machine needs an added AHCI controller. */
   readonly pcAhci: boolean;
+  /** SCSI controller index -> the iothread of its first disk that has one (every index a disk uses is a key). */
+  readonly scsi: ReadonlyMap<number, string | undefined>;
 }
 
 /** Gives each disk its place on a bus, checking the machine has that bus and a free slot on it. */
 function planBuses(spec: DomainSpec): BusPlan {
   const family = machineFamily(spec.machine.type);
   const out = new Map<string, OptEntry[]>();
+  const scsi = new Map<number, string | undefined>();
+  // Places that disks with a drive address hold: the others skip them.
+  const takenScsi = new Set<string>();
+  const takenAhci = new Set<number>();
+  const takenPiix = new Set<number>();
+  for (const d of spec.disks) {
+    const a = d.address;
+    if (a?.type !== 'drive') continue;
+    if (d.bus === 'scsi') takenScsi.add(`${a.controller}:${a.target}`);
+    else if (d.bus === 'sata') takenAhci.add(a.unit);
+    else if (d.bus === 'ide' && family === 'pc') takenPiix.add(a.bus * 2 + a.unit);
+  }
   let scsiId = 0;
   let ahciPort = 0;
   let piixUnit = 0;
+  const useScsi = (index: number, iothread: string | undefined): void => {
+    if (!scsi.has(index) || (scsi.get(index) === undefined && iothread !== undefined)) scsi.set(index, scsi.get(index) ?? iothread);
+  };
+  let ahciUsed = false;
   spec.disks.forEach((disk, i) => {
+    const a = disk.address?.type === 'drive' ? disk.address : undefined;
     const path = `disks[${i}].bus`;
     if (disk.format === 'luks') {
       unsupported(spec, `disks[${i}].format`, 'LUKS images need a key secret, which vmkit cannot pass yet: use a decrypted image or qcow2', 'luks');
@@ -143,7 +167,19 @@ function planBuses(spec: DomainSpec): BusPlan {
     switch (disk.bus) {
       case 'virtio':
         return;
-      case 'scsi':
+      case 'scsi': {
+        if (a !== undefined) {
+          useScsi(a.controller, disk.iothread);
+          out.set(disk.id, [
+            ['bus', `scsi${a.controller}.0`],
+            ['channel', a.bus],
+            ['scsi-id', a.target],
+            ['lun', a.unit],
+          ]);
+          return;
+        }
+        while (takenScsi.has(`0:${scsiId}`)) scsiId++;
+        useScsi(0, disk.iothread);
         out.set(disk.id, [
           ['bus', `${SCSI_CONTROLLER_ID}.0`],
           ['channel', 0],
@@ -151,9 +187,18 @@ function planBuses(spec: DomainSpec): BusPlan {
           ['lun', 0],
         ]);
         return;
+      }
       case 'sata':
       case 'ide': {
+        if (family === 'pc' && disk.bus === 'ide' && a !== undefined) {
+          out.set(disk.id, [
+            ['bus', `ide.${a.bus}`],
+            ['unit', a.unit],
+          ]);
+          return;
+        }
         if (family === 'pc' && disk.bus === 'ide') {
+          while (takenPiix.has(piixUnit)) piixUnit++;
           if (piixUnit >= PIIX_IDE_UNITS) {
             unsupported(spec, path, `Machine ${spec.machine.type} has ${PIIX_IDE_UNITS} IDE slots (2 buses x 2 units): move this disk to bus sata, scsi or virtio`, 'ide');
           }
@@ -167,6 +212,12 @@ function planBuses(spec: DomainSpec): BusPlan {
         if (family !== 'pc' && family !== 'q35') {
           unsupported(spec, path, `Machine ${spec.machine.type} has no ${disk.bus.toUpperCase()} controller: use bus virtio or scsi, or machine q35/pc`, disk.bus);
         }
+        ahciUsed = true;
+        if (a !== undefined) {
+          out.set(disk.id, [['bus', family === 'q35' ? `ide.${a.unit}` : `${PC_AHCI_ID}.${a.unit}`]]);
+          return;
+        }
+        while (takenAhci.has(ahciPort)) ahciPort++;
         if (ahciPort >= AHCI_PORTS) {
           unsupported(spec, path, `Machine ${spec.machine.type} has ${AHCI_PORTS} SATA ports${family === 'q35' ? ' (shared by sata and ide disks)' : ''}: move this disk to bus scsi or virtio`, disk.bus);
         }
@@ -176,23 +227,30 @@ function planBuses(spec: DomainSpec): BusPlan {
       }
     }
   });
-  return { addresses: out, pcAhci: family === 'pc' && ahciPort > 0 };
+  const listedSata = (spec.controllers ?? []).some((c) => c.type === 'sata');
+  for (const c of spec.controllers ?? []) if (c.type === 'scsi' && !scsi.has(c.index)) scsi.set(c.index, undefined);
+  return { addresses: out, pcAhci: family === 'pc' && (ahciUsed || listedSata), scsi };
 }
 
-function controllerArgs(spec: DomainSpec, pcAhci: boolean): string[] {
+function controllerArgs(spec: DomainSpec, buses: BusPlan, pci: PciPlacer): string[] {
   const args: string[] = [];
-  const scsi = spec.disks.filter((d) => d.bus === 'scsi');
-  if (scsi.length > 0) {
-    // config/native/resolve-storage.ts makes sure the scsi disks that name an iothread name the same one.
-    const iothread = scsi.find((d) => d.iothread !== undefined)?.iothread;
+  const controllers = spec.controllers ?? [];
+  for (const index of [...buses.scsi.keys()].sort((x, y) => x - y)) {
+    // config/native/resolve-storage.ts makes sure the disks of one controller that name an iothread name the same one.
+    const iothread = buses.scsi.get(index);
+    const listed = controllers.find((c) => c.type === 'scsi' && c.index === index);
     args.push(
       '-device',
       formatOpts(`virtio-scsi-${virtioTransport(spec.machine.type)}`, [
-        ['id', SCSI_CONTROLLER_ID],
+        ['id', index === 0 ? SCSI_CONTROLLER_ID : `scsi${index}`],
         ['iothread', iothread],
+        ...pci.opts(listed?.address, `controllers.scsi[${index}]`),
       ]),
     );
   }
-  if (pcAhci) args.push('-device', formatOpts('ahci', [['id', PC_AHCI_ID]]));
+  if (buses.pcAhci) {
+    const listed = controllers.find((c) => c.type === 'sata');
+    args.push('-device', formatOpts('ahci', [['id', PC_AHCI_ID], ...pci.opts(listed?.address, 'controllers.sata[0]')]));
+  }
   return args;
 }

@@ -7,12 +7,13 @@
 import type { DomainSpec } from '../../model/domain.js';
 import { formatOpts } from '../escape.js';
 import { virtioTransport } from './machine-family.js';
+import { pciPlacer, type PciPlacer } from './pci-plan.js';
 import { unsupported } from './unsupported.js';
 
 /** The last display an automatic VNC port may take (port 5999). */
 export const VNC_AUTO_LAST_DISPLAY = 99;
 
-export function graphicsArgs(spec: DomainSpec): string[] {
+export function graphicsArgs(spec: DomainSpec, pci: PciPlacer = pciPlacer(spec)): string[] {
   const g = spec.graphics;
   if (g.type === 'none') return ['-display', 'none'];
   if (virtioTransport(spec.machine.type) === 'device') {
@@ -21,5 +22,7 @@ export function graphicsArgs(spec: DomainSpec): string[] {
   // An IPv6 listen address needs brackets so its colons are not read as the display separator.
   const host = g.listen.includes(':') && !g.listen.startsWith('[') ? `[${g.listen}]` : g.listen;
   const vnc = g.display === undefined ? formatOpts(`${host}:0`, [['to', VNC_AUTO_LAST_DISPLAY]]) : formatOpts(`${host}:${g.display}`, []);
-  return ['-vnc', vnc, '-device', 'VGA'];
+  const where = pci.opts(g.videoAddress, 'graphics.video_address');
+  // Placed by vmkit: named video0 (libvirt's id) so it can be found; otherwise unchanged.
+  return ['-vnc', vnc, '-device', formatOpts('VGA', [['id', where.length > 0 ? 'video0' : undefined], ...where])];
 }

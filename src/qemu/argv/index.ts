@@ -12,15 +12,18 @@ import { bootArgs } from './boot.js';
 import { consoleArgs } from './console.js';
 import type { ArgvContext } from './context.js';
 import { controlArgs, nativeNameOpts } from './control.js';
+import { controllerArgs } from './controllers.js';
 import { cpuArgs } from './cpu.js';
 import { planDeviceBoot } from './device-boot.js';
 import { deviceArgs } from './devices.js';
 import { diskArgs } from './disks.js';
 import { graphicsArgs } from './graphics.js';
+import { inputArgs } from './inputs.js';
 import { iothreadArgs } from './iothreads.js';
 import { machineArgs } from './machine.js';
 import { memoryArgs } from './memory.js';
 import { nicArgs } from './nics.js';
+import { pciPlacer } from './pci-plan.js';
 import { rawArgs, rawNameOpts } from './raw.js';
 
 export type { ArgvContext, RuntimePaths } from './context.js';
@@ -44,6 +47,7 @@ export function buildArgv(spec: DomainSpec, ctx: ArgvContext): string[] {
 
 function nativeArgv(spec: DomainSpec, ctx: ArgvContext): string[] {
   const boot = planDeviceBoot(spec);
+  const pci = pciPlacer(spec);
   return [
     ...controlArgs(ctx, { nodefaults: true, name: nativeNameOpts(spec) }),
     ...machineArgs(spec, ctx),
@@ -51,11 +55,13 @@ function nativeArgv(spec: DomainSpec, ctx: ArgvContext): string[] {
     ...memoryArgs(spec),
     ...iothreadArgs(spec),
     ...bootArgs(spec, ctx),
-    ...diskArgs(spec, boot),
-    ...nicArgs(spec, boot, ctx),
+    ...controllerArgs(spec, pci),
+    ...diskArgs(spec, boot, pci),
+    ...nicArgs(spec, boot, ctx, pci),
     ...consoleArgs(spec, ctx),
-    ...graphicsArgs(spec),
-    ...deviceArgs(spec, boot),
+    ...graphicsArgs(spec, pci),
+    ...inputArgs(spec),
+    ...deviceArgs(spec, boot, pci),
   ];
 }
 

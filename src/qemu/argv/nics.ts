@@ -9,6 +9,7 @@ import { formatOpts, type OptEntry } from '../escape.js';
 import type { BootIndexes } from './boot.js';
 import type { ArgvContext } from './context.js';
 import { virtioTransport } from './machine-family.js';
+import { pciPlacer, type PciPlacer } from './pci-plan.js';
 import { unsupported } from './unsupported.js';
 
 /** Forwards without a host address listen on loopback only, never on every interface. */
@@ -21,13 +22,14 @@ const PCI_MODEL: Readonly<Record<NicModel, string>> = {
   rtl8139: 'rtl8139',
 };
 
-export function nicArgs(spec: DomainSpec, boot: BootIndexes, ctx: Pick<ArgvContext, 'networkBridges'>): string[] {
+export function nicArgs(spec: DomainSpec, boot: BootIndexes, ctx: Pick<ArgvContext, 'networkBridges'>, pci: PciPlacer = pciPlacer(spec)): string[] {
   return spec.nics.flatMap((nic, i) => {
     if (nic.kind === 'hostdev') {
       if (virtioTransport(spec.machine.type) === 'device') {
         unsupported(spec, `nics[${i}].type`, `Machine ${spec.machine.type} has no PCI bus for an assigned device`, 'hostdev');
       }
-      return ['-device', formatOpts('vfio-pci', [['host', nic.host], ['id', nic.id], ['bootindex', boot.nics.get(nic.id)]])];
+      // The MAC is set on the VF through its PF before QEMU starts (process/managed-hostdevs.ts): vfio-pci has none.
+      return ['-device', formatOpts('vfio-pci', [['host', nic.host], ['id', nic.id], ['bootindex', boot.nics.get(nic.id)], ...pci.opts(nic.address, `nics[${i}]`)])];
     }
     return [
       '-netdev',
@@ -39,6 +41,7 @@ export function nicArgs(spec: DomainSpec, boot: BootIndexes, ctx: Pick<ArgvConte
         ['mac', nic.mac],
         ['host_mtu', nic.mtu],
         ['bootindex', boot.nics.get(nic.id)],
+        ...(virtioTransport(spec.machine.type) === 'pci' ? pci.opts(nic.address, `nics[${i}]`) : []),
       ]),
     ];
   });
