@@ -187,6 +187,8 @@ test('tuning rules: unknown iothreads, isolation without pins, priorities', () =
   assert.equal(two[0]?.path, 'disks[2].iothread');
   assert.equal(two[0]?.line, 6);
   assert.match(two[0]?.message ?? '', /virtio-scsi controller 0 share it, and it already runs in iothread `io0` \(set by disks\[0\]\)/);
+  const apart = 'name: a\niothreads: 2\ncontrollers: [{type: scsi, index: 0}, {type: scsi, index: 1}]\ndisks:\n  - {path: /i, format: raw, iothread: io0, bus: scsi, address: "drive:0:0:0:0"}\n  - {path: /k, format: raw, iothread: io1, bus: scsi, address: "drive:1:0:0:0"}\n';
+  assert.deepEqual(validateDefinition(apart, { baseDir: '/' }), [], 'disks on different virtio-scsi controllers may use different iothreads');
 });
 
 test('qemu_args may not take over what vmkit manages', () => {
