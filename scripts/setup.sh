@@ -40,6 +40,7 @@ fi
 say "building (tsc, then the esbuild bundle that bin/vmkit runs)"
 rm -rf dist   # no stale output from removed sources
 npx tsc -p tsconfig.json
+npx tsc -p web/tsconfig.json   # the dashboard's browser code (checked only; esbuild bundles it)
 node dist/scripts/bundle.js
 
 bash scripts/build-guest.sh
