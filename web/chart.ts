@@ -13,6 +13,7 @@ export class LineChart {
       s.push(v);
       if (s.length > this.points) s.shift();
     });
+    this.canvas.dataset['points'] = String(this.series[0]?.length ?? 0);
     this.draw();
   }
 
