@@ -1,8 +1,13 @@
 /**
  * The /proc and /sys files statistics come from: thread times, QEMU's resident set, the taps of its NICs
  * and their counters. Each read is one small file; a thread or process that is gone reads as undefined.
+ *
+ * These files are generated from kernel memory when read: no disk, nothing to wait for. They are read
+ * synchronously (tens of microseconds each): the promise API would take four thread-pool round trips per
+ * file (open, fstat, read, close), which under load cost milliseconds per sample and queue behind
+ * other file work of the daemon.
  */
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { NET_COUNTER_FILES, parseSchedstat, parseStatusRss, parseTaskStat, parseTunIff, type SchedStat, type TaskTimes } from './proc-parse.js';
 import type { NicCounters } from './types.js';
@@ -14,9 +19,9 @@ export interface HostPaths {
 
 export const HOST_PATHS: HostPaths = { proc: '/proc', sysNet: '/sys/class/net' };
 
-async function text(path: string): Promise<string | undefined> {
+function text(path: string): string | undefined {
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
@@ -25,7 +30,8 @@ async function text(path: string): Promise<string | undefined> {
 /** A thread's CPU times (stat) and run/wait nanoseconds (schedstat). */
 export async function readThreadTimes(pid: number, tid: number, paths: HostPaths = HOST_PATHS): Promise<{ times?: TaskTimes; sched?: SchedStat }> {
   const dir = `${paths.proc}/${pid}/task/${tid}`;
-  const [stat, sched] = await Promise.all([text(`${dir}/stat`), text(`${dir}/schedstat`)]);
+  const stat = text(`${dir}/stat`);
+  const sched = text(`${dir}/schedstat`);
   const times = stat === undefined ? undefined : parseTaskStat(stat);
   const s = sched === undefined ? undefined : parseSchedstat(sched);
   return { ...(times === undefined ? {} : { times }), ...(s === undefined ? {} : { sched: s }) };
@@ -33,12 +39,12 @@ export async function readThreadTimes(pid: number, tid: number, paths: HostPaths
 
 /** The whole process's CPU times (/proc/<pid>/stat: every thread, exited ones included). */
 export async function readProcessTimes(pid: number, paths: HostPaths = HOST_PATHS): Promise<TaskTimes | undefined> {
-  const stat = await text(`${paths.proc}/${pid}/stat`);
+  const stat = text(`${paths.proc}/${pid}/stat`);
   return stat === undefined ? undefined : parseTaskStat(stat);
 }
 
 export async function readRss(pid: number, paths: HostPaths = HOST_PATHS): Promise<number | undefined> {
-  const status = await text(`${paths.proc}/${pid}/status`);
+  const status = text(`${paths.proc}/${pid}/status`);
   return status === undefined ? undefined : parseStatusRss(status);
 }
 
@@ -54,26 +60,32 @@ export interface TunInterface {
 export async function readTunInterfaces(pid: number, paths: HostPaths = HOST_PATHS): Promise<TunInterface[]> {
   let fds: string[];
   try {
-    fds = await readdir(`${paths.proc}/${pid}/fd`);
+    fds = readdirSync(`${paths.proc}/${pid}/fd`);
   } catch {
     return [];
   }
-  const names = await Promise.all(
-    fds.map(async (fd) => {
-      const target = await readlink(`${paths.proc}/${pid}/fd/${fd}`).catch(() => '');
-      if (target !== '/dev/net/tun') return undefined;
-      const info = await text(`${paths.proc}/${pid}/fdinfo/${fd}`);
-      return info === undefined ? undefined : parseTunIff(info);
-    }),
-  );
+  const names = fds.map((fd) => {
+    let target = '';
+    try {
+      target = readlinkSync(`${paths.proc}/${pid}/fd/${fd}`);
+    } catch {
+      return undefined;
+    }
+    if (target !== '/dev/net/tun') return undefined;
+    const info = text(`${paths.proc}/${pid}/fdinfo/${fd}`);
+    return info === undefined ? undefined : parseTunIff(info);
+  });
   const unique = [...new Set(names.filter((n): n is string => n !== undefined))];
-  const out = await Promise.all(
-    unique.map(async (name): Promise<TunInterface> => {
-      const ifindex = Number((await text(`${paths.sysNet}/${name}/ifindex`))?.trim() ?? NaN);
-      const master = await readlink(`${paths.sysNet}/${name}/master`).then(basename, () => undefined);
-      return { name, ifindex: Number.isFinite(ifindex) ? ifindex : Number.MAX_SAFE_INTEGER, ...(master === undefined ? {} : { master }) };
-    }),
-  );
+  const out = unique.map((name): TunInterface => {
+    const ifindex = Number(text(`${paths.sysNet}/${name}/ifindex`)?.trim() ?? NaN);
+    let master: string | undefined;
+    try {
+      master = basename(readlinkSync(`${paths.sysNet}/${name}/master`));
+    } catch {
+      master = undefined;
+    }
+    return { name, ifindex: Number.isFinite(ifindex) ? ifindex : Number.MAX_SAFE_INTEGER, ...(master === undefined ? {} : { master }) };
+  });
   return out.sort((a, b) => a.ifindex - b.ifindex);
 }
 
@@ -83,7 +95,7 @@ export async function readTunInterfaces(pid: number, paths: HostPaths = HOST_PAT
  */
 export async function readTapCounters(ifname: string, paths: HostPaths = HOST_PATHS): Promise<NicCounters | undefined> {
   const dir = `${paths.sysNet}/${ifname}/statistics`;
-  const values = await Promise.all(NET_COUNTER_FILES.map((f) => text(`${dir}/${f}`)));
+  const values = NET_COUNTER_FILES.map((f) => text(`${dir}/${f}`));
   if (values.some((v) => v === undefined)) return undefined;
   const [rxB, rxP, rxE, rxD, txB, txP, txE, txD] = values.map((v) => Number(v?.trim()));
   return {
