@@ -6,7 +6,7 @@ import { alternate, table, type Row } from './stats.js';
 import { REPO } from '../test/helpers/guest.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-/** BENCH_ONLY=a,b,caps,tuning,daemon,cli limits the run to some groups (a: paused start, b: boots, caps, tuning, daemon: defines and start storms through `vmkit daemon`, cli: whole `vmkit` processes). */
+/** BENCH_ONLY=a,b,caps,tuning,daemon,cli,observe limits the run to some groups (a: paused start, b: boots, caps, tuning, daemon: defines and start storms through `vmkit daemon`, cli: whole `vmkit` processes, observe: /metrics and console viewers through `vmkit daemon --web`). */
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const wanted = (group: string): boolean => ONLY.length === 0 || ONLY.includes(group);
 
@@ -39,6 +39,10 @@ async function main(): Promise<void> {
   if (wanted('daemon')) {
     const { daemonBenchmarks } = await import('./daemon.js');
     extra += `\n${(await daemonBenchmarks()).markdown}\n`;
+  }
+  if (wanted('observe')) {
+    const { observeBench } = await import('./observe.js');
+    extra += `\n${(await observeBench({ runs: Math.max(RUNS, 20) })).markdown}\n`;
   }
   const md = `# vmkit benchmark ${new Date().toISOString()}\n\n${RUNS} runs per side, alternating A/B, after one warm-up each.\n\n${table(rows)}\n${extra}`;
   process.stdout.write(`\n${md}`);
