@@ -10,7 +10,7 @@
  * QEMU's exit and removes the directory: the work vmkit does around the same QEMU, without vmkit.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,8 @@ async function bareQemu(binary: string, argvTemplate: readonly string[]): Promis
   const t0 = performance.now();
   const dir = await mkdtemp(join(tmpdir(), 'vmkit-bench-bare-'));
   const argv = argvTemplate.map((a) => a.replaceAll(RUN_DIR, dir));
+  // The run directory's layout (src/process/state-dir.ts): QMP in it, pid file and console under q/.
+  await mkdir(join(dir, 'q'));
   const qmpL = await QmpListener.listen(join(dir, 'qmp.sock'));
   let consoleDone: Promise<void> = Promise.resolve();
   const consoleServer = createServer((s: Socket) => {
@@ -72,7 +74,7 @@ async function bareQemu(binary: string, argvTemplate: readonly string[]): Promis
       s.on('close', () => r());
     });
   });
-  await new Promise<void>((r) => consoleServer.listen(join(dir, 'console.sock'), r));
+  await new Promise<void>((r) => consoleServer.listen(join(dir, 'q', 'console.sock'), r));
   const child = spawn(binary, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
