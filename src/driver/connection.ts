@@ -38,6 +38,8 @@ export interface DriverOptions extends EmbeddedOptions {
   readonly detached?: boolean;
   /** Parse definitions on this many worker threads (daemon mode: keeps the event loop free). Default 0: in-thread. */
   readonly parseThreads?: number;
+  /** With parseThreads: longest one definition may take to parse (default PARSE_TIME_LIMIT_MS). */
+  readonly parseTimeLimitMs?: number;
 }
 
 /** What opening a root found in its run directory. */
@@ -95,7 +97,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     this.uri = `embed://${opts.root}`;
     if (opts.beforeCont !== undefined) this.beforeCont = opts.beforeCont;
     this.store = new DomainStore(opts.root, { noSync: this.noSync });
-    this.parsePool = (opts.parseThreads ?? 0) > 0 ? new ParsePool(opts.parseThreads) : undefined;
+    this.parsePool = (opts.parseThreads ?? 0) > 0 ? new ParsePool(opts.parseThreads, opts.parseTimeLimitMs === undefined ? {} : { timeLimitMs: opts.parseTimeLimitMs }) : undefined;
     this.setMaxListeners(0);
     process.on('exit', this.onExit);
   }
