@@ -108,6 +108,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
     req.on('close', onClose);
   });
 }
+
 /**
  * The path of a request target and its query. Only origin-form targets (`/v1/...`) are served: the host of
  * an absolute or `//` target is never taken from the request.
@@ -276,15 +277,13 @@ export class ApiServer {
     try {
       // A refused connection has had its answer (see admit); nothing is served on it.
       if (!(await this.permitted(req.socket)) || this.refused.has(req.socket)) return;
-      {
-        const url = requestUrl(req.url);
-        if (req.method === 'GET' && url.pathname === '/v1/events') {
-          this.openStream(req, res, url.searchParams.get('domain') ?? undefined);
-          return;
-        }
-        if (this.turn.over()) await this.turn.later();
-        reply = await this.route(req, url);
+      const url = requestUrl(req.url);
+      if (req.method === 'GET' && url.pathname === '/v1/events') {
+        this.openStream(req, res, url.searchParams.get('domain') ?? undefined);
+        return;
       }
+      if (this.turn.over()) await this.turn.later();
+      reply = await this.route(req, url);
     } catch (e) {
       const { status, body } = errorBody(e);
       reply = { status, body };

@@ -64,6 +64,8 @@ export function describeSchema(schemaIn: unknown): string {
 interface Mismatch {
   readonly keyword: '$mismatch';
   readonly instancePath: string;
+  /** The value no branch of the union fits: invalid as a whole (the problem may name its discriminator key). */
+  readonly unionPath: string;
   readonly expected: string;
   readonly data: unknown;
   /** Allowed values of a discriminator key, for a did-you-mean. */
@@ -150,9 +152,9 @@ function resolveUnions(errors: readonly ErrorObject[]): Issue[] {
     let m: Mismatch;
     if (paths.size === 1 && allHaveDiscr && discr[0] !== undefined) {
       const allowed = [...new Set(discr.map((e) => String((e.params as { allowedValue: unknown }).allowedValue)))];
-      m = { keyword: '$mismatch', instancePath: discr[0].instancePath, expected: list(allowed.map((a) => `\`${a}\``)), data: discr[0].data, allowed };
+      m = { keyword: '$mismatch', instancePath: discr[0].instancePath, unionPath: u.instancePath, expected: list(allowed.map((a) => `\`${a}\``)), data: discr[0].data, allowed };
     } else {
-      m = { keyword: '$mismatch', instancePath: u.instancePath, expected: describeSchema(u.parentSchema), data: u.data };
+      m = { keyword: '$mismatch', instancePath: u.instancePath, unionPath: u.instancePath, expected: describeSchema(u.parentSchema), data: u.data };
     }
     added.push(m);
   }
@@ -178,6 +180,7 @@ export function reportSchemaErrors(errors: readonly ErrorObject[], problems: Pro
     if (!isAjv(e)) {
       const m = e;
       invalid.push(m.instancePath);
+      if (m.unionPath !== m.instancePath) invalid.push(m.unionPath);
       if (m.allowed !== undefined) {
         const guess = typeof m.data === 'string' ? closest(m.data, m.allowed) : undefined;
         add(m.instancePath, { message: `Unsupported value${guess === undefined ? '' : `; did you mean \`${guess}\`?`}`, expected: m.expected, found: found(m.data) });

@@ -29,6 +29,9 @@ const INDICATORS = new Set(['?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!
  */
 const MAX_FAST_DEPTH = MAX_DEPTH / 2;
 
+/** YAML allows at most 1024 characters from the start of an implicit key to its `:`; keep well below. */
+const MAX_KEY_SPAN = 1000;
+
 class Bail extends Error {}
 const BAIL = new Bail();
 
@@ -105,6 +108,7 @@ class Reader {
       }
       const text = line.text;
       const colon = keyEnd(text, col);
+      if (colon - col > MAX_KEY_SPAN) bail();
       const key = text.slice(col, colon).trimEnd();
       let j = colon + 1;
       while (text[j] === ' ') j++;
@@ -266,7 +270,7 @@ function flow(text: string, j: number, depth: number): [unknown, number] {
     if (open === '{') {
       const start = k;
       while (k < text.length && text[k] !== ':' && text[k] !== ',' && text[k] !== '}' && text[k] !== '{' && text[k] !== '[' && text[k] !== ']') k++;
-      if (text[k] !== ':' || text[k + 1] !== ' ') bail();
+      if (text[k] !== ':' || text[k + 1] !== ' ' || k - start > MAX_KEY_SPAN) bail();
       const key = text.slice(start, k).trimEnd();
       k++;
       skip();

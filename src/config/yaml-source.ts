@@ -180,7 +180,8 @@ export function readYaml(text: string, file?: string): YamlSource {
   };
 
   const r = range(doc.contents);
-  index.set('', { ...(r === undefined ? {} : { value: r }), node: doc.contents as Node | null });
+  // An empty document still has a place: problems about the whole of it are reported at 1:1.
+  index.set('', { value: r ?? [0, 0], node: doc.contents as Node | null });
   const value = doc.contents === null ? undefined : walk(doc.contents, '', 1);
   const problems = new Problems({ file, index, root: value });
   problems.list.push(...placeholder.list);
