@@ -5,7 +5,7 @@
  * (the library's own check compares each key with every earlier one), and at most MAX_YAML_NODES values are
  * read. Pure.
  */
-import { Composer, Document, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError, type Node, type Scalar } from 'yaml';
+import { Composer, Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError, type Alias, type Node, type Scalar } from 'yaml';
 import type { CST } from 'yaml';
 import { MAX_DEPTH, MAX_YAML_NODES } from './limits.js';
 import { child } from './pointer.js';
@@ -101,6 +101,7 @@ export function readYaml(text: string, file?: string): YamlSource {
   const active = new Set<Node>();
   const structural: Array<{ pointer: string; message: string; at: 'key' | 'value' }> = [];
 
+  const aliasTargets = resolveAliases(doc.contents);
   const walk = (node: unknown, pointer: string, depth: number): unknown => {
     if (--budget < 0) {
       if (budget === -1) structural.push({ pointer, message: `The document is too large (more than ${MAX_YAML_NODES} values, aliases expanded); a definition is far smaller`, at: 'value' });
@@ -113,7 +114,7 @@ export function readYaml(text: string, file?: string): YamlSource {
       return null;
     }
     if (isAlias(node)) {
-      const target = node.resolve(doc);
+      const target = aliasTargets.get(node);
       if (target === undefined || active.has(target)) {
         structural.push({ pointer, message: `Alias *${node.source} cannot be resolved (unknown or recursive anchor)`, at: 'value' });
         return null;
@@ -188,6 +189,32 @@ export function readYaml(text: string, file?: string): YamlSource {
   for (const s of structural) problems.add(s.pointer, { message: s.message, at: s.at });
   const fatal = budget < 0 || duplicates || tooDeep;
   return { doc, value: fatal && duplicates ? undefined : value, index, problems, fatal };
+}
+
+/**
+ * The node each alias stands for: the last node before it (in document order) with its anchor, as
+ * `Alias.resolve` finds it, found for every alias in one pass (`Alias.resolve` walks the whole document
+ * for each alias).
+ */
+function resolveAliases(root: unknown): Map<Alias, Node | undefined> {
+  const targets = new Map<Alias, Node | undefined>();
+  const anchors = new Map<string, Node>();
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const n = stack.pop();
+    if (isAlias(n)) {
+      targets.set(n, anchors.get(n.source));
+      continue;
+    }
+    if (isPair(n)) {
+      stack.push(n.value, n.key);
+      continue;
+    }
+    if (!isScalar(n) && !isMap(n) && !isSeq(n)) continue;
+    if (n.anchor !== undefined) anchors.set(n.anchor, n);
+    if (isMap(n) || isSeq(n)) for (let i = n.items.length - 1; i >= 0; i--) stack.push(n.items[i]);
+  }
+  return targets;
 }
 
 function tooDeepMessage(): string {
