@@ -4,7 +4,7 @@
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, setPriority } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDefinitionFast } from '../config/parse-definition.js';
 import { Connection, type OpenReport } from '../driver/connection.js';
 import { storeWriter } from '../driver/store-writer.js';
@@ -12,8 +12,9 @@ import { warmSpawner } from '../driver/spawner.js';
 import { VmkitError } from '../errors.js';
 import { parseGroup } from '../host/accounts.js';
 import { defaultAccessPolicy, type AccessPolicy } from './peer-cred.js';
+import { ensurePrivateDir } from './private-dir.js';
 import { ApiServer } from './server.js';
-import { defaultRoot, defaultSocketPath } from './uri.js';
+import { defaultRoot, defaultSocketPath, sessionSocketDir } from './uri.js';
 
 export interface DaemonOptions {
   readonly socket?: string;
@@ -26,11 +27,21 @@ export interface DaemonOptions {
   readonly noSync?: boolean;
   /** Worker threads parsing definitions (default: the CPU count, at most 4). */
   readonly parseThreads?: number;
+  /** Longest one definition may take to parse before it is refused (default PARSE_TIME_LIMIT_MS, 10 s). */
+  readonly parseTimeLimitMs?: number;
+  /** Most client connections open at once (default MAX_CONNECTIONS, 1024); more are answered 503 and closed. */
+  readonly maxConnections?: number;
   /**
    * Nice value for the daemon's threads (QEMU keeps the process's own): a control plane that answers
    * while hundreds of QEMUs start. Default: unchanged.
    */
   readonly niceness?: number;
+  /** Let clients that are not root define privileged options (`--allow-raw`); see DriverOptions.allowRaw. */
+  readonly allowRaw?: boolean;
+  /** The account QEMU runs as when a definition names none (DriverOptions.qemuUser; null: the daemon's own). */
+  readonly qemuUser?: string | number | null;
+  /** QEMU binaries any client may name as `emulator` (DriverOptions.emulators). */
+  readonly emulators?: readonly string[];
   /** Start domains marked autostart (default true). */
   readonly autostart?: boolean;
   readonly version: string;
@@ -54,7 +65,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const uid = process.getuid?.() ?? 0;
   const vmkitGid = uid === 0 ? await groupId('vmkit') : undefined;
   const access = opts.access ?? defaultAccessPolicy(uid, vmkitGid);
-  const conn = await Connection.open({ root, detached: true, parseThreads: opts.parseThreads ?? Math.max(1, Math.min(4, availableParallelism())), ...(opts.noSync === true ? { noSync: true } : {}) });
+  // Session mode's socket directory is private: made 0700, and refused when someone else made it.
+  if (dirname(socket) === sessionSocketDir()) await ensurePrivateDir(dirname(socket), uid);
+  const conn = await Connection.open({ root, detached: true, parseThreads: opts.parseThreads ?? Math.max(1, Math.min(4, availableParallelism())), ...(opts.noSync === true ? { noSync: true } : {}), ...(opts.parseTimeLimitMs === undefined ? {} : { parseTimeLimitMs: opts.parseTimeLimitMs }), ...(opts.allowRaw === true ? { allowRaw: true } : {}), ...(opts.qemuUser === undefined ? {} : { qemuUser: opts.qemuUser }), ...(opts.emulators === undefined ? {} : { emulators: opts.emulators }) });
   const report = conn.openReport;
   // The store writer thread starts now, not at the first define; plain definitions are read on this
   // thread (driver/definition-input.ts): compile the validator and JIT the reader here too.
@@ -74,6 +87,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       version: opts.version,
       ...(opts.socketMode === undefined ? {} : { mode: opts.socketMode }),
       ...(vmkitGid === undefined ? {} : { gid: vmkitGid }),
+      ...(opts.maxConnections === undefined ? {} : { maxConnections: opts.maxConnections }),
       log,
     });
   } catch (e) {

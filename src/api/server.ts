@@ -5,7 +5,7 @@
  * the serial console is a raw byte stream after an HTTP Upgrade.
  */
 import { consoleUnavailable } from '../process/serial-files.js';
-import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -18,7 +18,7 @@ import { errorBody } from './http-errors.js';
 import { LoopLag } from './loop-lag.js';
 import { openApiDocument } from './openapi.js';
 import { serveObserve, timeRequest } from './routes-observe.js';
-import { allowed, peerCred, type AccessPolicy } from './peer-cred.js';
+import { allowed, peerCred, type AccessPolicy, type PeerCred } from './peer-cred.js';
 import { DefineBody, DefineManyBody, DestroyBody, EmptyBody, ShutdownBody, StartBody, UpdateBody, validateBody, type DefineBodyT, type DefineManyBodyT } from './schemas.js';
 import { socketAnswers } from './uri.js';
 
@@ -30,8 +30,13 @@ export interface ApiServerOptions {
   readonly mode?: number;
   /** Group to give the socket file (system mode: the vmkit group). */
   readonly gid?: number;
+  /** Most client connections open at once (default MAX_CONNECTIONS); more are answered 503 and closed. */
+  readonly maxConnections?: number;
   readonly log?: (line: string) => void;
 }
+
+/** Most client connections open at once, event streams and consoles included. */
+export const MAX_CONNECTIONS = 1024;
 
 /** Largest request body read (a definition is at most 4 MiB of text, JSON-escaped). */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -104,6 +109,33 @@ function readBody(req: http.IncomingMessage): Promise<string> {
     req.on('close', onClose);
   });
 }
+
+/**
+ * The path of a request target and its query. Only origin-form targets (`/v1/...`) are served: the host of
+ * an absolute or `//` target is never taken from the request.
+ */
+export function requestUrl(target: string | undefined): URL {
+  if (target === undefined || !target.startsWith('/')) {
+    throw new VmkitError('InvalidArgument', `Invalid request target ${JSON.stringify(target ?? '')}: use a path such as /v1/domains`);
+  }
+  try {
+    return new URL(`http://vmkit${target}`);
+  } catch {
+    throw new VmkitError('InvalidArgument', `Invalid request target ${JSON.stringify(target)}: use a path such as /v1/domains`);
+  }
+}
+
+/** One %-encoded path segment, decoded; a malformed escape is a bad request (400), not a server error. */
+export function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new VmkitError('InvalidArgument', `Malformed %-escape in the URL path segment ${JSON.stringify(segment)}: encode names with encodeURIComponent`, {
+      details: { segment },
+    });
+  }
+}
+
 /** An event-stream client that falls this far behind is dropped rather than buffered without bound. */
 const MAX_STREAM_BACKLOG = 4 * 1024 * 1024;
 const MAX_CONSOLE_BACKLOG = 1024 * 1024;
@@ -121,6 +153,10 @@ interface EventClient {
 export class ApiServer {
   private readonly server: http.Server;
   private readonly verdicts = new WeakMap<Socket, Promise<boolean>>();
+  /** Connections answered with a refusal (403, 503) and being closed: nothing more is served on them. */
+  private readonly refused = new WeakSet<Socket>();
+  /** When the last "too many connections" line was logged (one a second at most). */
+  private fullLoggedAt = 0;
   private readonly sockets = new Set<Socket>();
   private readonly streams = new Set<EventClient>();
   private readonly consoles = new Set<Socket>();
@@ -144,14 +180,14 @@ export class ApiServer {
     conn.on('event', this.onEvent);
   }
 
-  /** Listens on `opts.socket` (replacing a stale socket file; refusing when a daemon answers there). */
+  /**
+   * Listens on `opts.socket`: a stale socket there is replaced; a socket a daemon answers on, and anything
+   * that is not a socket (file, directory, symbolic link), are refused and left alone.
+   */
   static async listen(conn: Connection, opts: ApiServerOptions): Promise<ApiServer> {
     const api = new ApiServer(conn, opts);
     await mkdir(dirname(opts.socket), { recursive: true, mode: 0o755 });
-    if (await socketAnswers(opts.socket)) {
-      throw new VmkitError('AlreadyExists', `A vmkit daemon already listens on ${opts.socket}: stop it first, or use another --socket`, { details: { socket: opts.socket } });
-    }
-    await unlink(opts.socket).catch(() => undefined);
+    await replaceableSocket(opts.socket);
     // The socket is created with the umask's mode: keep everyone but the owner out until chmod.
     const umask = process.umask(0o177);
     try {
@@ -186,16 +222,47 @@ export class ApiServer {
 
   // ---- connections and credentials ---------------------------------------------------------------------
 
+  /**
+   * A new connection: over the connection limit it is answered 503 and closed; otherwise its peer is
+   * checked (SO_PEERCRED), and a peer that may not use the daemon is answered 403 and closed at once.
+   */
   private admit(socket: Socket): void {
+    const max = this.opts.maxConnections ?? MAX_CONNECTIONS;
+    if (this.sockets.size >= max) {
+      if (Date.now() - this.fullLoggedAt >= 1000) {
+        this.fullLoggedAt = Date.now();
+        this.opts.log?.(`refused a client: ${this.sockets.size} connections are open, the most this daemon serves`);
+      }
+      this.turnAway(socket, 503, new VmkitError('HostError', `The vmkit daemon has ${max} connections open, the most it serves: close some and retry`, { details: { reason: 'connections', max } }));
+      return;
+    }
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const cred = peerCred(socket);
+    this.creds.set(socket, cred);
     const verdict = allowed(cred, this.opts.access).catch(() => false);
     this.verdicts.set(socket, verdict);
     void verdict.then((ok) => {
-      if (!ok) this.opts.log?.(`refused a client: uid ${cred?.uid ?? '?'} pid ${cred?.pid ?? '?'} (allowed: ${this.opts.access.describe})`);
+      if (ok) return;
+      this.opts.log?.(`refused a client: uid ${cred?.uid ?? '?'} pid ${cred?.pid ?? '?'} (allowed: ${this.opts.access.describe})`);
+      this.turnAway(socket, 403, this.refusal());
     });
   }
+
+  /** Answers `status` with the error as JSON on a raw connection and closes it (at once if the peer does not read). */
+  private turnAway(socket: Socket, status: number, e: VmkitError): void {
+    this.refused.add(socket);
+    if (socket.destroyed) return;
+    const text = JSON.stringify(errorBody(e).body);
+    if (!socket.writableEnded) {
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+    }
+    socket.once('finish', () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  /** Each connection's peer, read once when it was admitted. */
+  private readonly creds = new WeakMap<Socket, PeerCred | undefined>();
 
   private async permitted(socket: Socket): Promise<boolean> {
     return (await this.verdicts.get(socket)) === true;
@@ -213,20 +280,17 @@ export class ApiServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     let reply: Reply;
     try {
-      if (!(await this.permitted(req.socket))) {
-        res.shouldKeepAlive = false;
-        reply = { status: 403, body: errorBody(this.refusal()).body };
-      } else {
-        const url = new URL(req.url ?? '/', 'http://vmkit');
-        timeRequest(req, res, url);
-        if (await serveObserve(this.conn, req, res, url)) return;
-        if (req.method === 'GET' && url.pathname === '/v1/events') {
-          this.openStream(req, res, url.searchParams.get('domain') ?? undefined);
-          return;
-        }
-        if (this.turn.over()) await this.turn.later();
-        reply = await this.route(req, url);
+      // A refused connection has had its answer (see admit); nothing is served on it.
+      if (!(await this.permitted(req.socket)) || this.refused.has(req.socket)) return;
+      const url = requestUrl(req.url);
+      timeRequest(req, res, url);
+      if (await serveObserve(this.conn, req, res, url)) return;
+      if (req.method === 'GET' && url.pathname === '/v1/events') {
+        this.openStream(req, res, url.searchParams.get('domain') ?? undefined);
+        return;
       }
+      if (this.turn.over()) await this.turn.later();
+      reply = await this.route(req, url);
     } catch (e) {
       const { status, body } = errorBody(e);
       reply = { status, body };
@@ -245,7 +309,7 @@ export class ApiServer {
 
   private async route(req: http.IncomingMessage, url: URL): Promise<Reply> {
     const method = req.method ?? 'GET';
-    const parts = url.pathname.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+    const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeSegment);
     const c = this.conn;
     if (parts[0] === 'openapi.json' && parts.length === 1 && method === 'GET') return { status: 200, body: openApiDocument(this.opts.version) };
     if (parts[0] !== 'v1') throw notFound(method, url.pathname);
@@ -258,13 +322,13 @@ export class ApiServer {
     }
     if (parts[1] === 'batch' && parts[2] === 'define' && parts.length === 3) {
       if (method !== 'POST') throw notAllowed(method, url.pathname);
-      return { status: 200, body: await this.defineMany(await this.body(req, DefineManyBody)) };
+      return { status: 200, body: await this.defineMany(await this.body(req, DefineManyBody), this.callerOf(req)) };
     }
     if (parts[1] !== 'domains') throw notFound(method, url.pathname);
     if (parts.length === 2) {
       if (method === 'GET') return { status: 200, body: c.snapshot() };
       if (method === 'POST') {
-        const d = await this.define(await this.body(req, DefineBody));
+        const d = await this.define(await this.body(req, DefineBody), this.callerOf(req));
         return { status: 201, body: d.snapshot() };
       }
       throw notAllowed(method, url.pathname);
@@ -315,10 +379,19 @@ export class ApiServer {
     }
   }
 
-  private define(b: DefineBodyT): Promise<Domain> {
+  /**
+   * Who sent the request (SO_PEERCRED of its connection, read when it was admitted): the driver lets only
+   * uid 0 (or any client of an `--allow-raw` daemon) define privileged options. An unknown peer counts as
+   * unprivileged.
+   */
+  private callerOf(req: http.IncomingMessage): { uid: number } {
+    return { uid: this.creds.get(req.socket)?.uid ?? -1 };
+  }
+
+  private define(b: DefineBodyT, caller: { uid: number }): Promise<Domain> {
     return this.conn.define(
       { text: b.text, ...(b.file === undefined ? {} : { file: b.file }), ...(b.baseDir === undefined ? {} : { baseDir: b.baseDir }) },
-      { ...(b.autostart === undefined ? {} : { autostart: b.autostart }), ...(b.policies === undefined ? {} : { policies: b.policies }) },
+      { caller, ...(b.autostart === undefined ? {} : { autostart: b.autostart }), ...(b.policies === undefined ? {} : { policies: b.policies }) },
     );
   }
 
@@ -326,13 +399,13 @@ export class ApiServer {
    * A batch of defines: each is started in a turn with budget left (a definition is parsed at once, in
    * this thread), all run concurrently, and each gets its own result.
    */
-  private async defineMany(b: DefineManyBodyT): Promise<{ results: object[] }> {
+  private async defineMany(b: DefineManyBodyT, caller: { uid: number }): Promise<{ results: object[] }> {
     const results: object[] = new Array(b.definitions.length);
     const pending: Promise<void>[] = [];
     for (const [i, item] of b.definitions.entries()) {
       if (this.turn.over()) await this.turn.later();
       pending.push(
-        this.define(item).then(
+        this.define(item, caller).then(
           (d) => {
             results[i] = { domain: d.snapshot() };
           },
@@ -430,13 +503,13 @@ export class ApiServer {
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
     };
     try {
-      if (!(await this.permitted(socket))) return fail(this.refusal());
-      const url = new URL(req.url ?? '/', 'http://vmkit');
+      if (!(await this.permitted(socket)) || this.refused.has(socket)) return;
+      const url = requestUrl(req.url);
       const m = /^\/v1\/domains\/([^/]+)\/console$/.exec(url.pathname);
       if (m?.[1] === undefined || req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'vmkit-console') {
         return fail(new VmkitError('NotFound', `No upgrade endpoint ${req.method} ${url.pathname}: use GET /v1/domains/{id}/console with Upgrade: vmkit-console`));
       }
-      const d = this.conn.lookup(decodeURIComponent(m[1]));
+      const d = this.conn.lookup(decodeSegment(m[1]));
       if (d.pid === undefined) {
         return fail(new VmkitError('InvalidState', `Cannot attach to the console of domain '${d.name}': it is ${d.state()}, and the console needs a running QEMU`, { details: { domain: d.name, state: d.state() } }));
       }
@@ -484,4 +557,37 @@ function notFound(method: string, path: string): VmkitError {
 
 function notAllowed(method: string, path: string): VmkitError {
   return new VmkitError('InvalidArgument', `Method ${method} is not allowed on ${path}: see GET /openapi.json`, { details: { method, path } });
+}
+
+function kindOf(st: import('node:fs').Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFile()) return 'a regular file';
+  if (st.isFIFO()) return 'a FIFO';
+  return 'a device or other special file';
+}
+
+/**
+ * Makes way for a new socket at `path`: nothing there is fine; a socket no daemon answers on is removed;
+ * a socket a daemon answers on, and anything that is not a socket, are refused and left as they are.
+ */
+async function replaceableSocket(path: string): Promise<void> {
+  let st: import('node:fs').Stats;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new VmkitError('HostError', `Cannot check ${path} before listening there: ${(e as Error).message}`, { cause: e, details: { socket: path } });
+  }
+  if (!st.isSocket()) {
+    throw new VmkitError('InvalidArgument', `${path} exists and is ${kindOf(st)}, not a socket: vmkit only replaces a stale socket; remove it yourself or choose another --socket`, {
+      details: { socket: path },
+    });
+  }
+  if (await socketAnswers(path)) {
+    throw new VmkitError('AlreadyExists', `A vmkit daemon already listens on ${path}: stop it first, or use another --socket`, { details: { socket: path } });
+  }
+  await unlink(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw new VmkitError('HostError', `Cannot remove the stale socket ${path}: ${e.message}`, { cause: e, details: { socket: path } });
+  });
 }

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { VmkitError } from '../errors.js';
 import { errorFromBody } from './http-errors.js';
+import { verifiedConnection } from './server-check.js';
 
 export interface RequestOptions {
   /** Bound on the whole request (default 120 s). */
@@ -14,12 +15,16 @@ const IDLE_SOCKET_MS = 10_000;
 
 export class Transport {
   private readonly agent: http.Agent;
+  private readonly connectVerified: ReturnType<typeof verifiedConnection>;
 
   constructor(readonly socketPath: string) {
     // Enough sockets that hundreds of concurrent operations are not queued on the client side.
     // Idle sockets are closed here after 10 s, well before the daemon's 30 s, so that a busy client
     // rarely picks a socket the daemon is closing.
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 512, timeout: IDLE_SOCKET_MS });
+    // Every new connection is checked (the server runs as root or as us) before a request is written on it.
+    this.connectVerified = verifiedConnection(socketPath);
+    this.agent.createConnection = this.connectVerified as http.Agent['createConnection'];
   }
 
   /**
@@ -89,7 +94,8 @@ export class Transport {
   stream(path: string, timeoutMs = 10_000): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
     return new Promise((resolve, reject) => {
       // A stream holds its socket for good: keep it out of the request pool.
-      const req = http.request({ socketPath: this.socketPath, method: 'GET', path, agent: false }, (res) => {
+      // No agent (agent: false would make a fresh one, which ignores createConnection): the socket is this request's.
+      const req = http.request({ socketPath: this.socketPath, method: 'GET', path, createConnection: this.connectVerified as http.ClientRequestArgs['createConnection'] }, (res) => {
         clearTimeout(timer);
         if (res.statusCode !== 200) {
           const chunks: Buffer[] = [];
@@ -126,7 +132,7 @@ export class Transport {
         socketPath: this.socketPath,
         method: 'GET',
         path,
-        agent: false,
+        createConnection: this.connectVerified as http.ClientRequestArgs['createConnection'],
         headers: { Connection: 'Upgrade', Upgrade: protocol },
       });
       const timer = setTimeout(() => {
@@ -165,6 +171,7 @@ export class Transport {
   }
 
   private unreachable(e: unknown, method?: string, path?: string): VmkitError {
+    if (e instanceof VmkitError) return e; // the server check's own refusal
     const err = e as NodeJS.ErrnoException;
     const hint =
       err.code === 'ENOENT' || err.code === 'ECONNREFUSED'

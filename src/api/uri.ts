@@ -1,6 +1,8 @@
 /**
  * Connection URIs and their defaults (DESIGN.md): `embed:///abs/root` or `unix:///path/vmkit.sock`.
- * Default socket: /run/vmkit/vmkit.sock as root, $XDG_RUNTIME_DIR/vmkit/vmkit.sock otherwise.
+ * Default socket: /run/vmkit/vmkit.sock as root, $XDG_RUNTIME_DIR/vmkit/vmkit.sock otherwise, and
+ * $TMPDIR/vmkit-UID/vmkit.sock without XDG_RUNTIME_DIR (session mode; the daemon keeps that directory
+ * private, see private-dir.ts).
  * Default root: /var/lib/vmkit as root, ~/.local/share/vmkit otherwise.
  */
 import net from 'node:net';
@@ -17,7 +19,12 @@ export function parseUri(uri: string): ParsedUri {
       details: { uri },
     });
   }
-  const path = decodeURIComponent(m[2]);
+  let path: string;
+  try {
+    path = decodeURIComponent(m[2]);
+  } catch {
+    throw new VmkitError('InvalidArgument', `Invalid connection URI ${JSON.stringify(uri)}: malformed %-escape in its path`, { details: { uri } });
+  }
   return m[1] === 'embed' ? { kind: 'embed', root: path } : { kind: 'unix', socket: path };
 }
 
@@ -25,11 +32,20 @@ function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
+/**
+ * The directory of a session daemon's default socket (not root): `$XDG_RUNTIME_DIR/vmkit`, or
+ * `$TMPDIR/vmkit-UID` without XDG_RUNTIME_DIR. Undefined as root (the system socket's /run/vmkit).
+ */
+export function sessionSocketDir(env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string | undefined {
+  if (uid === 0) return undefined;
+  const runtime = env.XDG_RUNTIME_DIR;
+  if (runtime !== undefined && runtime !== '') return join(runtime, 'vmkit');
+  return join(env.TMPDIR !== undefined && env.TMPDIR !== '' ? env.TMPDIR : tmpdir(), `vmkit-${uid ?? 'user'}`);
+}
+
 export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
   if (isRoot()) return '/run/vmkit/vmkit.sock';
-  const runtime = env.XDG_RUNTIME_DIR;
-  if (runtime !== undefined && runtime !== '') return join(runtime, 'vmkit', 'vmkit.sock');
-  return join(tmpdir(), `vmkit-${process.getuid?.() ?? 'user'}`, 'vmkit.sock');
+  return join(sessionSocketDir(env) ?? tmpdir(), 'vmkit.sock');
 }
 
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {

@@ -94,6 +94,9 @@ export function buildProgram(setExit: (code: number) => void, only?: string): Co
     .option('--web <host:port>', 'serve the web dashboard there (loopback only, unless --allow-non-loopback); prints its token at start')
     .option('--metrics <host:port>', 'serve Prometheus metrics (GET /metrics, no token) there too, besides the socket (loopback only, unless --allow-non-loopback)')
     .option('--allow-non-loopback', 'let --web/--metrics listen on an address other hosts reach (plain HTTP: the token and the metrics can be read on the way)')
+    .option('--allow-raw', 'let clients that are not root define privileged options too (emulator outside the allowlist, env, qemu_args, user/group, host devices, files outside the domain\'s directory)')
+    .option('--qemu-user <user>', 'account QEMU runs as when a definition names none (default vmkit-qemu as root; "self": the daemon\'s own)')
+    .option('--emulator <path>', 'a QEMU binary any client may name as emulator (absolute path; repeatable; default qemu-system-* in /usr/bin and /usr/local/bin)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'print the ready line as JSON')
     .action(async (flags) => {
       const { daemonCommand } = await import('./commands/daemon.js');

@@ -1,7 +1,8 @@
 /** Which definition format a text is in. Pure. */
-import { isMap, isScalar, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, type Document } from 'yaml';
 import type { SourceFormat } from '../model/domain.js';
 import { readYamlFast } from './yaml-fast.js';
+import { parseYamlDocument } from './yaml-source.js';
 
 const LAUNCHER_KEYS = new Set(['launcher', 'qemu']);
 
@@ -27,7 +28,7 @@ export function detectFormat(text: string, doc?: Document): SourceFormat {
     const fast = readYamlFast(text);
     if (fast !== undefined) return formatOfKeys(Object.keys(fast));
   }
-  const d = doc ?? parseDocument(text, { prettyErrors: false });
+  const d = doc ?? parseYamlDocument(text).doc;
   if (isMap(d.contents)) return formatOfKeys(d.contents.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')));
   // Unparseable or not a mapping: look for the keys at the start of a line.
   return /^(launcher|qemu)[ \t]*:/m.test(text) ? 'qemu-launcher' : 'vmkit-yaml';

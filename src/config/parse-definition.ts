@@ -7,7 +7,7 @@ import type { FormatInput, FormatResult } from './format-result.js';
 import { parseLauncher } from './launcher/parse-launcher.js';
 import { parseLibvirtXml as parseLibvirtDomainXml } from './libvirt/index.js';
 import { parseNative, parseNativeValue } from './native/parse-native.js';
-import { sortProblems } from './problems.js';
+import { limitProblems } from './problems.js';
 import { readYamlFast } from './yaml-fast.js';
 import { readYaml } from './yaml-source.js';
 
@@ -25,7 +25,7 @@ export interface DefinitionOptions {
 /** libvirt domain XML (src/config/libvirt/). */
 function parseLibvirtXml(input: FormatInput, opts: DefinitionOptions): FormatResult {
   const result = parseLibvirtDomainXml(input.text, { file: input.file, baseDir: input.baseDir, lenient: opts.lenient });
-  for (const w of result.warnings) opts.onWarning?.(w);
+  if (opts.onWarning !== undefined) for (const w of limitProblems(result.warnings)) opts.onWarning(w);
   return result;
 }
 
@@ -53,16 +53,19 @@ function analyze(text: string, opts: DefinitionOptions): FormatResult {
   }
 }
 
-/** Every problem of a definition, in source order; [] when it is valid. */
+/**
+ * Every problem of a definition, in source order (at most MAX_PROBLEMS, then one that counts the rest);
+ * [] when it is valid.
+ */
 export function validateDefinition(text: string, opts: DefinitionOptions): readonly Problem[] {
-  return sortProblems(analyze(text, opts).problems);
+  return limitProblems(analyze(text, opts).problems);
 }
 
 /** Parses a definition in any supported format into a deep-frozen DomainSpec; throws ConfigError listing every problem. */
 export function parseDefinition(text: string, opts: DefinitionOptions): DomainSpec {
   const result = analyze(text, opts);
   if (result.problems.length > 0 || result.spec === undefined) {
-    throw new ConfigError(result.problems.length > 0 ? sortProblems(result.problems) : [{ path: '', message: 'The definition could not be read' }]);
+    throw new ConfigError(result.problems.length > 0 ? limitProblems(result.problems) : [{ path: '', message: 'The definition could not be read' }]);
   }
   return deepFreeze(result.spec);
 }

@@ -6,7 +6,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { isVmkitError } from '../errors.js';
 import { parseCpuSet } from '../util/cpu-set.js';
-import { touches } from './prune.js';
+import { InvalidSet } from './prune.js';
 import type { Problems } from './problems.js';
 import { formatSize, MiB, parseSize } from './size.js';
 
@@ -20,17 +20,17 @@ export type Loose<T> = T extends readonly (infer U)[]
 export class ResolveContext {
   readonly problems: Problems;
   readonly baseDir: string;
-  readonly #invalid: readonly string[];
+  readonly #invalid: InvalidSet;
 
   constructor(problems: Problems, baseDir: string, invalid: readonly string[]) {
     this.problems = problems;
     this.baseDir = resolve(baseDir);
-    this.#invalid = invalid;
+    this.#invalid = new InvalidSet(invalid);
   }
 
   /** True when the value at `pointer`, or one inside it or around it, failed schema validation. */
   broken(pointer: string): boolean {
-    return touches(this.#invalid, pointer);
+    return this.#invalid.touches(pointer);
   }
 
   /** Absolute paths stay verbatim; relative ones are resolved against the definition's directory. */

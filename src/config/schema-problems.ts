@@ -64,6 +64,8 @@ export function describeSchema(schemaIn: unknown): string {
 interface Mismatch {
   readonly keyword: '$mismatch';
   readonly instancePath: string;
+  /** The value no branch of the union fits: invalid as a whole (the problem may name its discriminator key). */
+  readonly unionPath: string;
   readonly expected: string;
   readonly data: unknown;
   /** Allowed values of a discriminator key, for a did-you-mean. */
@@ -89,50 +91,74 @@ function branchMismatched(errs: readonly ErrorObject[], at: string): boolean {
   );
 }
 
-/** Replaces every failed `anyOf` by the errors of the branch the author most likely meant. */
+/** The unions (failed `anyOf`s) an error lies inside: its schema path runs through theirs, its value lies in theirs. */
+function containingUnions(e: ErrorObject, unions: ReadonlyMap<string, ErrorObject>): ErrorObject[] {
+  const out: ErrorObject[] = [];
+  const sp = e.schemaPath;
+  for (let i = sp.indexOf('/anyOf/'); i >= 0; i = sp.indexOf('/anyOf/', i + 1)) {
+    const unionPath = sp.slice(0, i + '/anyOf'.length);
+    // The union's value is the error's value or one around it.
+    for (let ip = e.instancePath; ; ip = ip.slice(0, Math.max(0, ip.lastIndexOf('/')))) {
+      const u = unions.get(`${unionPath}\0${ip}`);
+      if (u !== undefined && u !== e) out.push(u);
+      if (ip === '') break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Replaces every failed `anyOf` by the errors of the branch the author most likely meant. Unions are
+ * settled outermost first; the errors of the branches not chosen go, with the unions inside them. Each
+ * error is filed under the unions containing it once, so this takes time in proportion to the errors
+ * (times the nesting of unions), not to their square.
+ */
 function resolveUnions(errors: readonly ErrorObject[]): Issue[] {
-  let issues: Issue[] = [...errors];
-  const unions = errors.filter((e) => e.keyword === 'anyOf').sort((a, b) => a.schemaPath.length - b.schemaPath.length);
-  for (const u of unions) {
-    if (!issues.includes(u)) continue;
+  const unionList = errors.filter((e) => e.keyword === 'anyOf');
+  if (unionList.length === 0) return [...errors];
+  const unions = new Map<string, ErrorObject>();
+  for (const u of unionList) if (!unions.has(`${u.schemaPath}\0${u.instancePath}`)) unions.set(`${u.schemaPath}\0${u.instancePath}`, u);
+  const inside = new Map<ErrorObject, ErrorObject[]>();
+  for (const e of errors) {
+    for (const u of containingUnions(e, unions)) {
+      let list = inside.get(u);
+      if (list === undefined) inside.set(u, (list = []));
+      list.push(e);
+    }
+  }
+  const alive = new Set<Issue>(errors);
+  const added: Mismatch[] = [];
+  for (const u of [...unionList].sort((a, b) => a.schemaPath.length - b.schemaPath.length)) {
+    if (!alive.has(u)) continue;
     const prefix = `${u.schemaPath}/`;
-    const inside = issues.filter(
-      (e): e is ErrorObject =>
-        e !== u && isAjv(e) && e.schemaPath.startsWith(prefix) && (e.instancePath === u.instancePath || e.instancePath.startsWith(`${u.instancePath}/`)),
-    );
+    const within = (inside.get(u) ?? []).filter((e) => alive.has(e));
     const branchCount = Array.isArray(u.schema) ? u.schema.length : 0;
     const byBranch: ErrorObject[][] = Array.from({ length: branchCount }, () => []);
-    for (const e of inside) byBranch[branchIndex(e, prefix)]?.push(e);
+    for (const e of within) byBranch[branchIndex(e, prefix)]?.push(e);
     let best = -1;
     for (let i = 0; i < branchCount; i++) {
       const errs = byBranch[i] ?? [];
       if (branchMismatched(errs, u.instancePath)) continue;
       if (best === -1 || errs.length < (byBranch[best] ?? []).length) best = i;
     }
-    const drop = new Set<Issue>([u, ...inside]);
-    const keep: Issue[] = best === -1 ? [] : (byBranch[best] ?? []);
-    if (best === -1) {
-      // No branch fits. If every branch only disagrees about the same discriminator key, report that key.
-      const discr = inside.filter((e) => e.keyword === 'const' && e.instancePath !== u.instancePath);
-      const paths = new Set(discr.map((e) => e.instancePath));
-      const allHaveDiscr = byBranch.every((errs) => errs.some((e) => discr.includes(e)));
-      if (paths.size === 1 && allHaveDiscr && discr[0] !== undefined) {
-        const allowed = [...new Set(discr.map((e) => String((e.params as { allowedValue: unknown }).allowedValue)))];
-        keep.push({
-          keyword: '$mismatch',
-          instancePath: discr[0].instancePath,
-          expected: list(allowed.map((a) => `\`${a}\``)),
-          data: discr[0].data,
-          allowed,
-        });
-      } else {
-        keep.push({ keyword: '$mismatch', instancePath: u.instancePath, expected: describeSchema(u.parentSchema), data: u.data });
-      }
+    const keep = new Set<ErrorObject>(best === -1 ? [] : (byBranch[best] ?? []));
+    alive.delete(u);
+    for (const e of within) if (!keep.has(e)) alive.delete(e);
+    if (best !== -1) continue;
+    // No branch fits. If every branch only disagrees about the same discriminator key, report that key.
+    const discr = within.filter((e) => e.keyword === 'const' && e.instancePath !== u.instancePath);
+    const paths = new Set(discr.map((e) => e.instancePath));
+    const allHaveDiscr = byBranch.every((errs) => errs.some((e) => discr.includes(e)));
+    let m: Mismatch;
+    if (paths.size === 1 && allHaveDiscr && discr[0] !== undefined) {
+      const allowed = [...new Set(discr.map((e) => String((e.params as { allowedValue: unknown }).allowedValue)))];
+      m = { keyword: '$mismatch', instancePath: discr[0].instancePath, unionPath: u.instancePath, expected: list(allowed.map((a) => `\`${a}\``)), data: discr[0].data, allowed };
+    } else {
+      m = { keyword: '$mismatch', instancePath: u.instancePath, unionPath: u.instancePath, expected: describeSchema(u.parentSchema), data: u.data };
     }
-    issues = issues.filter((e) => !drop.has(e) || keep.includes(e));
-    for (const k of keep) if (!issues.includes(k)) issues.push(k);
+    added.push(m);
   }
-  return issues;
+  return [...errors.filter((e) => alive.has(e)), ...added];
 }
 
 /**
@@ -142,6 +168,8 @@ function resolveUnions(errors: readonly ErrorObject[]): Issue[] {
 export function reportSchemaErrors(errors: readonly ErrorObject[], problems: Problems, hints: SchemaProblemHints = {}): string[] {
   const invalid: string[] = [];
   const seen = new Set<string>();
+  /** The "one of ..." text of each schema with unknown keys, built once (thousands of unknown keys share it). */
+  const knownKeys = new Map<object, string>();
   const add = (pointer: string, init: Parameters<Problems['add']>[1]): void => {
     const key = `${pointer}\0${init.message}`;
     if (seen.has(key)) return;
@@ -152,6 +180,7 @@ export function reportSchemaErrors(errors: readonly ErrorObject[], problems: Pro
     if (!isAjv(e)) {
       const m = e;
       invalid.push(m.instancePath);
+      if (m.unionPath !== m.instancePath) invalid.push(m.unionPath);
       if (m.allowed !== undefined) {
         const guess = typeof m.data === 'string' ? closest(m.data, m.allowed) : undefined;
         add(m.instancePath, { message: `Unsupported value${guess === undefined ? '' : `; did you mean \`${guess}\`?`}`, expected: m.expected, found: found(m.data) });
@@ -186,9 +215,14 @@ export function reportSchemaErrors(errors: readonly ErrorObject[], problems: Pro
           add(p, { message: `Invalid key \`${key}\``, expected: list(texts), found: `\`${key}\``, at: 'key' });
         } else {
           const guess = closest(key, props);
+          let expected = knownKeys.get(parent);
+          if (expected === undefined) {
+            expected = `one of ${props.map((k) => `\`${k}\``).join(', ')}`;
+            knownKeys.set(parent, expected);
+          }
           add(p, {
             message: `Unknown key \`${key}\`${guess === undefined ? '' : `; did you mean \`${guess}\`?`}`,
-            expected: `one of ${props.map((k) => `\`${k}\``).join(', ')}`,
+            expected,
             found: `\`${key}\``,
             at: 'key',
           });

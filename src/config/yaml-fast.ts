@@ -8,6 +8,7 @@
  * It never reports problems: a definition with any problem is read again by the full parser, which gives
  * every problem with its position. Pure.
  */
+import { MAX_DEPTH } from './limits.js';
 
 /** Plain keys accepted: what definitions use (`name`, `boot_index`, `0`, `io0`, `QEMU_AUDIO_DRV`, `virtio-rng`). */
 const KEY = /^[A-Za-z0-9_][A-Za-z0-9_.+/-]*$/;
@@ -21,6 +22,15 @@ const FLOAT_EXP = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
 const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
 /** Characters a plain scalar may not start with (YAML indicators), checked before `-` handling. */
 const INDICATORS = new Set(['?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', "'", '"', '%', '@', '`']);
+
+/**
+ * Deepest nesting this reader follows (its readers recurse); deeper text goes to the full reader, which
+ * reports nesting past MAX_DEPTH.
+ */
+const MAX_FAST_DEPTH = MAX_DEPTH / 2;
+
+/** YAML allows at most 1024 characters from the start of an implicit key to its `:`; keep well below. */
+const MAX_KEY_SPAN = 1000;
 
 class Bail extends Error {}
 const BAIL = new Bail();
@@ -43,8 +53,17 @@ function resolvePlain(s: string): unknown {
   return s;
 }
 
-function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
+/**
+ * Adds `key: value` to a mapping being read. `ids` holds the values of the mapping's keys so far: keys
+ * written differently that the full reader takes for the same value (`1`, `01`, `0x1`, `1.0`; `true`,
+ * `True`) are duplicates there, and the full reader reports them.
+ */
+function setKey(obj: Record<string, unknown>, ids: Set<string>, key: string, value: unknown): void {
   if (!KEY.test(key) || NULL.test(key) || key === '__proto__' || Object.prototype.hasOwnProperty.call(obj, key)) bail();
+  const v = resolvePlain(key);
+  const id = `${typeof v}:${String(v)}`;
+  if (ids.has(id)) bail();
+  ids.add(id);
   obj[key] = value;
 }
 
@@ -56,6 +75,8 @@ interface Line {
 
 class Reader {
   private i = 0;
+  /** Mappings and sequences open around the current line. */
+  private depth = 0;
   constructor(private readonly lines: readonly Line[]) {}
 
   done(): boolean {
@@ -70,7 +91,9 @@ class Reader {
 
   /** A block mapping whose entries sit at `indent`; the first one starts at `col` of the current line's text. */
   map(indent: number, col: number): Record<string, unknown> {
+    if (++this.depth > MAX_FAST_DEPTH) bail();
     const obj: Record<string, unknown> = {};
+    const ids = new Set<string>();
     let first = true;
     for (;;) {
       const line = this.lines[this.i];
@@ -85,6 +108,7 @@ class Reader {
       }
       const text = line.text;
       const colon = keyEnd(text, col);
+      if (colon - col > MAX_KEY_SPAN) bail();
       const key = text.slice(col, colon).trimEnd();
       let j = colon + 1;
       while (text[j] === ' ') j++;
@@ -92,20 +116,22 @@ class Reader {
       if (j >= text.length || text[j] === '#') {
         // `key:` with its value on the following lines (or none: null)
         const next = this.lines[this.i];
-        if (next !== undefined && next.indent > indent) setKey(obj, key, this.block());
-        else if (next !== undefined && next.indent === indent && isSeqItem(next.text, 0)) setKey(obj, key, this.seq(indent));
-        else setKey(obj, key, null);
+        if (next !== undefined && next.indent > indent) setKey(obj, ids, key, this.block());
+        else if (next !== undefined && next.indent === indent && isSeqItem(next.text, 0)) setKey(obj, ids, key, this.seq(indent));
+        else setKey(obj, ids, key, null);
       } else {
-        setKey(obj, key, inlineValue(text, j));
+        setKey(obj, ids, key, inlineValue(text, j, this.depth));
         const next = this.lines[this.i];
         if (next !== undefined && next.indent > indent) bail(); // a multi-line scalar, or an error
       }
     }
+    this.depth--;
     return obj;
   }
 
   /** A block sequence whose `-` sit at `indent`. */
   seq(indent: number): unknown[] {
+    if (++this.depth > MAX_FAST_DEPTH) bail();
     const out: unknown[] = [];
     for (;;) {
       const line = this.lines[this.i];
@@ -131,10 +157,11 @@ class Reader {
         continue;
       }
       this.i++;
-      out.push(inlineValue(text, j));
+      out.push(inlineValue(text, j, this.depth));
       const next = this.lines[this.i];
       if (next !== undefined && next.indent > indent) bail();
     }
+    this.depth--;
     return out;
   }
 }
@@ -168,12 +195,12 @@ function startsMapEntry(text: string, col: number): boolean {
 }
 
 /** A value on the rest of a line in block context: flow collection, quoted or plain scalar, then an optional comment. */
-function inlineValue(text: string, j: number): unknown {
+function inlineValue(text: string, j: number, depth: number): unknown {
   const c = text[j];
   let value: unknown;
   let end: number;
   if (c === '{' || c === '[') {
-    [value, end] = flow(text, j);
+    [value, end] = flow(text, j, depth + 1);
   } else if (c === '"' || c === "'") {
     [value, end] = quoted(text, j);
   } else {
@@ -225,10 +252,12 @@ function quoted(text: string, j: number): [string, number] {
 }
 
 /** A one-line flow collection starting at `j` (`{` or `[`): [value, offset after its closing bracket]. */
-function flow(text: string, j: number): [unknown, number] {
+function flow(text: string, j: number, depth: number): [unknown, number] {
+  if (depth > MAX_FAST_DEPTH) bail();
   const open = text[j];
   const close = open === '{' ? '}' : ']';
   const obj: Record<string, unknown> = {};
+  const ids = new Set<string>();
   const arr: unknown[] = [];
   let k = j + 1;
   const skip = (): void => {
@@ -241,15 +270,15 @@ function flow(text: string, j: number): [unknown, number] {
     if (open === '{') {
       const start = k;
       while (k < text.length && text[k] !== ':' && text[k] !== ',' && text[k] !== '}' && text[k] !== '{' && text[k] !== '[' && text[k] !== ']') k++;
-      if (text[k] !== ':' || text[k + 1] !== ' ') bail();
+      if (text[k] !== ':' || text[k + 1] !== ' ' || k - start > MAX_KEY_SPAN) bail();
       const key = text.slice(start, k).trimEnd();
       k++;
       skip();
-      const [v, e] = flowValue(text, k);
-      setKey(obj, key, v);
+      const [v, e] = flowValue(text, k, depth);
+      setKey(obj, ids, key, v);
       k = e;
     } else {
-      const [v, e] = flowValue(text, k);
+      const [v, e] = flowValue(text, k, depth);
       arr.push(v);
       k = e;
     }
@@ -266,9 +295,9 @@ function flow(text: string, j: number): [unknown, number] {
 }
 
 /** A value inside a flow collection: [value, offset after it]. */
-function flowValue(text: string, k: number): [unknown, number] {
+function flowValue(text: string, k: number, depth: number): [unknown, number] {
   const c = text[k];
-  if (c === '{' || c === '[') return flow(text, k);
+  if (c === '{' || c === '[') return flow(text, k, depth + 1);
   if (c === '"' || c === "'") return quoted(text, k);
   const start = k;
   for (; k < text.length; k++) {

@@ -48,6 +48,8 @@ export interface DriverOptions extends EmbeddedOptions {
   readonly allowRaw?: boolean;
   /** QEMU binaries any client may name as `emulator` (absolute paths); default: qemu-system-* in /usr/bin, /usr/local/bin. */
   readonly emulators?: readonly string[];
+  /** With parseThreads: longest one definition may take to parse (default PARSE_TIME_LIMIT_MS). */
+  readonly parseTimeLimitMs?: number;
 }
 
 /** The unprivileged account a root daemon runs QEMU as (scripts/setup.sh creates it). */
@@ -116,7 +118,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     this.uri = `embed://${opts.root}`;
     if (opts.beforeCont !== undefined) this.beforeCont = opts.beforeCont;
     this.store = new DomainStore(opts.root, { noSync: this.noSync });
-    this.parsePool = (opts.parseThreads ?? 0) > 0 ? new ParsePool(opts.parseThreads) : undefined;
+    this.parsePool = (opts.parseThreads ?? 0) > 0 ? new ParsePool(opts.parseThreads, opts.parseTimeLimitMs === undefined ? {} : { timeLimitMs: opts.parseTimeLimitMs }) : undefined;
     this.setMaxListeners(0);
     process.on('exit', this.onExit);
   }

@@ -1,73 +1,64 @@
 /**
- * One driver per root: `<root>/lock` holds "<pid> <start time>" of the process whose driver owns the root.
- * Taken with link(2) (atomic create-if-absent); a lock whose owner is gone (pid and start time no longer
- * match a live process) is taken over.
+ * One driver per root: the process whose driver owns a root holds an exclusive flock(2) on `<root>/lock`
+ * for as long as it does. The kernel drops the lock when that process ends, however it ends, so there is
+ * no stale lock to detect and nothing is ever unlinked (unlinking a lock file races with its next opener).
+ * The file stays; while locked it holds "<pid> <start time>" of its owner, for the message a second
+ * opener gets.
  */
-import { randomBytes } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
-import { link, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VmkitError } from '../errors.js';
-import { ownerAlive, ownerRecord } from '../process/state-dir.js';
+import { ownerRecord } from '../process/state-dir.js';
+import { tryLockExclusive } from '../sys/flock.js';
 
+/** Lock files this process holds (flock would also refuse a second open file, but with a vaguer message). */
 const held = new Set<string>();
 
 export class RootLock {
   private released = false;
-  private readonly onExit = (): void => {
-    // Last resort on process exit (synchronous by necessity; never on a request path).
-    try {
-      unlinkSync(this.path);
-    } catch {
-      /* already gone */
-    }
-  };
 
-  private constructor(readonly path: string) {
-    process.on('exit', this.onExit);
-  }
+  private constructor(
+    readonly path: string,
+    private readonly file: FileHandle,
+  ) {}
 
-  /** Takes the lock of `root`; throws InvalidState naming the owner when a live process holds it. */
+  /** Takes the lock of `root`; throws InvalidState naming the owner's pid when another process holds it. */
   static async acquire(root: string): Promise<RootLock> {
     const path = join(root, 'lock');
     if (held.has(path)) {
       throw new VmkitError('InvalidState', `Root ${root} is already open in this process: close the other connection first`, { details: { root } });
     }
-    const record = await ownerRecord();
-    const tmp = join(root, `.lock.${randomBytes(6).toString('hex')}`);
-    await writeFile(tmp, record, { mode: 0o600 });
+    held.add(path);
+    let file: FileHandle | undefined;
     try {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await link(tmp, path);
-          held.add(path);
-          return new RootLock(path);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw lockError(root, path, e);
-        }
-        const mine = (await readFile(path, 'utf8').catch(() => '')) === record; // ours, not held: a leftover
-        if (!mine && (await ownerAlive(path))) {
-          const owner = (await readFile(path, 'utf8').catch(() => '?')).trim().split(/\s+/)[0];
-          throw new VmkitError('InvalidState', `Root ${root} is in use by process ${owner} (another vmkit driver or daemon); use that one, or stop it`, {
-            details: { root, owner },
-          });
-        }
-        await unlink(path).catch(() => undefined); // stale: its owner is gone
+      // Never through a symbolic link; O_NONBLOCK so that a FIFO put there cannot block the open.
+      file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
+      if (!(await file.stat()).isFile()) throw new VmkitError('HostError', `Cannot lock root ${root}: ${path} is not a regular file; remove it`, { details: { root } });
+      if (!tryLockExclusive(file.fd, `root ${root} (${path})`)) {
+        const owner = (await file.readFile('utf8').catch(() => '')).trim().split(/\s+/)[0] || '?';
+        throw new VmkitError('InvalidState', `Root ${root} is in use by process ${owner} (another vmkit driver or daemon); use that one, or stop it`, {
+          details: { root, owner },
+        });
       }
-    } finally {
-      await rm(tmp, { force: true });
+      const record = await ownerRecord();
+      await file.truncate(0);
+      await file.write(record, 0, 'utf8');
+      return new RootLock(path, file);
+    } catch (e) {
+      held.delete(path);
+      await file?.close().catch(() => undefined);
+      if (e instanceof VmkitError) throw e;
+      throw new VmkitError('HostError', `Cannot lock root ${root} (${path}): ${(e as Error).message}`, { cause: e, details: { root } });
     }
   }
 
+  /** Lets go of the root: the file is emptied (it names no owner) and closed, which drops the lock. */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    await this.file.truncate(0).catch(() => undefined);
+    await this.file.close().catch(() => undefined);
     held.delete(this.path);
-    process.off('exit', this.onExit);
-    await unlink(this.path).catch(() => undefined);
   }
-}
-
-function lockError(root: string, path: string, e: unknown): VmkitError {
-  return new VmkitError('HostError', `Cannot lock root ${root} (${path}): ${(e as Error).message}`, { cause: e, details: { root } });
 }

@@ -41,7 +41,7 @@ describe('run directories', () => {
   it('private roots of dead vmkit processes are swept, live ones kept', async () => {
     const base = await mkdtemp(join(root, 'base-'));
     const mine = await createPrivateRoot(base);
-    await mkdir(join(base, 'vmkit-run-stale'));
+    await mkdir(join(base, 'vmkit-run-stale'), { mode: 0o700 }); // as createPrivateRoot makes them
     await writeFile(join(base, 'vmkit-run-stale', 'owner'), `${spawnSync('true').pid ?? 1} 1\n`);
     const swept = await sweepStalePrivateRoots(base);
     assert.deepEqual(swept, [join(base, 'vmkit-run-stale')]);

@@ -252,8 +252,11 @@ export async function runStorm(opts: StormOptions): Promise<StormReport> {
       const domLeft = await readdir(join(root, sub)).catch(() => []);
       if (domLeft.length > 0) violations.push(`files left in ${sub}/: ${domLeft.join(', ')}`);
     }
-    const rootLeft = (await readdir(root)).filter((e) => e !== 'run' && e !== 'domains' && e !== 'status');
+    // The lock file stays (flock(2) on it is the lock); a daemon that let go of the root has emptied it.
+    const rootLeft = (await readdir(root)).filter((e) => e !== 'run' && e !== 'domains' && e !== 'status' && e !== 'lock');
     if (rootLeft.length > 0) violations.push(`files left in the root: ${rootLeft.join(', ')}`);
+    const lockLeft = await readFile(join(root, 'lock'), 'utf8').catch(() => '');
+    if (lockLeft !== '') violations.push(`the root's lock file still names an owner after the daemon stopped: ${lockLeft.trim()}`);
     const baseLeft = (await readdir(base)).filter((e) => e !== 'root');
     if (baseLeft.length > 0) violations.push(`files left next to the root (socket?): ${baseLeft.join(', ')}`);
     const cgroupsAfter = await vmkitCgroups('st-');

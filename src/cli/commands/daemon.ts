@@ -3,6 +3,7 @@
  * socket until SIGTERM/SIGINT, which stop serving and leave every VM running (a restarted daemon re-adopts
  * them). Prints one line when ready (JSON with --json).
  */
+import { isAbsolute, normalize } from 'node:path';
 import { startDaemon } from '../../api/daemon.js';
 import { VmkitError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -18,6 +19,9 @@ export interface DaemonFlags {
   readonly web?: string;
   readonly metrics?: string;
   readonly allowNonLoopback?: boolean;
+  readonly allowRaw?: boolean;
+  readonly qemuUser?: string;
+  readonly emulator?: readonly string[];
   readonly json?: boolean;
 }
 
@@ -35,6 +39,14 @@ export async function daemonCommand(flags: DaemonFlags): Promise<number> {
     niceness = Number(flags.nice);
     if (!Number.isInteger(niceness) || niceness < -20 || niceness > 19) return reportError(new VmkitError('InvalidArgument', `--nice must be a whole number from -20 to 19, got '${flags.nice}'`), flags);
   }
+  const bad = (e: unknown): number => reportError(e, flags);
+  if (flags.qemuUser !== undefined && !/^(self|[a-z_][a-z0-9_-]{0,31}\$?|\d{1,10})$/.test(flags.qemuUser)) {
+    return bad(new VmkitError('InvalidArgument', `--qemu-user must be an account name, a uid or "self", got '${flags.qemuUser}'`));
+  }
+  for (const e of flags.emulator ?? []) {
+    if (!isAbsolute(e) || normalize(e) !== e) return bad(new VmkitError('InvalidArgument', `--emulator must be an absolute, normalized path to a QEMU binary, got '${e}'`));
+  }
+  const qemuUser = flags.qemuUser === undefined ? undefined : flags.qemuUser === 'self' ? null : /^\d+$/.test(flags.qemuUser) ? Number(flags.qemuUser) : flags.qemuUser;
   // --web / --metrics load their servers (ws, prom-client) only when given.
   let observe: typeof import('../../web/start-observe.js') | undefined;
   let addresses: import('../../web/start-observe.js').ObserveAddresses = {};
@@ -57,6 +69,9 @@ export async function daemonCommand(flags: DaemonFlags): Promise<number> {
       ...(mode === undefined ? {} : { socketMode: mode }),
       ...(flags.autostart === false ? { autostart: false } : {}),
       ...(niceness === undefined ? {} : { niceness }),
+      ...(flags.allowRaw === true ? { allowRaw: true } : {}),
+      ...(qemuUser === undefined ? {} : { qemuUser }),
+      ...(flags.emulator === undefined ? {} : { emulators: flags.emulator }),
     });
     if (observe !== undefined) {
       const d = daemon;

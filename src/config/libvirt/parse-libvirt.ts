@@ -39,7 +39,7 @@ export function parseLibvirtXml(text: string, opts: LibvirtParseOptions): Libvir
   const xml = parseXml(text);
   if (!xml.ok) {
     const p = new Problems({ file: opts.file });
-    p.addAt(lines.pos(xml.offset), '', { message: `The XML is not well-formed: ${xml.message}` });
+    p.addAt(lines.pos(xml.offset), '', { message: xml.limit === true ? xml.message : `The XML is not well-formed: ${xml.message}` });
     return { problems: p.list, warnings: [] };
   }
   const root = xml.root;

@@ -6,7 +6,7 @@
  */
 import type { Problem } from '../../errors.js';
 import { parentPointer } from '../pointer.js';
-import { Problems, type ProblemInit } from '../problems.js';
+import { countOmitted, listFull, Problems, type ProblemInit } from '../problems.js';
 import type { LineIndex, XmlElement } from './xml-tree.js';
 
 /** Where in the XML something is: an element, one of its attributes (present or missing), or its text. */
@@ -31,7 +31,7 @@ function offsetOf(at: XmlAt): number {
 export class XmlProblems extends Problems {
   readonly #lines: LineIndex;
   readonly #locs = new Map<string, XmlAt>();
-  readonly #claimed: string[] = [];
+  readonly #claimed = new Set<string>();
   readonly #root: XmlElement | undefined;
   readonly #file: string | undefined;
 
@@ -49,11 +49,24 @@ export class XmlProblems extends Problems {
 
   /** The XML reader already reported this value: problems the native checks raise at or below it are dropped. */
   claim(pointer: string): void {
-    this.#claimed.push(pointer);
+    this.#claimed.add(pointer);
+  }
+
+  /** True when `pointer`, or a value it lies in, was claimed. */
+  #isClaimed(pointer: string): boolean {
+    if (this.#claimed.size === 0) return false;
+    for (let p = pointer; ; p = parentPointer(p)) {
+      if (this.#claimed.has(p)) return true;
+      if (p === '') return false;
+    }
   }
 
   override add(pointer: string, init: ProblemInit): void {
-    if (this.#claimed.some((c) => pointer === c || pointer.startsWith(`${c}/`))) return;
+    if (this.#isClaimed(pointer)) return;
+    if (this.full) {
+      countOmitted(this.list);
+      return;
+    }
     const at = this.#nodeOf(pointer);
     if (at === undefined) {
       this.addAt(undefined, '', init);
@@ -80,6 +93,10 @@ export class XmlProblems extends Problems {
   }
 
   at(at: XmlAt, init: ProblemInit): void {
+    if (this.full) {
+      countOmitted(this.list);
+      return;
+    }
     this.addAt(this.#lines.pos(offsetOf(at)), pathOf(at), init);
   }
 
@@ -177,8 +194,9 @@ export class XmlContext {
       this.useAll(atElement(at));
     }
     const init = { message: this.lenient ? `${message} (ignored: lenient import)` : message, ...extra };
-    if (this.lenient) this.warnings.push(this.problems.make(at, init));
-    else this.problems.at(at, init);
+    if (!this.lenient) this.problems.at(at, init);
+    else if (listFull(this.warnings)) countOmitted(this.warnings);
+    else this.warnings.push(this.problems.make(at, init));
   }
 
   /** `unsupported`, for something that makes the reader leave out a whole element (`whole`, default: the one `at` is in). */

@@ -2,9 +2,11 @@
  * XML text -> a small element tree in which every element, attribute and text knows its offset in the text,
  * so problems can name a line and column. Well-formedness (and namespace binding) is checked by saxes; the
  * first error stops the parse. DOCTYPEs are refused: a domain definition never needs entity declarations.
- * Pure.
+ * Elements nested deeper than MAX_DEPTH (saxes resolves namespaces by walking every open element, and the
+ * readers recurse) or more than MAX_XML_ELEMENTS of them stop the parse with a problem. Pure.
  */
 import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { MAX_DEPTH, MAX_XML_ELEMENTS } from '../limits.js';
 
 export interface XmlAttr {
   /** The name as written (`type`, `xmlns:qemu`). */
@@ -37,7 +39,7 @@ export interface XmlElement {
 
 export type XmlParse =
   | { readonly ok: true; readonly root: XmlElement }
-  | { readonly ok: false; readonly offset: number; readonly message: string };
+  | { readonly ok: false; readonly offset: number; readonly message: string; /** A size limit stopped the parse (the XML may be well-formed). */ readonly limit?: true };
 
 interface Building {
   name: string;
@@ -68,17 +70,23 @@ function firstNonBlank(raw: string): number {
   return m === null ? -1 : m.index;
 }
 
+/** Thrown from a handler to stop saxes at a limit (the failure is already recorded). */
+const STOP = new Error('stop');
+
 export function parseXml(text: string): XmlParse {
   const parser = new SaxesParser({ xmlns: true, position: true });
-  let failure: { offset: number; message: string } | undefined;
+  let failure: { offset: number; message: string; limit?: true } | undefined;
   let root: Building | undefined;
   let current: Building | undefined;
   /** Offset just past the last piece of markup, where the next text run starts. */
   let markupEnd = 0;
   let tagStart = 0;
+  /** Elements open around the current position, and elements seen. */
+  let depth = 0;
+  let elements = 0;
 
-  const fail = (offset: number, message: string): void => {
-    failure ??= { offset: Math.max(0, Math.min(offset, text.length)), message };
+  const fail = (offset: number, message: string, limit?: true): void => {
+    failure ??= { offset: Math.max(0, Math.min(offset, text.length)), message, ...(limit === undefined ? {} : { limit }) };
   };
   const addText = (raw: string, startOffset: number): void => {
     if (current === undefined) return;
@@ -97,7 +105,17 @@ export function parseXml(text: string): XmlParse {
     fail(text.lastIndexOf('<!DOCTYPE', parser.position), 'A DOCTYPE is not allowed in a domain definition; remove it');
   });
   parser.on('opentagstart', (tag) => {
-    tagStart = text.lastIndexOf(`<${tag.name}`, parser.position);
+    // saxes reports the start of a tag once it has read the character after the name: the `<` is before that.
+    tagStart = text.lastIndexOf(`<${tag.name}`, parser.position - 2);
+    // Thrown out of saxes (caught below): the rest of the text is not read.
+    if (depth >= MAX_DEPTH) {
+      fail(tagStart, `<${tag.name}> is nested too deeply: more than ${MAX_DEPTH} levels of elements, the most a definition may have`, true);
+      throw STOP;
+    }
+    if (++elements > MAX_XML_ELEMENTS) {
+      fail(tagStart, `The document is too large: more than ${MAX_XML_ELEMENTS} elements, the most a definition may have`, true);
+      throw STOP;
+    }
   });
   parser.on('opentag', (tag: SaxesTagNS) => {
     const offsets = attributeOffsets(text, tagStart, parser.position);
@@ -123,13 +141,18 @@ export function parseXml(text: string): XmlParse {
     if (current === undefined) root ??= el;
     else current.children.push(el);
     current = el;
+    depth++;
     markupEnd = parser.position;
     if (tag.isSelfClosing) {
       current = el.parent;
+      depth--;
     }
   });
   parser.on('closetag', (tag) => {
-    if (!tag.isSelfClosing) current = current?.parent;
+    if (!tag.isSelfClosing) {
+      current = current?.parent;
+      depth--;
+    }
     markupEnd = parser.position;
   });
   parser.on('text', (t) => {
@@ -150,7 +173,7 @@ export function parseXml(text: string): XmlParse {
     parser.write(text);
     if (failure === undefined) parser.close();
   } catch (e) {
-    fail(parser.position, e instanceof Error ? e.message.replace(/^\d+:\d+: /, '') : String(e));
+    if (e !== STOP) fail(parser.position, e instanceof Error ? e.message.replace(/^\d+:\d+: /, '') : String(e));
   }
   if (failure !== undefined) return { ok: false, ...failure };
   if (root === undefined) return { ok: false, offset: 0, message: 'The document has no root element' };
