@@ -257,7 +257,9 @@ export class ApiServer {
     if (!socket.writableEnded) {
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
     }
-    socket.once('finish', () => socket.destroy());
+    // Half-closed, not destroyed: a client that writes its request before it reads gets the answer instead of
+    // EPIPE; what it sends is discarded; the socket closes when the client closes its side, or after 1 s.
+    socket.resume();
     setTimeout(() => socket.destroy(), 1000).unref();
   }
 
