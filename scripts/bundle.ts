@@ -98,6 +98,9 @@ export async function bundle(): Promise<Metafile> {
     banner: { js: "import { createRequire as __vmkitCreateRequire } from 'node:module'; const require = __vmkitCreateRequire(import.meta.url);" },
     entryNames: '[name]',
     chunkNames: 'chunk-[hash]',
+    // Whitespace and syntax only: identifiers (class names in errors, stack frames) stay readable.
+    minifyWhitespace: true,
+    minifySyntax: true,
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',

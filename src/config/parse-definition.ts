@@ -61,13 +61,26 @@ export function validateDefinition(text: string, opts: DefinitionOptions): reado
   return limitProblems(analyze(text, opts).problems);
 }
 
+/** The text each spec this module returned was parsed from (specs are deep-frozen: they cannot have changed since). */
+const parsedFrom = new WeakMap<object, string>();
+
+/**
+ * True when `spec` is a spec parseDefinition() of this process returned for exactly `text` (the same
+ * object, deep-frozen): it is what that text defines, with no need to check it again.
+ */
+export function parsedFromText(spec: unknown, text: string): boolean {
+  return typeof spec === 'object' && spec !== null && parsedFrom.get(spec) === text;
+}
+
 /** Parses a definition in any supported format into a deep-frozen DomainSpec; throws ConfigError listing every problem. */
 export function parseDefinition(text: string, opts: DefinitionOptions): DomainSpec {
   const result = analyze(text, opts);
   if (result.problems.length > 0 || result.spec === undefined) {
     throw new ConfigError(result.problems.length > 0 ? limitProblems(result.problems) : [{ path: '', message: 'The definition could not be read' }]);
   }
-  return deepFreeze(result.spec);
+  const spec = deepFreeze(result.spec);
+  parsedFrom.set(spec, text);
+  return spec;
 }
 
 /**

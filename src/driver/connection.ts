@@ -28,6 +28,11 @@ export interface EmbeddedOptions {
   readonly beforeCont?: BeforeCont;
   /** Skip fsyncs of the store (throw-away roots such as `vmkit run`'s). Default false. */
   readonly noSync?: boolean;
+  /**
+   * The root is one only this driver can reach (a fresh private root, like `vmkit run`'s: made 0700 by
+   * mkdtemp, swept by its owner record): it takes no lock. Default false: the root is locked.
+   */
+  readonly unshared?: boolean;
 }
 
 export interface DriverOptions extends EmbeddedOptions {
@@ -106,7 +111,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   };
   private closed = false;
 
-  private constructor(opts: DriverOptions, private readonly lock: RootLock) {
+  private constructor(opts: DriverOptions, private readonly lock: RootLock | undefined) {
     super();
     this.root = opts.root;
     this.detached = opts.detached === true;
@@ -129,7 +134,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
       throw new VmkitError('InvalidArgument', `Embedded root must be an absolute path, got '${String(opts.root)}'`, { details: { root: opts.root } });
     }
     await mkdir(opts.root, { recursive: true, mode: 0o700 });
-    const lock = await RootLock.acquire(opts.root);
+    const lock = opts.unshared === true ? undefined : await RootLock.acquire(opts.root);
     const conn = new Connection(opts, lock);
     try {
       const { domains, problems } = await conn.store.loadAll();
@@ -318,7 +323,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     await Promise.allSettled([...this.pendingWrites]);
     process.off('exit', this.onExit);
     await this.parsePool?.close();
-    await this.lock.release();
+    await this.lock?.release();
   }
 
   // ---- DomainHost --------------------------------------------------------------------------------------
