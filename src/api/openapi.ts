@@ -101,6 +101,19 @@ export function openApiDocument(version: string): object {
           responses: { '101': { description: 'Switching protocols' }, ...errors },
         },
       },
+      '/metrics': {
+        get: { summary: 'Prometheus text exposition (format 0.0.4): per-domain state, vCPU seconds, memory, disk and NIC counters, start/stop and API latency histograms, event-loop delay', responses: { '200': { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+      },
+      '/v1/stats': {
+        get: { summary: 'One stats sample (as GET /v1/domains/{id}/stats) of every domain whose QEMU runs: {"domains":[DomainStats...]}', responses: { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors } },
+      },
+      '/v1/domains/{id}/stats': {
+        parameters: [idParam],
+        get: {
+          summary: 'DomainStats: per-vCPU thread time and wait, QEMU CPU time and RSS, balloon, per-disk and per-NIC counters (one QMP round trip)',
+          responses: { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors },
+        },
+      },
       '/v1/events': {
         get: {
           summary: 'Lifecycle events as NDJSON, one LifecycleEvent per line; the first line is {"type":"snapshot","seq":N,"domains":[DomainInfo...]}',

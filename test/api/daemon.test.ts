@@ -35,7 +35,7 @@ describe('vmkit daemon over its unix socket (real QEMU, paused guests)', () => {
     try {
       const doc = await t.request<{ openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } }>('GET', '/openapi.json');
       assert.equal(doc.openapi, '3.1.0');
-      for (const p of ['/v1/domains', '/v1/domains/{id}/start', '/v1/events', '/v1/domains/{id}/console']) assert.ok(p in doc.paths, p);
+      for (const p of ['/v1/domains', '/v1/domains/{id}/start', '/v1/events', '/v1/domains/{id}/console', '/metrics', '/v1/stats', '/v1/domains/{id}/stats']) assert.ok(p in doc.paths, p);
       assert.ok('DefineBody' in doc.components.schemas && 'DomainInfo' in doc.components.schemas);
       await assert.rejects(t.request('POST', '/v1/domains', {}), isCode('InvalidArgument', /body: must have required property 'text'/));
       await assert.rejects(t.request('POST', '/v1/domains', { text: 'x', colour: 'red' }), isCode('InvalidArgument', /unknown property 'colour'/));
