@@ -205,12 +205,12 @@ test('cpusets and sizes with bad syntax are problems, not crashes', () => {
   assert.equal(only('name: a\nmemory: 1000K').message, 'Sizes must be whole MiB here');
 });
 
-test('a document whose aliases expand beyond the node budget is refused quickly', () => {
+// 10^9 values if expanded: without the budget this never finishes, and the timeout fails it (no wall-clock
+// assertion, which a loaded machine would break).
+test('a document whose aliases expand beyond the node budget is refused (bounded work)', { timeout: 30_000 }, () => {
   const levels = Array.from({ length: 8 }, (_, i) => `l${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`);
   const text = `name: a\nl0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n${levels.join('\n')}\n`;
-  const started = Date.now();
   const ps = problems(text);
-  assert.ok(Date.now() - started < 2000, 'bounded work');
   assert.equal(ps.length, 1);
   assert.match(ps[0]?.message ?? '', /The document is too large \(more than 100000 values, aliases expanded\)/);
 });
