@@ -3,7 +3,8 @@
  *  - `vmkit --version` against `node -e 0`;
  *  - `vmkit list --all -c embed:///ROOT` with 10 defined domains against `node -e 0`;
  *  - `vmkit run` of the tiny guest (TCG, boot to power-off) against the same QEMU argv run bare.
- * Both sides run `node` with the same executable: `node bin/vmkit ...` (bin/vmkit runs the bundle).
+ * vmkit runs as a user runs it: `bin/vmkit ...` executed (its `#!` line starts node with the flags it wants;
+ * it runs the bundle); the baseline is `node -e 0` with the same node.
  * Bare QEMU gets exactly the argv `vmkit argv --json` prints, with the run directory it names; it needs
  * someone on its QMP and console sockets (vmkit adds them, and `-S`), so the bare side creates the
  * directory, listens on both, sends `cont` (QMP handshake included), reads the console to its end, waits for
@@ -105,7 +106,7 @@ export async function cliBench(opts: CliBenchOptions): Promise<{ rows: Row[]; ma
   try {
     const rows: Row[] = [];
     const nodeBare = (): Promise<number> => timed(node, ['-e', '0']);
-    rows.push(await alternate('`vmkit --version` vs `node -e 0`', 1.3, opts.runs, nodeBare, () => timed(node, [VMKIT, '--version']), log));
+    rows.push(await alternate('`vmkit --version` vs `node -e 0`', 1.3, opts.runs, nodeBare, () => timed(VMKIT, ['--version']), log));
 
     const root = join(base, 'root');
     const files: string[] = [];
@@ -117,7 +118,7 @@ export async function cliBench(opts: CliBenchOptions): Promise<{ rows: Row[]; ma
     await output(node, [VMKIT, 'define', '-c', `embed://${root}`, ...files]);
     const listed = JSON.parse(await output(node, [VMKIT, 'list', '--all', '--json', '-c', `embed://${root}`])) as unknown[];
     if (listed.length !== 10) throw new Error(`expected 10 defined domains, vmkit list shows ${listed.length}`);
-    rows.push(await alternate('`vmkit list --all -c embed:///ROOT` (10 domains) vs `node -e 0`', 1.6, opts.runs, nodeBare, () => timed(node, [VMKIT, 'list', '--all', '-c', `embed://${root}`]), log));
+    rows.push(await alternate('`vmkit list --all -c embed:///ROOT` (10 domains) vs `node -e 0`', 1.6, opts.runs, nodeBare, () => timed(VMKIT, ['list', '--all', '-c', `embed://${root}`]), log));
 
     const guest = join(base, 'tiny.yaml');
     await writeFile(guest, tinyYaml({ name: 'bench-cli-run', action: 'poweroff' }));
@@ -129,12 +130,12 @@ export async function cliBench(opts: CliBenchOptions): Promise<{ rows: Row[]; ma
         1.05,
         opts.runs,
         () => bareQemu(plan.binary, plan.argv),
-        () => timed(node, [VMKIT, 'run', guest]),
+        () => timed(VMKIT, ['run', guest]),
         log,
       ),
     );
     const markdown = [
-      'Whole processes, `node bin/vmkit ...` (the bundle) against `node -e 0`, and `vmkit run` against bare QEMU',
+      'Whole processes, `bin/vmkit ...` executed (the bundle) against `node -e 0`, and `vmkit run` against bare QEMU',
       'on the argv `vmkit argv --json` prints (bare: run directory, QMP and console listeners, `cont`, console to',
       'EOF, exit, clean-up). ',
     ].join('\n');
