@@ -1,19 +1,86 @@
 /**
- * One driver per root: the process whose driver owns a root holds an exclusive flock(2) on `<root>/lock`
- * for as long as it does. The kernel drops the lock when that process ends, however it ends, so there is
- * no stale lock to detect and nothing is ever unlinked (unlinking a lock file races with its next opener).
- * The file stays; while locked it holds "<pid> <start time>" of its owner, for the message a second
- * opener gets.
+ * One driver per root. The process whose driver owns a root listens on an abstract unix socket whose name
+ * belongs to that root, for as long as it owns it. bind(2) of a name in use fails, so of any number of
+ * processes racing for a root exactly one gets it; the kernel frees the name when that process ends, however
+ * it ends, so there is no stale lock to detect and nothing is ever unlinked. It is a syscall (no native
+ * module, no helper process): `vmkit list` on an embedded root pays nothing for it.
+ *
+ * The name is a hash of a random key kept in `<root>/lock.key` (mode 0600, made once) and of the root
+ * directory's device and inode: another user cannot compute it, so cannot take a root's name first to keep
+ * its owner out; a copied root gets another name. Abstract names live in a network namespace: two processes
+ * in different network namespaces opening one root directory do not see each other's lock (vmkit never
+ * does that itself).
+ *
+ * `<root>/lock` stays; while the root is owned it holds "<pid> <start time>" of its owner, for the message
+ * a second opener gets.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { link, open, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { VmkitError } from '../errors.js';
 import { ownerRecord } from '../process/state-dir.js';
-import { tryLockExclusive } from '../sys/flock.js';
 
-/** Lock files this process holds (flock would also refuse a second open file, but with a vaguer message). */
+/** Lock files this process holds (the bind would refuse a second one too, naming this process). */
 const held = new Set<string>();
+
+const KEY_BYTES = 32;
+const OPEN_FLAGS = constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** Reads `<root>/lock.key`, making it first when there is none (atomically: racing makers agree on one key). */
+async function lockKey(root: string): Promise<string> {
+  const path = join(root, 'lock.key');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let file: FileHandle | undefined;
+    try {
+      file = await open(path, constants.O_RDONLY | OPEN_FLAGS);
+      const st = await file.stat();
+      const uid = process.geteuid?.() ?? 0;
+      if (!st.isFile() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+        throw new VmkitError('HostError', `Cannot lock root ${root}: ${path} must be a regular file of uid ${uid} that only it can read (mode 0600); remove it`, { details: { root } });
+      }
+      const key = (await file.readFile('utf8')).trim();
+      if (!/^[0-9a-f]{64}$/.test(key)) throw new VmkitError('HostError', `Cannot lock root ${root}: ${path} does not hold a lock key; remove it`, { details: { root } });
+      return key;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 0) throw e;
+    } finally {
+      await file?.close().catch(() => undefined);
+    }
+    // Written under a unique name, then linked into place: link(2) fails if another process was first.
+    const tmp = join(root, `.lock.key.${process.pid}.${randomBytes(6).toString('hex')}`);
+    await writeFile(tmp, `${randomBytes(KEY_BYTES).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      await link(tmp, path).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+  throw new Error('unreachable');
+}
+
+/** The abstract socket name of `root`'s lock (a leading NUL: no file). */
+async function lockName(root: string): Promise<string> {
+  const [key, st] = await Promise.all([lockKey(root), stat(root, { bigint: true })]);
+  const hash = createHash('sha256').update(`${key}\0${st.dev}\0${st.ino}`).digest('hex').slice(0, 40);
+  return `\0vmkit-root-${hash}`;
+}
+
+/** Listens on `name`; false when another socket has it. */
+function bindName(name: string): Promise<Server | false> {
+  // Nothing is served: whoever connects is dropped at once.
+  const server = createServer((s) => s.destroy());
+  return new Promise((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? resolve(false) : reject(e)));
+    server.listen({ path: name }, () => {
+      server.unref();
+      resolve(server);
+    });
+  });
+}
 
 export class RootLock {
   private released = false;
@@ -21,6 +88,7 @@ export class RootLock {
   private constructor(
     readonly path: string,
     private readonly file: FileHandle,
+    private readonly server: Server,
   ) {}
 
   /** Takes the lock of `root`; throws InvalidState naming the owner's pid when another process holds it. */
@@ -31,34 +99,39 @@ export class RootLock {
     }
     held.add(path);
     let file: FileHandle | undefined;
+    let server: Server | undefined;
     try {
       // Never through a symbolic link; O_NONBLOCK so that a FIFO put there cannot block the open.
-      file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
+      file = await open(path, constants.O_RDWR | constants.O_CREAT | OPEN_FLAGS, 0o600);
       if (!(await file.stat()).isFile()) throw new VmkitError('HostError', `Cannot lock root ${root}: ${path} is not a regular file; remove it`, { details: { root } });
-      if (!tryLockExclusive(file.fd, `root ${root} (${path})`)) {
+      const bound = await bindName(await lockName(root));
+      if (bound === false) {
         const owner = (await file.readFile('utf8').catch(() => '')).trim().split(/\s+/)[0] || '?';
         throw new VmkitError('InvalidState', `Root ${root} is in use by process ${owner} (another vmkit driver or daemon); use that one, or stop it`, {
           details: { root, owner },
         });
       }
+      server = bound;
       const record = await ownerRecord();
       await file.truncate(0);
       await file.write(record, 0, 'utf8');
-      return new RootLock(path, file);
+      return new RootLock(path, file, server);
     } catch (e) {
       held.delete(path);
+      server?.close();
       await file?.close().catch(() => undefined);
       if (e instanceof VmkitError) throw e;
       throw new VmkitError('HostError', `Cannot lock root ${root} (${path}): ${(e as Error).message}`, { cause: e, details: { root } });
     }
   }
 
-  /** Lets go of the root: the file is emptied (it names no owner) and closed, which drops the lock. */
+  /** Lets go of the root: the file is emptied (it names no owner) and the name is freed. */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
     await this.file.truncate(0).catch(() => undefined);
     await this.file.close().catch(() => undefined);
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
     held.delete(this.path);
   }
 }

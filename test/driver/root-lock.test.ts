@@ -1,10 +1,10 @@
 /**
- * One driver per root, with flock(2) on `<root>/lock`: the lock lives exactly as long as its holder (a
- * SIGKILLed holder frees it at once), whatever the lock file says, and the file itself stays.
+ * One driver per root, with an abstract unix socket named from `<root>/lock.key`: the lock lives exactly as
+ * long as its holder (a SIGKILLed holder frees it at once), whatever the lock file says, and the file stays.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -39,7 +39,7 @@ async function kill9(child: ChildProcess): Promise<void> {
 
 const inUseBy = (pid: number | string) => (e: unknown) => e instanceof VmkitError && e.code === 'InvalidState' && new RegExp(`^Root .* is in use by process ${pid} `).test(e.message);
 
-describe('root lock (flock)', () => {
+describe('root lock (abstract socket)', () => {
   let base: string;
   before(async () => {
     base = await mkdtemp(join(tmpdir(), 'vmkit-test-lock-'));
@@ -110,5 +110,38 @@ describe('root lock (flock)', () => {
     await symlink(join(base, 'target'), join(root2, 'lock'));
     await assert.rejects(RootLock.acquire(root2), (e: unknown) => e instanceof VmkitError && e.code === 'HostError' && /Cannot lock root/.test(e.message));
     assert.equal(await readFile(join(base, 'target'), 'utf8'), 'x');
+  });
+
+  it('the key is made once, mode 0600; a key another user could read, or a symbolic link, is refused and left alone', async () => {
+    const root = join(base, 'f');
+    await mkdir(root);
+    const lock = await RootLock.acquire(root);
+    await lock.release();
+    const st = await stat(join(root, 'lock.key'));
+    assert.equal(st.mode & 0o777, 0o600);
+    const key = await readFile(join(root, 'lock.key'), 'utf8');
+    assert.match(key, /^[0-9a-f]{64}\n$/);
+    await (await RootLock.acquire(root)).release();
+    assert.equal(await readFile(join(root, 'lock.key'), 'utf8'), key, 'the same key the next time');
+    await chmod(join(root, 'lock.key'), 0o644);
+    await assert.rejects(RootLock.acquire(root), (e: unknown) => e instanceof VmkitError && e.code === 'HostError' && /lock\.key must be a regular file .* \(mode 0600\)/.test(e.message));
+    const root2 = join(base, 'g');
+    await mkdir(root2);
+    await writeFile(join(base, 'key-target'), 'y');
+    await symlink(join(base, 'key-target'), join(root2, 'lock.key'));
+    await assert.rejects(RootLock.acquire(root2), (e: unknown) => e instanceof VmkitError && e.code === 'HostError' && /Cannot lock root/.test(e.message));
+    assert.equal(await readFile(join(base, 'key-target'), 'utf8'), 'y');
+  });
+
+  it('a copy of a root (same key, another directory) is locked on its own', async () => {
+    const a = join(base, 'h1');
+    const b = join(base, 'h2');
+    await mkdir(a);
+    await mkdir(b);
+    const la = await RootLock.acquire(a);
+    await writeFile(join(b, 'lock.key'), await readFile(join(a, 'lock.key')), { mode: 0o600 });
+    const lb = await RootLock.acquire(b);
+    await lb.release();
+    await la.release();
   });
 });
