@@ -20,6 +20,7 @@ import { openApiDocument } from './openapi.js';
 import { allowed, peerCred, type AccessPolicy } from './peer-cred.js';
 import { DefineBody, DefineManyBody, DestroyBody, EmptyBody, ShutdownBody, StartBody, UpdateBody, validateBody, type DefineBodyT, type DefineManyBodyT } from './schemas.js';
 import { socketAnswers } from './uri.js';
+import { isStorageRoute, serveStorage } from './routes-storage.js';
 
 export interface ApiServerOptions {
   readonly socket: string;
@@ -221,6 +222,7 @@ export class ApiServer {
           this.openStream(req, res, url.searchParams.get('domain') ?? undefined);
           return;
         }
+        if (isStorageRoute(url.pathname)) return await serveStorage(this.conn, req, res, url, this.opts.log); // images, volumes
         if (this.turn.over()) await this.turn.later();
         reply = await this.route(req, url);
       }
