@@ -45,6 +45,7 @@ export function createDecoder(kind: Compression, what: string): Decoder {
       gz.once('end', () => resolve());
       gz.once('error', (e) => reject(new VmkitError('HostError', `Cannot decompress ${what} (gzip): ${e.message}`, { cause: e, details: { reason: 'decompress' } })));
     });
+    done.catch(() => undefined);
     return { input: gz, output: gz, done, kill: () => gz.destroy() };
   }
   const tool = TOOLS[kind];
@@ -64,6 +65,7 @@ export function createDecoder(kind: Compression, what: string): Decoder {
       else reject(new VmkitError('HostError', `Cannot decompress ${what} (${kind}): ${tool.file} ${signal === null ? `exited with ${String(code)}` : `was killed (${signal})`}${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}`, { details: { reason: 'decompress' } }));
     });
   });
+  done.catch(() => undefined); // a failure is reported to whoever awaits `done`; after a kill nobody does
   return {
     input: child.stdin,
     output: child.stdout,

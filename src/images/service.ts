@@ -95,13 +95,16 @@ export class ImageService implements ImagesApi {
     const fill = async (tmp: string): Promise<void> => {
       if (format === 'qcow2' && opts.standalone !== true) {
         await writeOverlay(tmp, size, image.path, image.format);
+        signal?.throwIfAborted();
         return;
       }
       await convertImage(image.path, image.format, tmp, format, { ...(signal === undefined ? {} : { signal }), onProgress: progress });
       if (size > image.size) await resizeImage(tmp, format, size, signal === undefined ? {} : { signal });
+      signal?.throwIfAborted();
     };
     const seedFill = async (tmp: string): Promise<void> => {
       await writeFile(tmp, seedContent as Uint8Array, { flag: 'wx', mode: 0o600 });
+      signal?.throwIfAborted();
     };
     const made = await target.make(fill, seedContent === undefined ? undefined : seedFill);
     return {
@@ -241,6 +244,7 @@ export class ImageService implements ImagesApi {
     }
     if (!isAbsolute(out.path)) throw new VmkitError('InvalidArgument', `The output path must be absolute, got ${JSON.stringify(out.path)}`);
     const path = out.path;
+    const signal = opts.signal;
     const seedPath = seedPathFor(path);
     for (const p of [path, ...(hasCustomization(opts.customize) ? [seedPath] : [])]) {
       if ((await stat(p).catch(() => undefined)) !== undefined) throw new VmkitError('AlreadyExists', `${p} already exists: remove it or choose another output`, { details: { path: p } });
@@ -255,6 +259,7 @@ export class ImageService implements ImagesApi {
         try {
           await fill(tmp);
           if (seed !== undefined) await seed(tmpSeed);
+          signal?.throwIfAborted();
           await rename(tmp, path);
           if (seed !== undefined) await rename(tmpSeed, seedPath);
         } catch (e) {

@@ -163,6 +163,7 @@ async function attemptTransfer(opts: TransferOptions, resumedAt: number[]): Prom
     if (opened.total !== undefined && bytes < opened.total) {
       throw new BrokenTransfer(new VmkitError('HostError', `Download of ${opened.url} ended after ${bytes} of ${opened.total} bytes`, { details: { url: opened.url, bytes, total: opened.total } }));
     }
+    opts.signal?.throwIfAborted();
     if (decoder === undefined) await feed(Buffer.alloc(0)); // an empty file
     const d = decoder as unknown as Decoder;
     d.input.end();
@@ -174,6 +175,7 @@ async function attemptTransfer(opts: TransferOptions, resumedAt: number[]): Prom
         details: { url: opened.url, reason: 'checksum', found: sum, expected: opts.sha512.toLowerCase() },
       });
     }
+    opts.signal?.throwIfAborted(); // an interrupted download is not put in place, even when complete
     const fh = await open(tmp, 'r');
     await fh.sync();
     await fh.close();
