@@ -191,6 +191,11 @@ function diskSource(
       expected: DISK_FORMATS.map((f, i) => `${i === DISK_FORMATS.length - 1 ? 'or ' : ''}\`${f}\``).join(', ').replace(/, or /, ' or '),
     });
   }
+  if (d.image === undefined) {
+    for (const k of ['size', 'arch'] as const) {
+      if (d[k] !== undefined) ctx.problems.add(child(at, k), { message: `\`${k}\` belongs to image disks (image: TEMPLATE); a path or volume disk has its own size` });
+    }
+  }
   if (d.volume !== undefined && d.path === undefined) {
     return { format: format ?? 'qcow2', extra: { volume: { name: d.volume, ...(format === undefined ? {} : { format }) } } };
   }
@@ -204,9 +209,6 @@ function diskSource(
       if (mib !== undefined) sizeBytes = mib * 1024 * 1024;
     }
     return { format: 'qcow2', extra: { image: { name: d.image, ...(d.arch === undefined ? {} : { arch: d.arch }), ...(sizeBytes === undefined ? {} : { sizeBytes }) } } };
-  }
-  for (const k of ['size', 'arch'] as const) {
-    if (d[k] !== undefined) ctx.problems.add(child(at, k), { message: `\`${k}\` belongs to image disks (image: TEMPLATE); a path or volume disk has its own size` });
   }
   return { format: format ?? 'raw', extra: {} };
 }
