@@ -61,7 +61,7 @@ export class VolumeService implements VolumesApi {
       if (m === null || !NAME.test(m[1] as string)) continue;
       out.push(await this.describe(m[1] as string, join(this.opts.dir, n), m[2] as VolumeFormat).catch((e: unknown) => ({ name: m[1] as string, format: m[2] as VolumeFormat, path: join(this.opts.dir, n), virtualSize: 0, error: (e as Error).message })));
     }
-    return out;
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   async info(name: string): Promise<VolumeInfo> {
