@@ -9,11 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { once } from 'node:events';
+import { open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import { VmkitError } from '../errors.js';
 import { createDecoder, detectCompression } from './decompress.js';
 import { hostArch, parseIndex, writeIndex, type IndexEntry } from './index-file.js';
@@ -80,44 +79,33 @@ export async function publishIndex(dir: string, opts: PublishOptions = {}): Prom
   return { index: indexPath, signed, entries };
 }
 
-/** SHA-512 and length of the file; virtual size of what it decompresses to. */
+/** SHA-512 and length of the file; virtual size of what it decompresses to (decompressed beside it, then removed). */
 async function readTemplate(path: string): Promise<{ sha512: string; bytes: number; virtualSize: number; qcow2: boolean }> {
   const hash = createHash('sha512');
   let bytes = 0;
-  const first = await new Promise<Buffer>((resolve, reject) => {
-    const s = createReadStream(path, { start: 0, end: 5 });
-    const parts: Buffer[] = [];
-    s.on('data', (c) => {
-      parts.push(c as Buffer);
-    });
-    s.on('end', () => resolve(Buffer.concat(parts)));
-    s.on('error', reject);
-  });
-  const decoder = createDecoder(detectCompression(first), path);
-  let out = 0;
-  const top: Buffer[] = [];
-  let topLen = 0;
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      out += chunk.length;
-      if (topLen < 32) {
-        top.push(chunk);
-        topLen += chunk.length;
-      }
-      cb();
-    },
-  });
-  const drained = pipeline(decoder.output, sink);
-  for await (const c of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
-    hash.update(c);
-    bytes += c.length;
-    if (!decoder.input.write(c)) await new Promise<void>((r) => decoder.input.once('drain', () => r()));
+  const first = Buffer.alloc(6);
+  const probe = await open(path, 'r');
+  await probe.read(first, 0, 6, 0).finally(() => probe.close());
+  const scratch = join(dirname(path), `.${basename(path)}.vmkit-size-${process.pid}`);
+  const out = await open(scratch, 'wx', 0o600);
+  try {
+    const decoder = createDecoder(detectCompression(first), path, out.fd);
+    for await (const c of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+      hash.update(c);
+      bytes += c.length;
+      if (!decoder.input.write(c)) await Promise.race([once(decoder.input, 'drain'), decoder.done]);
+    }
+    decoder.input.end();
+    await decoder.done;
+    const size = (await out.stat()).size;
+    const head = Buffer.alloc(32);
+    const { bytesRead } = await out.read(head, 0, 32, 0);
+    const qcow2 = bytesRead >= 32 && head.readUInt32BE(0) === 0x514649fb;
+    return { sha512: hash.digest('hex'), bytes, virtualSize: qcow2 ? Number(head.readBigUInt64BE(24)) : size, qcow2 };
+  } finally {
+    await out.close();
+    await rm(scratch, { force: true });
   }
-  decoder.input.end();
-  await Promise.all([decoder.done, drained]);
-  const start = Buffer.concat(top);
-  const qcow2 = start.length >= 32 && start.readUInt32BE(0) === 0x514649fb;
-  return { sha512: hash.digest('hex'), bytes, virtualSize: qcow2 ? Number(start.readBigUInt64BE(24)) : out, qcow2 };
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {

@@ -6,11 +6,10 @@
  * decoder first. Nothing unverified is ever left under the output's name.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm, stat, truncate } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { open, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { VmkitError } from '../errors.js';
 import { createDecoder, detectCompression, type Compression, type Decoder } from './decompress.js';
 import { openUrl } from './fetch.js';
@@ -59,6 +58,8 @@ export interface TransferResult {
 }
 
 const PROGRESS_EVERY_MS = 200;
+/** How often the output is flushed to disk in the background while it is written. */
+const SYNC_EVERY_MS = 250;
 
 /** Downloads, verifies and decompresses `url` into `output` (see the module comment). */
 export async function transfer(opts: TransferOptions): Promise<TransferResult> {
@@ -109,10 +110,14 @@ async function attemptTransfer(opts: TransferOptions, resumedAt: number[]): Prom
   const tmp = join(dirname(opts.output), `.${basename(opts.output)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   const part = await open(opts.partFile, 'a', 0o600);
   let decoder: Decoder | undefined;
-  let written: Promise<void> | undefined;
+  let out: FileHandle | undefined;
+  let syncTimer: NodeJS.Timeout | undefined;
   let compression: Compression = 'none';
   let bytes = 0;
   let outBytes = 0;
+  let syncing: Promise<void> | undefined;
+  let partWrites: Promise<unknown> = Promise.resolve();
+  let pendingParts = 0;
   const started = performance.now();
   let lastReport = 0;
   const report = (force: boolean): void => {
@@ -134,14 +139,17 @@ async function attemptTransfer(opts: TransferOptions, resumedAt: number[]): Prom
   const feed = async (chunk: Buffer): Promise<void> => {
     if (decoder === undefined) {
       compression = detectCompression(chunk);
-      decoder = createDecoder(compression, opened.url);
-      const d = decoder;
-      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1024 * 1024 });
-      d.output.on('data', (c: Buffer) => {
-        outBytes += c.length;
-      });
-      written = pipeline(d.output, out);
-      written.catch(() => undefined);
+      out = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      decoder = createDecoder(compression, opened.url, out.fd);
+      // Flush to disk while decompressing (one sync at a time, on the thread pool), so that the final fsync
+      // before the rename has only the tail left to write.
+      const fh = out;
+      syncTimer = setInterval(() => {
+        if (syncing !== undefined) return;
+        syncing = fh.datasync().catch(() => undefined).then(() => {
+          syncing = undefined;
+        });
+      }, SYNC_EVERY_MS);
     }
     hash.update(chunk);
     bytes += chunk.length;
@@ -152,9 +160,13 @@ async function attemptTransfer(opts: TransferOptions, resumedAt: number[]): Prom
     try {
       if (have > 0) for await (const c of createReadStream(opts.partFile, { end: have - 1, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) await feed(c);
       for await (const c of opened.body as AsyncIterable<Buffer>) {
-        await part.write(c);
+        // The part file is appended to in order, without holding up the stream (at most 64 writes queued).
+        pendingParts++;
+        partWrites = partWrites.then(() => part.write(c)).finally(() => pendingParts--);
+        if (pendingParts > 64) await partWrites;
         await feed(c);
       }
+      await partWrites;
     } catch (e) {
       if (e instanceof VmkitError && ((e.code !== 'HostError' && e.code !== 'Timeout') || e.details.reason === 'decompress')) throw e;
       if (opts.signal?.aborted === true) throw e;
@@ -167,7 +179,11 @@ async function attemptTransfer(opts: TransferOptions, resumedAt: number[]): Prom
     if (decoder === undefined) await feed(Buffer.alloc(0)); // an empty file
     const d = decoder as unknown as Decoder;
     d.input.end();
-    await Promise.all([d.done, written]);
+    await d.done;
+    clearInterval(syncTimer);
+    await syncing;
+    const outFile = out as unknown as FileHandle;
+    outBytes = (await outFile.stat()).size;
     const sum = hash.digest('hex');
     if (opts.sha512 !== undefined && sum !== opts.sha512.toLowerCase()) {
       await rm(opts.partFile, { force: true }); // never resume from bytes that do not add up
@@ -176,9 +192,9 @@ async function attemptTransfer(opts: TransferOptions, resumedAt: number[]): Prom
       });
     }
     opts.signal?.throwIfAborted(); // an interrupted download is not put in place, even when complete
-    const fh = await open(tmp, 'r');
-    await fh.sync();
-    await fh.close();
+    await outFile.sync();
+    await outFile.close();
+    out = undefined;
     await rename(tmp, opts.output);
     report(true);
     await part.close().catch(() => undefined);
@@ -189,10 +205,14 @@ async function attemptTransfer(opts: TransferOptions, resumedAt: number[]): Prom
     if (e instanceof VmkitError && e.details.reason === 'decompress') await rm(opts.partFile, { force: true });
     (decoder as Decoder | undefined)?.kill();
     opened.body.destroy();
-    await written?.catch(() => undefined);
+    await (decoder as Decoder | undefined)?.done.catch(() => undefined);
+    await partWrites.catch(() => undefined);
+    await syncing;
     await rm(tmp, { force: true });
     throw e;
   } finally {
+    clearInterval(syncTimer);
+    await (out as FileHandle | undefined)?.close().catch(() => undefined);
     await part.close().catch(() => undefined);
   }
 }

@@ -57,7 +57,9 @@ export async function serveDir(dir: string): Promise<RepoServer> {
       });
     }
     body.pipe(res, { end: cut === undefined });
-    if (cut !== undefined) body.once('end', () => res.destroy());
+    // Cut once the bytes sent so far are flushed and the client (in this process) has had time to read them:
+    // a client's pending bytes are dropped when its connection resets.
+    if (cut !== undefined) body.once('end', () => res.write('', () => setTimeout(() => res.destroy(), 50)));
     res.once('close', () => body.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
