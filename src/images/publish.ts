@@ -31,6 +31,8 @@ export interface PublishOptions {
 export interface PublishResult {
   readonly index: string;
   readonly signed?: string;
+  /** An index.asc from an earlier run, removed because this run wrote `index` without a key. */
+  readonly removedStale?: string;
   readonly entries: readonly IndexEntry[];
 }
 
@@ -68,14 +70,20 @@ export async function publishIndex(dir: string, opts: PublishOptions = {}): Prom
   }
   const text = writeIndex(entries);
   parseIndex(text, pathToFileURL(indexPath).href); // what is published must read back
-  await writeAtomic(indexPath, text);
-  if (opts.signKey === undefined) return { index: indexPath, entries };
+  const signed = join(dir, 'index.asc');
+  if (opts.signKey === undefined) {
+    await writeAtomic(indexPath, text);
+    // A signed index left from an earlier run would no longer match `index` (other checksums): it goes.
+    const stale = await rm(signed).then(() => true, () => false);
+    return { index: indexPath, entries, ...(stale ? { removedStale: signed } : {}) };
+  }
   const { clearsign } = await import('./signature.js');
   const key = await readFile(opts.signKey, 'utf8').catch((e: unknown) => {
     throw new VmkitError('NotFound', `Cannot read the signing key ${opts.signKey ?? ''}: ${(e as Error).message}`, { cause: e });
   });
-  const signed = join(dir, 'index.asc');
-  await writeAtomic(signed, await clearsign(text, key, opts.signKey, opts.passphrase));
+  const asc = await clearsign(text, key, opts.signKey, opts.passphrase); // before anything is written
+  await writeAtomic(indexPath, text);
+  await writeAtomic(signed, asc);
   return { index: indexPath, signed, entries };
 }
 
@@ -87,7 +95,7 @@ async function readTemplate(path: string): Promise<{ sha512: string; bytes: numb
   const probe = await open(path, 'r');
   await probe.read(first, 0, 6, 0).finally(() => probe.close());
   const scratch = join(dirname(path), `.${basename(path)}.vmkit-size-${process.pid}`);
-  const out = await open(scratch, 'wx', 0o600);
+  const out = await open(scratch, 'wx+', 0o600);
   try {
     const decoder = createDecoder(detectCompression(first), path, out.fd);
     for await (const c of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {

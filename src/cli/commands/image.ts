@@ -120,7 +120,7 @@ export async function imageIndexCommand(dir: string, flags: { sign?: string; arc
       ...(process.env.VMKIT_SIGN_PASSPHRASE === undefined ? {} : { passphrase: process.env.VMKIT_SIGN_PASSPHRASE }),
       ...(flags.arch === undefined ? {} : { arch: flags.arch }),
     });
-    emit(flags, r, [`Wrote ${r.index}${r.signed === undefined ? '' : ` and ${r.signed}`}: ${r.entries.length} template${r.entries.length === 1 ? '' : 's'}`, ...r.entries.map((e) => `  ${e.id} (${e.arch}, revision ${e.revision}): ${e.file}, ${humanSize(e.compressedSize ?? 0)} -> ${humanSize(e.size)}`)].join('\n'));
+    emit(flags, r, [`Wrote ${r.index}${r.signed === undefined ? '' : ` and ${r.signed}`}: ${r.entries.length} template${r.entries.length === 1 ? '' : 's'}${r.removedStale === undefined ? '' : ` (removed ${r.removedStale}: it no longer matched; sign with --sign KEYFILE)`}`, ...r.entries.map((e) => `  ${e.id} (${e.arch}, revision ${e.revision}): ${e.file}, ${humanSize(e.compressedSize ?? 0)} -> ${humanSize(e.size)}`)].join('\n'));
     return EXIT.ok;
   } catch (e) {
     return reportError(e, flags);
