@@ -21,7 +21,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { VmkitError } from '../errors.js';
 import type { ImagesApi, VolumesApi } from '../images/types.js';
 import { errorBody } from './http-errors.js';
-import { peerCred } from './peer-cred.js';
+import { restrictedCaller } from './peer-cred.js';
 import { ImageBuildBody, ImageGetBody, validateBody, VolumeCreateBody, VolumeResizeBody } from './schemas.js';
 
 export interface StorageApis {
@@ -41,7 +41,7 @@ const RANDOM_PASSWORD = '\u0000random';
 export async function serveStorage(apis: StorageApis, req: http.IncomingMessage, res: http.ServerResponse, url: URL, log?: (line: string) => void): Promise<void> {
   const method = req.method ?? 'GET';
   const parts = url.pathname.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
-  const caller = { uid: peerCred(req.socket as import('node:net').Socket)?.uid ?? -1 };
+  const caller = restrictedCaller(req.socket as import('node:net').Socket);
   const flag = (k: string): boolean => url.searchParams.get(k) === '1' || url.searchParams.get(k) === 'true';
   try {
     if (parts[1] === 'images') {
@@ -63,7 +63,7 @@ export async function serveStorage(apis: StorageApis, req: http.IncomingMessage,
           apis.images.build(id, {
             ...b,
             ...(b.customize === undefined ? {} : { customize: { ...customize, ...(randomRootPassword === true ? { rootPassword: RANDOM_PASSWORD } : {}) } }),
-            caller,
+            ...(caller === undefined ? {} : { caller }),
             signal,
             onProgress,
           }),
@@ -75,7 +75,7 @@ export async function serveStorage(apis: StorageApis, req: http.IncomingMessage,
       if (parts.length === 2 && method === 'GET') return json(res, 200, await apis.volumes.list());
       if (parts.length === 2 && method === 'POST') {
         const b = await body(req, VolumeCreateBody);
-        if (b.backing !== undefined) return json(res, 201, await apis.volumes.overlay(b.name, { backing: b.backing, ...(b.size === undefined ? {} : { size: b.size }), caller }));
+        if (b.backing !== undefined) return json(res, 201, await apis.volumes.overlay(b.name, { backing: b.backing, ...(b.size === undefined ? {} : { size: b.size }), ...(caller === undefined ? {} : { caller }) }));
         if (b.size === undefined) throw new VmkitError('InvalidArgument', 'A new volume needs a size (or a backing image)');
         return json(res, 201, await apis.volumes.create(b.name, { size: b.size, ...(b.format === undefined ? {} : { format: b.format }) }));
       }

@@ -18,7 +18,7 @@ import { errorBody } from './http-errors.js';
 import { LoopLag } from './loop-lag.js';
 import { openApiDocument } from './openapi.js';
 import { serveObserve, timeRequest } from './routes-observe.js';
-import { allowed, peerCred, type AccessPolicy } from './peer-cred.js';
+import { allowed, peerCred, restrictedCaller, type AccessPolicy } from './peer-cred.js';
 import { DefineBody, DefineManyBody, DestroyBody, EmptyBody, ShutdownBody, StartBody, UpdateBody, validateBody, type DefineBodyT, type DefineManyBodyT } from './schemas.js';
 import { socketAnswers } from './uri.js';
 import { isStorageRoute, serveStorage } from './routes-storage.js';
@@ -260,13 +260,13 @@ export class ApiServer {
     }
     if (parts[1] === 'batch' && parts[2] === 'define' && parts.length === 3) {
       if (method !== 'POST') throw notAllowed(method, url.pathname);
-      return { status: 200, body: await this.defineMany(await this.body(req, DefineManyBody)) };
+      return { status: 200, body: await this.defineMany(await this.body(req, DefineManyBody), callerOf(req)) };
     }
     if (parts[1] !== 'domains') throw notFound(method, url.pathname);
     if (parts.length === 2) {
       if (method === 'GET') return { status: 200, body: c.snapshot() };
       if (method === 'POST') {
-        const d = await this.define(await this.body(req, DefineBody));
+        const d = await this.define(await this.body(req, DefineBody), callerOf(req));
         return { status: 201, body: d.snapshot() };
       }
       throw notAllowed(method, url.pathname);
@@ -317,10 +317,11 @@ export class ApiServer {
     }
   }
 
-  private define(b: DefineBodyT): Promise<Domain> {
+  /** `caller`: a client not of the daemon's own account (SO_PEERCRED), which may not define privileged options. */
+  private define(b: DefineBodyT, caller: { uid: number } | undefined): Promise<Domain> {
     return this.conn.define(
       { text: b.text, ...(b.file === undefined ? {} : { file: b.file }), ...(b.baseDir === undefined ? {} : { baseDir: b.baseDir }) },
-      { ...(b.autostart === undefined ? {} : { autostart: b.autostart }), ...(b.policies === undefined ? {} : { policies: b.policies }) },
+      { ...(b.autostart === undefined ? {} : { autostart: b.autostart }), ...(b.policies === undefined ? {} : { policies: b.policies }), ...(caller === undefined ? {} : { caller }) },
     );
   }
 
@@ -328,13 +329,13 @@ export class ApiServer {
    * A batch of defines: each is started in a turn with budget left (a definition is parsed at once, in
    * this thread), all run concurrently, and each gets its own result.
    */
-  private async defineMany(b: DefineManyBodyT): Promise<{ results: object[] }> {
+  private async defineMany(b: DefineManyBodyT, caller: { uid: number } | undefined): Promise<{ results: object[] }> {
     const results: object[] = new Array(b.definitions.length);
     const pending: Promise<void>[] = [];
     for (const [i, item] of b.definitions.entries()) {
       if (this.turn.over()) await this.turn.later();
       pending.push(
-        this.define(item).then(
+        this.define(item, caller).then(
           (d) => {
             results[i] = { domain: d.snapshot() };
           },
@@ -478,6 +479,10 @@ export class ApiServer {
       d.off('stopped', stopped);
     });
   }
+}
+
+function callerOf(req: http.IncomingMessage): { uid: number } | undefined {
+  return restrictedCaller(req.socket as import('node:net').Socket);
 }
 
 function notFound(method: string, path: string): VmkitError {

@@ -240,7 +240,8 @@ export class ImageService implements ImagesApi {
       };
     }
     if (opts.caller !== undefined && opts.caller.uid !== 0) {
-      throw new VmkitError('PermissionDenied', `Writing ${out.path} would write a host file as the daemon: a client with uid ${opts.caller.uid} builds into a volume instead (--volume NAME)`, { details: { uid: opts.caller.uid, path: out.path } });
+      const message = `An output given by path would have the daemon write the host file ${JSON.stringify(out.path)}: needs a client with uid 0 (uid ${opts.caller.uid} builds into a volume: output.volume, vmkit image build --volume NAME)`;
+      throw new VmkitError('PermissionDenied', `output.path: ${message}`, { details: { uid: opts.caller.uid, path: out.path, problems: [{ path: 'output.path', message }] } });
     }
     if (!isAbsolute(out.path)) throw new VmkitError('InvalidArgument', `The output path must be absolute, got ${JSON.stringify(out.path)}`);
     const path = out.path;

@@ -136,7 +136,8 @@ export class VolumeService implements VolumesApi {
       return found;
     }
     if (caller !== undefined && caller.uid !== 0) {
-      throw new VmkitError('PermissionDenied', `A backing file given by path needs a client with uid 0 (uid ${caller.uid} may base an overlay on a template or a volume)`, { details: { uid: caller.uid, path: b.path } });
+      const message = `A backing file given by path would have the daemon read the host file ${JSON.stringify(b.path)}: needs a client with uid 0 (uid ${caller.uid} bases an overlay on a template or a volume: backing.image, backing.volume, --backing NAME or volume:NAME)`;
+      throw new VmkitError('PermissionDenied', `backing.path: ${message}`, { details: { uid: caller.uid, path: b.path, problems: [{ path: 'backing.path', message }] } });
     }
     if (!isAbsolute(b.path)) throw new VmkitError('InvalidArgument', `The backing file must be an absolute path, got ${JSON.stringify(b.path)}`);
     if (!/^[a-z0-9]+$/.test(b.format)) throw new VmkitError('InvalidArgument', `Invalid backing format ${JSON.stringify(b.format)}`);
