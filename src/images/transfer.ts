@@ -168,7 +168,7 @@ async function attemptTransfer(opts: TransferOptions, resumedAt: number[]): Prom
       }
       await partWrites;
     } catch (e) {
-      if (e instanceof VmkitError && ((e.code !== 'HostError' && e.code !== 'Timeout') || e.details.reason === 'decompress')) throw e;
+      if (e instanceof VmkitError && ((e.code !== 'HostError' && e.code !== 'Timeout') || e.details.reason === 'decompress' || e.details.reason === 'write')) throw e;
       if (opts.signal?.aborted === true) throw e;
       throw new BrokenTransfer(new VmkitError('HostError', `Download of ${opened.url} broke off after ${bytes} bytes: ${(e as Error).message}`, { cause: e, details: { url: opened.url, bytes } }));
     }
