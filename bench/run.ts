@@ -6,7 +6,7 @@ import { alternate, table, type Row } from './stats.js';
 import { REPO } from '../test/helpers/guest.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-/** BENCH_ONLY=a,b,caps,tuning,daemon,cli,observe limits the run to some groups (a: paused start, b: boots, caps, tuning, daemon: defines and start storms through `vmkit daemon`, cli: whole `vmkit` processes, observe: /metrics and console viewers through `vmkit daemon --web`). */
+/** BENCH_ONLY=a,b,caps,tuning,daemon,cli,observe,images limits the run to some groups (a: paused start, b: boots, caps, tuning, daemon: defines and start storms through `vmkit daemon`, cli: whole `vmkit` processes, observe: /metrics and console viewers through `vmkit daemon --web`, images: template download and overlays). */
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const wanted = (group: string): boolean => ONLY.length === 0 || ONLY.includes(group);
 
@@ -35,6 +35,12 @@ async function main(): Promise<void> {
   if (wanted('caps')) {
     const { capsBench } = await import('./caps.js');
     extra += `\n## Host capabilities (issue 3)\n\n${(await capsBench({ runs: RUNS })).markdown}\n`;
+  }
+  if (wanted('images')) {
+    const { imagesBench } = await import('./images.js');
+    const images = await imagesBench({ runs: RUNS });
+    rows.push(...images.rows);
+    extra += `\n## Images and volumes (issue 15)\n\n${images.markdown}\n`;
   }
   if (wanted('daemon')) {
     const { daemonBenchmarks } = await import('./daemon.js');

@@ -34,6 +34,7 @@ import type { DomainStats } from '../observe/types.js';
 import { VmkitError } from '../errors.js';
 import { errorFromBody, httpStatusFor, type ErrorBody } from './http-errors.js';
 import { Transport } from './transport.js';
+import { RemoteImages, RemoteVolumes } from './client-storage.js';
 
 interface MirrorFacts {
   readonly name: string;
@@ -72,6 +73,7 @@ export class RemoteConnection extends EventEmitter<ConnectionEvents> implements 
   private closed = false;
   private retryMs = 100;
   private retryTimer: NodeJS.Timeout | undefined;
+  private storageApis: { images: RemoteImages; volumes: RemoteVolumes } | undefined;
 
   private constructor(readonly socketPath: string) {
     super();
@@ -163,6 +165,16 @@ export class RemoteConnection extends EventEmitter<ConnectionEvents> implements 
     const snap = await this.transport.request<{ seq: number; domains: DomainInfo[] }>('GET', '/v1/domains');
     this.applySnapshot(snap.seq, snap.domains, false);
     return snap.domains;
+  }
+
+  /** Template repositories and the daemon's image cache. */
+  get images(): RemoteImages {
+    return (this.storageApis ??= { images: new RemoteImages(this.transport), volumes: new RemoteVolumes(this.transport) }).images;
+  }
+
+  /** Volumes of the daemon's root. */
+  get volumes(): RemoteVolumes {
+    return (this.storageApis ??= { images: new RemoteImages(this.transport), volumes: new RemoteVolumes(this.transport) }).volumes;
   }
 
   /** The daemon's own figures: memory, event-loop delay, clients. */

@@ -70,3 +70,13 @@ export async function allowed(cred: PeerCred | undefined, policy: AccessPolicy):
   const groups = /^Groups:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/).filter((g) => g !== '').map(Number) ?? [];
   return groups.some((g) => policy.gids.includes(g));
 }
+
+/**
+ * The client as the daemon's privilege rules see it: undefined when it runs as the daemon's own account (root,
+ * or the user of a session daemon: it could do all of it without the daemon), else its uid (-1 when the
+ * credentials cannot be read: never taken for root).
+ */
+export function restrictedCaller(socket: Socket): { readonly uid: number } | undefined {
+  const uid = peerCred(socket)?.uid ?? -1;
+  return uid === (process.geteuid?.() ?? 0) ? undefined : { uid };
+}

@@ -183,3 +183,6 @@ export function validateBody<T extends TSchema>(schema: T, body: unknown): Stati
   }
   return checkBody(v, body) as Static<T>;
 }
+
+// ---- images and volumes (routes-storage.ts) ----
+export { CustomizationBody, ImageBuildBody, ImageGetBody, VolumeCreateBody, VolumeResizeBody } from './storage-schemas.js';

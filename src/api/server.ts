@@ -18,9 +18,10 @@ import { errorBody } from './http-errors.js';
 import { LoopLag } from './loop-lag.js';
 import { openApiDocument } from './openapi.js';
 import { serveObserve, timeRequest } from './routes-observe.js';
-import { allowed, peerCred, type AccessPolicy, type PeerCred } from './peer-cred.js';
+import { allowed, peerCred, restrictedCaller, type AccessPolicy } from './peer-cred.js';
 import { DefineBody, DefineManyBody, DestroyBody, EmptyBody, ShutdownBody, StartBody, UpdateBody, validateBody, type DefineBodyT, type DefineManyBodyT } from './schemas.js';
 import { socketAnswers } from './uri.js';
+import { isStorageRoute, serveStorage } from './routes-storage.js';
 
 export interface ApiServerOptions {
   readonly socket: string;
@@ -239,7 +240,6 @@ export class ApiServer {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const cred = peerCred(socket);
-    this.creds.set(socket, cred);
     const verdict = allowed(cred, this.opts.access).catch(() => false);
     this.verdicts.set(socket, verdict);
     void verdict.then((ok) => {
@@ -262,9 +262,6 @@ export class ApiServer {
     socket.resume();
     setTimeout(() => socket.destroy(), 1000).unref();
   }
-
-  /** Each connection's peer, read once when it was admitted. */
-  private readonly creds = new WeakMap<Socket, PeerCred | undefined>();
 
   private async permitted(socket: Socket): Promise<boolean> {
     return (await this.verdicts.get(socket)) === true;
@@ -291,6 +288,7 @@ export class ApiServer {
         this.openStream(req, res, url.searchParams.get('domain') ?? undefined);
         return;
       }
+      if (isStorageRoute(url.pathname)) return await serveStorage(this.conn, req, res, url, this.opts.log); // images, volumes
       if (this.turn.over()) await this.turn.later();
       reply = await this.route(req, url);
     } catch (e) {
@@ -324,13 +322,13 @@ export class ApiServer {
     }
     if (parts[1] === 'batch' && parts[2] === 'define' && parts.length === 3) {
       if (method !== 'POST') throw notAllowed(method, url.pathname);
-      return { status: 200, body: await this.defineMany(await this.body(req, DefineManyBody), this.callerOf(req)) };
+      return { status: 200, body: await this.defineMany(await this.body(req, DefineManyBody), callerOf(req)) };
     }
     if (parts[1] !== 'domains') throw notFound(method, url.pathname);
     if (parts.length === 2) {
       if (method === 'GET') return { status: 200, body: c.snapshot() };
       if (method === 'POST') {
-        const d = await this.define(await this.body(req, DefineBody), this.callerOf(req));
+        const d = await this.define(await this.body(req, DefineBody), callerOf(req));
         return { status: 201, body: d.snapshot() };
       }
       throw notAllowed(method, url.pathname);
@@ -381,19 +379,11 @@ export class ApiServer {
     }
   }
 
-  /**
-   * Who sent the request (SO_PEERCRED of its connection, read when it was admitted): the driver lets only
-   * uid 0 (or any client of an `--allow-raw` daemon) define privileged options. An unknown peer counts as
-   * unprivileged.
-   */
-  private callerOf(req: http.IncomingMessage): { uid: number } {
-    return { uid: this.creds.get(req.socket)?.uid ?? -1 };
-  }
-
-  private define(b: DefineBodyT, caller: { uid: number }): Promise<Domain> {
+  /** `caller`: a client not of the daemon's own account (SO_PEERCRED), which may not define privileged options. */
+  private define(b: DefineBodyT, caller: { uid: number } | undefined): Promise<Domain> {
     return this.conn.define(
       { text: b.text, ...(b.file === undefined ? {} : { file: b.file }), ...(b.baseDir === undefined ? {} : { baseDir: b.baseDir }) },
-      { caller, ...(b.autostart === undefined ? {} : { autostart: b.autostart }), ...(b.policies === undefined ? {} : { policies: b.policies }) },
+      { ...(b.autostart === undefined ? {} : { autostart: b.autostart }), ...(b.policies === undefined ? {} : { policies: b.policies }), ...(caller === undefined ? {} : { caller }) },
     );
   }
 
@@ -401,7 +391,7 @@ export class ApiServer {
    * A batch of defines: each is started in a turn with budget left (a definition is parsed at once, in
    * this thread), all run concurrently, and each gets its own result.
    */
-  private async defineMany(b: DefineManyBodyT, caller: { uid: number }): Promise<{ results: object[] }> {
+  private async defineMany(b: DefineManyBodyT, caller: { uid: number } | undefined): Promise<{ results: object[] }> {
     const results: object[] = new Array(b.definitions.length);
     const pending: Promise<void>[] = [];
     for (const [i, item] of b.definitions.entries()) {
@@ -551,6 +541,10 @@ export class ApiServer {
       d.off('stopped', stopped);
     });
   }
+}
+
+function callerOf(req: http.IncomingMessage): { uid: number } | undefined {
+  return restrictedCaller(req.socket as import('node:net').Socket);
 }
 
 function notFound(method: string, path: string): VmkitError {

@@ -290,6 +290,111 @@ export function buildProgram(setExit: (code: number) => void, only?: string): Co
       setExit(await eventsCommand(flags));
     });
 
+  // ---- images and volumes (virt-builder compatible template repositories; volumes of the root) ----
+  const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+  const image = program.command('image').description('template repositories (virt-builder compatible): list, notes, get, build, cache, index');
+  const repoOpts = (c: Command): Command =>
+    c
+      .option('--arch <arch>', 'architecture (default: this host\'s)')
+      .option('--no-check-signature', 'accept unsigned indexes (templates are still checked against their SHA-512)')
+      .option(...CONNECT)
+      .option('--json', 'print as JSON');
+  repoOpts(image.command('list').description('list the templates of every configured repository (virt-builder --list layout)').option('--long', 'details and notes (virt-builder --list --long)')).action(async (flags) => {
+    const { imageListCommand } = await import('./commands/image.js');
+    setExit(await imageListCommand(flags));
+  });
+  repoOpts(image.command('notes').description('print a template\'s notes (virt-builder --notes)').argument('<id>', 'os-version or alias')).action(async (id: string, flags) => {
+    const { imageNotesCommand } = await import('./commands/image.js');
+    setExit(await imageNotesCommand(id, flags));
+  });
+  repoOpts(image.command('get').description('download a template into the cache: checked against its SHA-512, decompressed, resumable').argument('<id>', 'os-version or alias').option('--quiet', 'no progress')).action(async (id: string, flags) => {
+    const { imageGetCommand } = await import('./commands/image.js');
+    setExit(await imageGetCommand(id, flags));
+  });
+  repoOpts(
+    image
+      .command('build')
+      .description('make a disk from a template; customizations go into a cloud-init NoCloud seed beside it (the guest needs cloud-init)')
+      .argument('<id>', 'os-version or alias')
+      .option('-o, --output <file>', 'the disk file to write (over a daemon: clients with uid 0 only)')
+      .option('--volume <name>', 'write a volume of the root instead (and NAME-cidata for the seed)')
+      .option('--size <size>', 'virtual size, e.g. 20G (default and minimum: the template\'s)')
+      .option('--format <format>', 'raw (a standalone copy, default) or qcow2 (an overlay on the cached template)')
+      .option('--standalone', 'with --format qcow2: a full copy instead of an overlay')
+      .option('--hostname <name>', 'the guest\'s host name')
+      .option('--root-password <selector>', 'password:PASSWORD, file:FILENAME or random (printed)')
+      .option('--ssh-inject <user[:keyfile]>', 'authorize a key for USER (KEYFILE, file:F, string:KEY; default ~/.ssh/*.pub); repeatable', collect)
+      .option('--install <pkgs>', 'packages to install at first boot (comma-separated); repeatable', collect)
+      .option('--run-command <cmd>', 'run early in the first boot (cloud-init bootcmd, once); repeatable', collect)
+      .option('--firstboot-command <cmd>', 'run late in the first boot (cloud-init runcmd); repeatable', collect)
+      .option('--upload <src:dst>', 'put local file SRC at DST in the guest; repeatable', collect)
+      .option('--write <file:content>', 'write CONTENT to FILE in the guest; repeatable', collect)
+      .option('--timezone <tz>', 'time zone, e.g. Europe/London')
+      .option('--quiet', 'no progress'),
+  ).action(async (id: string, flags) => {
+    const { imageBuildCommand } = await import('./commands/image.js');
+    setExit(await imageBuildCommand(id, flags));
+  });
+  image
+    .command('cache')
+    .description('list the templates in the cache')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (flags) => {
+      const { imageCacheCommand } = await import('./commands/image.js');
+      setExit(await imageCacheCommand(flags));
+    });
+  image
+    .command('index')
+    .description('publish a folder of templates: write index (SHA-512, sizes) and, with --sign, the clearsigned index.asc')
+    .argument('<dir>', 'the folder')
+    .option('--sign <keyfile>', 'armoured OpenPGP private key (passphrase in $VMKIT_SIGN_PASSPHRASE)')
+    .option('--arch <arch>', 'architecture of new entries (default: this host\'s)')
+    .option('--json', 'print as JSON')
+    .action(async (dir: string, flags) => {
+      const { imageIndexCommand } = await import('./commands/image.js');
+      setExit(await imageIndexCommand(dir, flags));
+    });
+
+  const vol = program.command('vol').description('volumes of the root: create, overlay, resize, info, delete, list');
+  const volCmd = (c: Command): Command => c.option(...CONNECT).option('--json', 'print as JSON');
+  volCmd(vol.command('create').description('a new empty volume').argument('<name>', 'volume name').option('--size <size>', 'virtual size, e.g. 10G').option('--format <format>', 'qcow2 (default) or raw')).action(async (name: string, flags) => {
+    const { volCreateCommand } = await import('./commands/vol.js');
+    setExit(await volCreateCommand(name, flags));
+  });
+  volCmd(
+    vol
+      .command('overlay')
+      .description('a qcow2 volume on a backing image, its format stated (instant)')
+      .argument('<name>', 'volume name')
+      .option('--backing <image>', 'a cached template (debian-12), volume:NAME, or a file (with --backing-format; uid 0 over a daemon)')
+      .option('--backing-format <format>', 'format of a backing file')
+      .option('--size <size>', 'virtual size (default: the backing image\'s)')
+      .option('--arch <arch>', 'template architecture'),
+  ).action(async (name: string, flags) => {
+    const { volOverlayCommand } = await import('./commands/vol.js');
+    setExit(await volOverlayCommand(name, flags));
+  });
+  volCmd(vol.command('resize').description('grow a volume (--shrink to shrink it)').argument('<name>', 'volume name').argument('<size>', 'new virtual size').option('--shrink', 'allow shrinking (data past the end is lost)')).action(
+    async (name: string, size: string, flags) => {
+      const { volResizeCommand } = await import('./commands/vol.js');
+      setExit(await volResizeCommand(name, size, flags));
+    },
+  );
+  for (const [verb, what] of [
+    ['info', 'format, sizes and backing file of a volume'],
+    ['delete', 'remove a volume no domain uses'],
+  ] as const) {
+    volCmd(vol.command(verb).description(what).argument('<name>', 'volume name')).action(async (name: string, flags) => {
+      const m = await import('./commands/vol.js');
+      setExit(await (verb === 'info' ? m.volInfoCommand : m.volDeleteCommand)(name, flags));
+    });
+  }
+  volCmd(vol.command('list').description('every volume of the root')).action(async (flags) => {
+    const { volListCommand } = await import('./commands/vol.js');
+    setExit(await volListCommand(flags));
+  });
+
   return program;
 }
 

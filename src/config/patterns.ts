@@ -33,6 +33,10 @@ export const PATTERNS = {
   diskAddress: p(`^(${PCI_ADDRESS_SOURCE.slice(1, -1)}|${DRIVE_ADDRESS_SOURCE.slice(1, -1)})$`, 'a guest PCI address like pci:0000:00:05.0 (virtio) or a drive address drive:CONTROLLER:BUS:TARGET:UNIT like drive:0:1:0:0 (scsi, sata, ide)'),
   usbAddress: p(USB_ADDRESS_SOURCE, 'a USB address like usb:0:1 (usb:BUS:PORT, BUS = the USB controller index)'),
   diskSerial: p('^[A-Za-z0-9_.+-]{1,36}$', 'a serial of 1-36 letters, digits, `_`, `.`, `+` or `-`'),
+  // ---- volumes and templates (src/storage, src/images) ----
+  volumeName: p('^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,63}$', 'a volume name of 1-64 letters, digits, `_`, `.`, `+` or `-` that does not start with `.`'),
+  templateId: p('^[-A-Za-z0-9._]{1,128}$', 'a template os-version like debian-12 (letters, digits, `-`, `.`, `_`)'),
+  arch: p('^[A-Za-z0-9_]{1,32}$', 'an architecture like x86_64 or aarch64'),
 } as const;
 
 const BY_SOURCE = new Map<string, string>(Object.values(PATTERNS).map((x) => [x.source, x.text]));

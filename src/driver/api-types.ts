@@ -193,6 +193,10 @@ export interface VmConnection extends EventEmitter<ConnectionEvents> {
   undefine(nameOrUuid: string): Promise<void>;
   /** The domain named `nameOrUuid` (a name or a UUID); throws NotFound. */
   lookup(nameOrUuid: string): VmDomain;
+  /** Template repositories (virt-builder compatible) and the image cache. */
+  readonly images: import('../images/types.js').ImagesApi;
+  /** Volumes of the root. */
+  readonly volumes: import('../images/types.js').VolumesApi;
   list(): VmDomain[];
   close(): Promise<void>;
 }

@@ -18,6 +18,8 @@ import { reconcileRunDirs, type ReconcileResult } from './reconcile.js';
 import { RootLock } from './root-lock.js';
 import { checkDomainName, DomainStore, STORE_VERSION, type StoredDomain, type StoredStatus } from './store.js';
 import type { VmProcess } from './vm-process.js';
+import { IMAGE_METHODS, lazyApi, VOLUME_METHODS } from '../images/lazy.js';
+import type { ImagesApi, VolumesApi } from '../images/types.js';
 
 export type { DefinitionInput } from './definition-input.js';
 
@@ -33,6 +35,10 @@ export interface EmbeddedOptions {
    * mkdtemp, swept by its owner record): it takes no lock. Default false: the root is locked.
    */
   readonly unshared?: boolean;
+  /** The template cache of `conn.images` and image disks (default: images/cache.ts imageCacheDir()). */
+  readonly imageCacheDir?: string;
+  /** Template repository configuration directories (default: images/repo-config.ts repoDirs()). */
+  readonly repoDirs?: readonly string[];
 }
 
 export interface DriverOptions extends EmbeddedOptions {
@@ -84,6 +90,11 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   readonly noSync: boolean;
   /** The account QEMU runs as when a definition names none (see DriverOptions.qemuUser); absent: ours. */
   readonly qemuUser?: string | number;
+  readonly imageCacheDir?: string;
+  readonly repoDirs?: readonly string[];
+  private storageServices: Promise<{ images: ImagesApi; volumes: VolumesApi }> | undefined;
+  private imagesApi: ImagesApi | undefined;
+  private volumesApi: VolumesApi | undefined;
   private readonly allowRaw: boolean;
   private readonly emulators?: readonly string[];
   /** What opening the root found (re-adopted, died, killed). */
@@ -117,6 +128,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     this.detached = opts.detached === true;
     this.noSync = opts.noSync === true;
     this.allowRaw = opts.allowRaw === true;
+    if (opts.imageCacheDir !== undefined) this.imageCacheDir = opts.imageCacheDir;
+    if (opts.repoDirs !== undefined) this.repoDirs = [...opts.repoDirs];
     if (opts.emulators !== undefined) this.emulators = [...opts.emulators];
     const user = opts.qemuUser === undefined ? (this.detached && process.geteuid?.() === 0 ? DEFAULT_QEMU_USER : null) : opts.qemuUser;
     if (user !== null) this.qemuUser = user;
@@ -281,6 +294,24 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
 
   list(): Domain[] {
     return [...this.domains.values()];
+  }
+
+  /** Template repositories and the image cache (virt-builder compatible); loaded on first use. */
+  get images(): ImagesApi {
+    return (this.imagesApi ??= lazyApi<ImagesApi>(() => this.storage().then((s) => s.images), IMAGE_METHODS));
+  }
+
+  /** Volumes of this root (`<root>/volumes`); loaded on first use. */
+  get volumes(): VolumesApi {
+    return (this.volumesApi ??= lazyApi<VolumesApi>(() => this.storage().then((s) => s.volumes), VOLUME_METHODS));
+  }
+
+  private storage(): Promise<{ images: ImagesApi; volumes: VolumesApi }> {
+    this.storageServices ??= import('./storage-host.js').then((m) => m.openStorage(this));
+    this.storageServices.catch(() => {
+      this.storageServices = undefined;
+    });
+    return this.storageServices;
   }
 
   /** Every domain as plain data, with the sequence number they are consistent with. */

@@ -42,6 +42,8 @@ export interface DomainHost {
   readonly noSync: boolean;
   /** The account QEMU runs as when the definition names none; absent: this process's own. */
   readonly qemuUser?: string | number;
+  /** The template cache image disks are based on (default: images/cache.ts imageCacheDir()). */
+  readonly imageCacheDir?: string;
   /** Host CPUs that running domains other than `name` pin vCPUs to. */
   pinnedCpus(except: string): number[];
   track(vm: VmProcess): void;
@@ -410,7 +412,9 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
       for (const w of await this.placed(warnings)) this.emit('warning', w);
       const beforeCont = chain(tuning, this.host.beforeCont);
       const console = detached && routesConsole(this.spec);
-      vm = await QemuProcess.launch(detached ? daemonSpec(spec) : spec, {
+      // Disks named by volume or template get their files (driver/storage-sources.ts).
+      const disks = spec.disks.some((d) => d.volume !== undefined || d.image !== undefined) ? await (await import('./storage-sources.js')).resolveStorageSources(spec, this.host) : spec;
+      vm = await QemuProcess.launch(detached ? daemonSpec(disks) : disks, {
         root: this.host.root,
         ...(beforeCont === undefined ? {} : { beforeCont }),
         paused: detached || opts.paused === true,

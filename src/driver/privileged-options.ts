@@ -1,7 +1,8 @@
 /**
  * What a definition may ask for when the client defining it is not root (a daemon's `vmkit` group member):
  * nothing that runs a host program of the client's choosing, reaches host files outside the domain's
- * directories, changes the account QEMU runs as, or hands host hardware to the guest. Access to the daemon
+ * directories (disks are volumes or templates, by name), changes the account QEMU runs as, or hands host
+ * hardware to the guest. Access to the daemon
  * must never mean root on the host. A daemon started with `--allow-raw` (or an embedded connection, where the
  * caller is the process itself) skips these rules. Pure.
  */
@@ -70,6 +71,13 @@ export function privilegedOptions(spec: DomainSpec, rules: PrivilegeRules): (Omi
     const dir = domainDir(rules.root, spec.name);
     if (!inside(spec.serial.path, dir)) add('/serial/path', `A serial ${spec.serial.mode} outside the domain's directory ${dir}`, JSON.stringify(spec.serial.path));
   }
+  // Disks: by name (a volume of the root, a cached template) or a file of the domain's own directory; a path
+  // elsewhere would have QEMU's account open a host file (another domain's disk, a volume, a template) for it.
+  spec.disks.forEach((d, i) => {
+    if (d.volume !== undefined || d.image !== undefined) return;
+    const dir = domainDir(rules.root, spec.name);
+    if (!inside(d.path, dir)) add(`/disks/${i}/path`, `A disk given by path outside the domain's directory ${dir} (name a volume: volume: NAME, or a template: image: NAME)`, JSON.stringify(d.path));
+  });
   (spec.hostdevs ?? []).forEach((h, i) => add(`/hostdevs/${i}`, 'Assigning a host PCI device to the guest', JSON.stringify(h.host)));
   spec.nics.forEach((n, i) => {
     if (n.kind === 'hostdev') add(`/nics/${i}`, 'Assigning a host NIC to the guest', JSON.stringify(n.host));

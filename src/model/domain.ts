@@ -71,6 +71,31 @@ export interface DiskSpec {
   readonly serial?: string;
   /** Where the disk sits: a PCI slot (virtio) or a place on its controller (scsi, sata, ide); absent: vmkit places it. */
   readonly address?: PciAddressSpec | DriveAddressSpec;
+  /**
+   * The disk is a volume of the connection's root (`volumes/NAME.FORMAT`): `path` is '' and `format` a
+   * placeholder until the driver resolves them at start (src/driver/storage-sources.ts); `format`, when the
+   * definition gave one, must be the volume's.
+   */
+  readonly volume?: DiskVolumeSpec;
+  /**
+   * The disk is a qcow2 overlay on a cached template, made in the domain's directory at its first start and
+   * kept: `path` is '' until the driver resolves it; `format` is qcow2.
+   */
+  readonly image?: DiskImageSpec;
+}
+
+export interface DiskVolumeSpec {
+  readonly name: string;
+  /** The format the definition gave (checked against the volume at start). */
+  readonly format?: DiskFormat;
+}
+
+export interface DiskImageSpec {
+  /** Template os-version (or alias resolved when it was cached). */
+  readonly name: string;
+  readonly arch?: string;
+  /** Virtual size in bytes; default and minimum: the template's. */
+  readonly sizeBytes?: number;
 }
 
 export interface PortForward {

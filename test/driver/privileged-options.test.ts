@@ -27,6 +27,8 @@ test('a plain definition needs no privilege; each option that runs host programs
   assert.deepEqual(pointers(`name: a\nserial: { type: unix, path: ${domainDir(ROOT, 'a')}/../b/s.sock }\n`), ['/serial/path'], 'no way out with ..');
   assert.deepEqual(pointers('name: a\nhostdevs: [{ host: "0000:00:07.0" }]\nnics: [{ type: hostdev, host: "0000:03:10.2" }]\n'), ['/hostdevs/0', '/nics/0']);
   assert.deepEqual(pointers('name: a\nemulator: /opt/q/qemu-system-x86_64\n', { emulators: ['/opt/q/qemu-system-x86_64'] }), [], 'a configured allowlist');
+  assert.deepEqual(pointers('name: a\ndisks: [{ path: /etc/shadow, format: raw }, { volume: v1 }, { image: debian-12 }]\n'), ['/disks/0/path'], 'disks by name only');
+  assert.deepEqual(pointers(`name: a\ndisks: [{ path: ${domainDir(ROOT, 'a')}/d.qcow2, format: qcow2 }, { path: ${domainDir(ROOT, 'b')}/d.qcow2, format: qcow2 }]\n`), ['/disks/1/path'], "the domain's own directory, not another's");
 });
 
 test('every qemu-launcher file needs privilege (its qemu: list is raw QEMU arguments), at the launcher\'s own keys', () => {

@@ -24,6 +24,15 @@ export function exportLibvirtXml(spec: DomainSpec): string {
       { details: { name: spec.name } },
     );
   }
+  const sourced = spec.disks.findIndex((d) => d.volume !== undefined || d.image !== undefined);
+  if (sourced >= 0) {
+    const d = spec.disks[sourced] as DiskSpec;
+    throw new VmkitError(
+      'InvalidArgument',
+      `Cannot write domain ${spec.name} as libvirt XML: disks[${sourced}] is ${d.volume !== undefined ? `vmkit volume '${d.volume.name}'` : `an overlay on template '${d.image?.name ?? ''}'`}, which libvirt has no pool for (a <disk type='volume'> names a libvirt storage pool); keep its YAML (vmkit dump)`,
+      { details: { name: spec.name, disk: sourced } },
+    );
+  }
   const meta: XmlNode[] = [];
   const m = (name: string, attrs: readonly (readonly [string, string | number | undefined])[] = [], content: string | readonly XmlNode[] = []): void => {
     meta.push(el(`vmkit:${name}`, attrs, content));

@@ -121,7 +121,9 @@ export function nativeDefinition(spec: DomainSpec): Plain {
               order: [...boot.order],
             }),
     disks: spec.disks.map((d) =>
-      compact({ path: d.path, format: d.format, bus: d.bus, media: d.media, cache: d.cache, aio: d.aio, readonly: d.readonly, iothread: d.iothread, boot_index: d.bootIndex, serial: d.serial, address: address(d.address) }),
+      compact({
+        ...diskSourceFields(d),
+        bus: d.bus, media: d.media, cache: d.cache, aio: d.aio, readonly: d.readonly, iothread: d.iothread, boot_index: d.bootIndex, serial: d.serial, address: address(d.address) }),
     ),
     nics: spec.nics.map(nic),
     serial:
@@ -164,4 +166,11 @@ export function nativeDefinition(spec: DomainSpec): Plain {
 /** The native YAML text of `spec` (see nativeDefinition). */
 export function exportNativeYaml(spec: DomainSpec): string {
   return stringify(nativeDefinition(spec), { lineWidth: 0 });
+}
+
+/** A disk's source as the native format writes it: path + format, a volume (its format when given), or an image. */
+function diskSourceFields(d: DomainSpec['disks'][number]): Record<string, unknown> {
+  if (d.volume !== undefined) return { volume: d.volume.name, format: d.volume.format };
+  if (d.image !== undefined) return { image: d.image.name, arch: d.image.arch, size: d.image.sizeBytes === undefined ? undefined : `${d.image.sizeBytes / 1048576}M` };
+  return { path: d.path, format: d.format };
 }

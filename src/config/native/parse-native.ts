@@ -6,6 +6,7 @@ import { ResolveContext, type Loose } from '../resolve-context.js';
 import { DEADLINE_MESSAGE } from '../sched.js';
 import { reportSchemaErrors, type SchemaProblemHints } from '../schema-problems.js';
 import { readYaml, type YamlSource } from '../yaml-source.js';
+import { NATIVE_DISK_FORMAT_HINT } from './disk-source.js';
 import { resolveDomain } from './resolve-domain.js';
 import type { DomainInputT } from './schema.js';
 import { nativeValidator } from '../validators.js';
@@ -13,8 +14,7 @@ import { nativeValidator } from '../validators.js';
 export const NATIVE_HINTS: SchemaProblemHints = {
   required: {
     name: 'every domain needs a name',
-    format:
-      'vmkit never guesses an image format (probing lets a guest turn a raw image into a qcow2 that points at host files); set raw, qcow2, ...',
+    format: NATIVE_DISK_FORMAT_HINT,
     path: 'the disk image file (disks), or the serial file or socket (serial)',
     kernel: 'direct kernel boot needs a kernel image',
     ifname: 'a tap NIC needs the name of an existing host tap interface',

@@ -1,11 +1,12 @@
 /** Native YAML: boot and disks. Pure. */
 import type { Static } from '@sinclair/typebox';
-import type { BootSpec, DiskBus, DiskSpec, MachineSpec } from '../../model/domain.js';
+import type { BootSpec, DiskBus, DiskFormat, DiskSpec, MachineSpec } from '../../model/domain.js';
 import { child } from '../pointer.js';
 import type { Loose, ResolveContext } from '../resolve-context.js';
 import { closest } from '../suggest.js';
 import { resolveAddress } from './resolve-addresses.js';
-import type { BootInput, DiskInput } from './schema.js';
+import { DISK_FORMATS, type BootInput, type DiskInput } from './schema.js';
+import { NATIVE_DISK_FORMAT_HINT } from './disk-source.js';
 
 export function resolveBoot(input: Loose<Static<typeof BootInput>> | undefined, ctx: ResolveContext): BootSpec | undefined {
   if (input === undefined) return undefined;
@@ -134,6 +135,7 @@ export function resolveDisks(
         found: `${d.serial.length} characters`,
       });
     }
+    const source = diskSource(d, at, ctx);
     const path = d.path === undefined ? '' : ctx.path(d.path);
     if (d.path !== undefined) {
       const other = writers.get(path) ?? (readonly ? undefined : readers.get(path));
@@ -148,7 +150,7 @@ export function resolveDisks(
     disks.push({
       id: `disk${i}`,
       path,
-      format: d.format ?? 'raw',
+      format: source.format,
       bus,
       media,
       ...(d.cache === undefined ? {} : { cache: d.cache }),
@@ -158,7 +160,55 @@ export function resolveDisks(
       ...(d.boot_index === undefined ? {} : { bootIndex: d.boot_index }),
       ...(d.serial === undefined ? {} : { serial: d.serial }),
       ...addressOf(d.address),
+      ...source.extra,
     });
   });
   return disks;
+}
+
+/**
+ * Where a disk's image comes from: a path (its format required), a volume of the root, or an overlay on a
+ * cached template (both resolved to a path when the domain starts). Exactly one of the three.
+ */
+function diskSource(
+  d: Loose<Static<typeof DiskInput>>,
+  at: string,
+  ctx: ResolveContext,
+): { format: DiskFormat; extra: Pick<DiskSpec, 'volume' | 'image'> } {
+  const given = (['path', 'volume', 'image'] as const).filter((k) => d[k] !== undefined || ctx.broken(child(at, k)));
+  const format = d.format;
+  if (given.length === 0) {
+    ctx.problems.add(child(at, 'path'), {
+      message: 'Missing required key `path`: the disk image file, or `volume:` (a volume of the root) or `image:` (a template overlay)',
+      expected: 'a file path, or volume: NAME, or image: TEMPLATE',
+    });
+  } else if (given.length > 1) {
+    ctx.problems.add(child(at, given[1] as string), { message: `A disk has one of path, volume or image, but this one has ${given.join(' and ')}` });
+  }
+  if (d.path !== undefined && format === undefined && !ctx.broken(child(at, 'format'))) {
+    ctx.problems.add(child(at, 'format'), {
+      message: `Missing required key \`format\`: ${NATIVE_DISK_FORMAT_HINT}`,
+      expected: DISK_FORMATS.map((f, i) => `${i === DISK_FORMATS.length - 1 ? 'or ' : ''}\`${f}\``).join(', ').replace(/, or /, ' or '),
+    });
+  }
+  if (d.image === undefined) {
+    for (const k of ['size', 'arch'] as const) {
+      if (d[k] !== undefined) ctx.problems.add(child(at, k), { message: `\`${k}\` belongs to image disks (image: TEMPLATE); a path or volume disk has its own size` });
+    }
+  }
+  if (d.volume !== undefined && d.path === undefined) {
+    return { format: format ?? 'qcow2', extra: { volume: { name: d.volume, ...(format === undefined ? {} : { format }) } } };
+  }
+  if (d.image !== undefined && d.path === undefined) {
+    if (format !== undefined && format !== 'qcow2') {
+      ctx.problems.add(child(at, 'format'), { message: 'An image disk is a qcow2 overlay on the template: remove format, or write qcow2', expected: 'qcow2', found: format });
+    }
+    let sizeBytes: number | undefined;
+    if (d.size !== undefined) {
+      const mib = ctx.sizeMiB(d.size, child(at, 'size'), { minMiB: 1 });
+      if (mib !== undefined) sizeBytes = mib * 1024 * 1024;
+    }
+    return { format: 'qcow2', extra: { image: { name: d.image, ...(d.arch === undefined ? {} : { arch: d.arch }), ...(sizeBytes === undefined ? {} : { sizeBytes }) } } };
+  }
+  return { format: format ?? 'raw', extra: {} };
 }

@@ -247,8 +247,12 @@ export const ClockInput = obj(
 
 export const DiskInput = obj(
   {
-    path: text('Disk image path, kept verbatim (any characters); relative paths are resolved against the definition file\'s directory.'),
-    format: oneOf(DISK_FORMATS, 'Image format, required and never guessed: raw, qcow2, qcow, vmdk, vdi, vhdx, vpc, qed or luks.'),
+    path: Type.Optional(text('Disk image path, kept verbatim (any characters); relative paths are resolved against the definition file\'s directory. A disk has one of path, volume or image.')),
+    format: Type.Optional(oneOf(DISK_FORMATS, 'Image format, required with a path and never guessed: raw, qcow2, qcow, vmdk, vdi, vhdx, vpc, qed or luks. A volume\'s is its own (checked at start when given); an image disk is a qcow2 overlay.')),
+    volume: Type.Optional(str(PATTERNS.volumeName, 'A volume of the connection\'s root (vmkit vol create/overlay, image build --volume), found at start. Instead of path.')),
+    image: Type.Optional(str(PATTERNS.templateId, 'A template of the image repositories (vmkit image list): the disk is a qcow2 overlay on the cached template (vmkit image get), made in the domain\'s directory at its first start and kept. Instead of path.')),
+    size: Type.Optional(size('Virtual size of an image disk (default and minimum: the template\'s).')),
+    arch: Type.Optional(str(PATTERNS.arch, 'Architecture of an image disk\'s template (default: the host\'s).')),
     bus: Type.Optional(oneOf(DISK_BUSES, 'virtio (default for disks), scsi, sata or ide (cdroms default to sata, or ide on pc machines).')),
     media: Type.Optional(oneOf(['disk', 'cdrom'] as const, 'disk (default) or cdrom.')),
     cache: Type.Optional(oneOf(DISK_CACHES, 'Host cache mode: none, writeback (QEMU default), writethrough, directsync or unsafe.')),
