@@ -252,8 +252,8 @@ export async function runStorm(opts: StormOptions): Promise<StormReport> {
       const domLeft = await readdir(join(root, sub)).catch(() => []);
       if (domLeft.length > 0) violations.push(`files left in ${sub}/: ${domLeft.join(', ')}`);
     }
-    // The lock file stays (flock(2) on it is the lock); a daemon that let go of the root has emptied it.
-    const rootLeft = (await readdir(root)).filter((e) => e !== 'run' && e !== 'domains' && e !== 'status' && e !== 'lock');
+    // The lock file and the lock's key stay (driver/root-lock.ts); a daemon that let go of the root has emptied the file.
+    const rootLeft = (await readdir(root)).filter((e) => !['run', 'domains', 'status', 'lock', 'lock.key'].includes(e));
     if (rootLeft.length > 0) violations.push(`files left in the root: ${rootLeft.join(', ')}`);
     const lockLeft = await readFile(join(root, 'lock'), 'utf8').catch(() => '');
     if (lockLeft !== '') violations.push(`the root's lock file still names an owner after the daemon stopped: ${lockLeft.trim()}`);
