@@ -288,7 +288,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
 
   /** Starts every shut-off domain marked autostart, in parallel. Returns the names started and the failures. */
   async autostart(): Promise<{ started: string[]; failed: { name: string; error: VmkitError | Error }[] }> {
-    const wanted = this.list().filter((d) => d.record.autostart && d.state() === 'shutoff');
+    const wanted = this.list().filter((d) => d.record.autostart && (d.state() === 'shutoff' || d.state() === 'saved'));
     const started: string[] = [];
     const failed: { name: string; error: VmkitError | Error }[] = [];
     await Promise.all(

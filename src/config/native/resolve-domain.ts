@@ -90,7 +90,7 @@ export function resolveDomain(input: Loose<DomainInputT>, ctx: ResolveContext, f
     ...(inputs.length === 0 ? {} : { inputs }),
     iothreads,
     qemuArgs: checkQemuArgs(input.qemu_args ?? [], '/qemu_args', ctx),
-    tuning: resolveTuning(input.tuning, { vcpus: cpu.vcpus, iothreads }, ctx),
+    tuning: resolveTuning(input.tuning, { vcpus: cpu.maxVcpus ?? cpu.vcpus, iothreads }, ctx),
     process: {
       ...(input.user === undefined ? {} : { user: input.user }),
       ...(input.group === undefined ? {} : { group: input.group }),
