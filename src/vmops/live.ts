@@ -4,7 +4,7 @@
  * lack of a slot; a hot-plugged PCI device goes to slot 0 of a free one. The same spec plus the same hot
  * state gives the same guest layout, which is what a restore or an incoming migration needs.
  */
-import type { ControllerSpec, DomainSpec, PciAddressSpec } from '../model/domain.js';
+import type { ControllerSpec, DiskSpec, DomainSpec, PciAddressSpec } from '../model/domain.js';
 import { pciRoot } from '../model/pci.js';
 import { NO_HOT, type HotState, type LiveRun } from './types.js';
 
@@ -68,4 +68,11 @@ function markUsed(live: LiveRun): void {
 export function freePort(live: LiveRun): PciAddressSpec | undefined {
   const port = live.ports.find((p) => !live.used.has(p));
   return port === undefined ? undefined : { type: 'pci', domain: 0, bus: port, slot: 0, function: 0 };
+}
+
+/** A disk of the run now writes to another image (an external snapshot's overlay, or back after a commit). */
+export function retargetDisk(live: LiveRun, id: string, path: string, format: DiskSpec['format']): void {
+  const move = (d: DiskSpec): DiskSpec => (d.id === id ? { ...d, path, format } : d);
+  live.base = { ...live.base, disks: live.base.disks.map(move) };
+  setHot(live, { ...live.hot, disks: live.hot.disks.map(move) });
 }

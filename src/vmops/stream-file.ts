@@ -5,11 +5,12 @@
  *   is written to a new file (O_EXCL|O_NOFOLLOW, mode 0600), synced once complete;
  * - sendFile: QEMU listens (`migrate-incoming uri=unix:PATH`), vmkit connects and writes the file into it.
  */
-import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { chown, open, stat, unlink } from 'node:fs/promises';
+import { close as fsClose, constants, createReadStream, createWriteStream, fstat, fsync } from 'node:fs';
+import { chown, stat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { VmkitError } from '../errors.js';
 
 export interface FileSink {
@@ -25,29 +26,38 @@ export interface FileSink {
  */
 export async function receiveToFile(socketPath: string, file: string, owner?: { uid: number; gid: number }): Promise<FileSink> {
   await unlink(socketPath).catch(() => undefined);
-  const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const out = createWriteStream(file, { flags: (constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW) as unknown as string, mode: 0o600, autoClose: false });
+  const fd = await new Promise<number>((resolve, reject) => {
+    out.once('open', resolve);
+    out.once('error', (e) => reject(new VmkitError('HostError', `Cannot create ${file}: ${e.message}`, { cause: e, details: { file } })));
+  });
+  let closed = false;
+  const closeFd = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await promisify(fsClose)(fd).catch(() => undefined);
+  };
   let conn: net.Socket | undefined;
   const server = net.createServer({ pauseOnConnect: true });
   const done = new Promise<number>((resolve, reject) => {
     server.once('connection', (socket) => {
       conn = socket;
       server.close();
-      const out = createWriteStream('', { fd: fh, autoClose: false });
       pipeline(socket, out).then(
         async () => {
-          await fh.sync();
-          const { size } = await fh.stat();
-          await fh.close();
+          await promisify(fsync)(fd);
+          const { size } = await promisify(fstat)(fd);
+          await closeFd();
           resolve(size);
         },
         async (e: unknown) => {
-          await fh.close().catch(() => undefined);
+          await closeFd();
           reject(new VmkitError('HostError', `Cannot write the migration stream to ${file}: ${(e as Error).message}`, { cause: e, details: { file } }));
         },
       );
     });
     server.once('error', (e) => {
-      void fh.close().catch(() => undefined);
+      void closeFd();
       reject(new VmkitError('HostError', `Cannot listen on ${socketPath}: ${e.message}`, { cause: e }));
     });
   });
@@ -63,7 +73,7 @@ export async function receiveToFile(socketPath: string, file: string, owner?: { 
     async close() {
       conn?.destroy();
       server.close();
-      await fh.close().catch(() => undefined);
+      if (conn === undefined) await closeFd();
       await unlink(socketPath).catch(() => undefined);
     },
   };

@@ -19,8 +19,8 @@ export const NO_HOT: HotState = Object.freeze({ disks: [], nics: [], removed: []
 
 /** The running QEMU as vmops sees it: the spec it runs (definition + reserved ports + hot devices). */
 export interface LiveRun {
-  /** The definition the run started from, with the reserved root ports. */
-  readonly base: DomainSpec;
+  /** The definition the run started from, with the reserved root ports (disk paths follow external snapshots). */
+  base: DomainSpec;
   /** What runs now: `base` with `hot` applied. */
   spec: DomainSpec;
   hot: HotState;
