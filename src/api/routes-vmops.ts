@@ -24,16 +24,24 @@ export interface VmopsRequest {
   readonly method: string;
   /** The path's parts after /v1. */
   readonly parts: readonly string[];
-  body(): Promise<Record<string, unknown>>;
+  /** The request body's text. */
+  text(): Promise<string>;
   /** The client's uid (SO_PEERCRED). */
   readonly uid?: number;
 }
 
-const DOMAIN_ACTIONS = new Set(['attach-disk', 'detach-disk', 'attach-nic', 'detach-nic', 'setvcpus', 'save', 'snapshots', 'block-commit', 'migrate', 'migrate-cancel']);
-
-/** True when the path (parts after /v1) is one of these routes. */
-export function isVmopsPath(parts: readonly string[]): boolean {
-  return parts[0] === 'migrations' || (parts[0] === 'domains' && parts.length >= 3 && DOMAIN_ACTIONS.has(parts[2] ?? ''));
+/** The body as a JSON object (empty: {}). */
+async function jsonBody(req: VmopsRequest): Promise<Record<string, unknown>> {
+  const text = await req.text();
+  if (text.trim() === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new VmkitError('InvalidArgument', `Request body is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new VmkitError('InvalidArgument', 'Request body must be a JSON object');
+  return v as Record<string, unknown>;
 }
 
 function str(b: Record<string, unknown>, field: string, required = true): string | undefined {
@@ -70,17 +78,23 @@ function opts(b: Record<string, unknown>): { persistent?: boolean; timeoutMs?: n
 
 /** Handles a vmops route; the reply's status and body. */
 export async function routeVmops(conn: Connection, req: VmopsRequest): Promise<{ status: number; body: unknown }> {
-  const { method, parts } = req;
+  const { method } = req;
+  const parts = req.parts.map(String);
   if (parts[0] === 'migrations') {
     const m = await import('../vmops/migration.js');
     if (parts[1] === 'incoming' && parts.length === 2 && method === 'POST') {
-      const b = await req.body();
-      only(b, ['text', 'file', 'baseDir', 'hot']);
-      const r = await m.prepareIncoming(conn, { text: str(b, 'text') ?? '', ...(b.file === undefined ? {} : { file: str(b, 'file') ?? '' }), ...(b.baseDir === undefined ? {} : { baseDir: str(b, 'baseDir') ?? '' }), hot: b.hot }, req.uid === undefined ? {} : { caller: { uid: req.uid } });
+      const b = await jsonBody(req);
+      only(b, ['text', 'file', 'baseDir', 'hot', 'postcopy']);
+      const postcopy = bool(b, 'postcopy');
+      const r = await m.prepareIncoming(
+        conn,
+        { text: str(b, 'text') ?? '', ...(b.file === undefined ? {} : { file: str(b, 'file') ?? '' }), ...(b.baseDir === undefined ? {} : { baseDir: str(b, 'baseDir') ?? '' }), hot: b.hot, ...(postcopy === undefined ? {} : { postcopy }) },
+        req.uid === undefined ? {} : { caller: { uid: req.uid } },
+      );
       return { status: 200, body: r };
     }
     if (parts[1] === 'incoming' && parts[3] === 'finish' && parts.length === 4 && method === 'POST') {
-      const b = await req.body();
+      const b = await jsonBody(req);
       only(b, ['ok', 'timeoutMs']);
       const timeoutMs = num(b, 'timeoutMs');
       const d = await m.finishIncoming(conn, parts[2] ?? '', bool(b, 'ok') !== false, timeoutMs === undefined ? {} : { timeoutMs });
@@ -94,7 +108,7 @@ export async function routeVmops(conn: Connection, req: VmopsRequest): Promise<{
     const s = await import('../vmops/snapshots.js');
     if (parts.length === 3 && method === 'GET') return { status: 200, body: { snapshots: await s.listSnapshots(d) } };
     if (parts.length === 3 && method === 'POST') {
-      const b = await req.body();
+      const b = await jsonBody(req);
       only(b, ['name', 'kind', 'memory', 'description']);
       const kind = str(b, 'kind', false);
       if (kind !== undefined && kind !== 'internal' && kind !== 'external') throw new VmkitError('InvalidArgument', `Request body field 'kind' must be internal or external (got ${JSON.stringify(kind)})`);
@@ -109,13 +123,13 @@ export async function routeVmops(conn: Connection, req: VmopsRequest): Promise<{
       return { status: 200, body: { deleted: snapName } };
     }
     if (parts.length === 5 && parts[4] === 'revert' && method === 'POST') {
-      await req.body();
+      await jsonBody(req);
       return { status: 200, body: await s.revertSnapshot(d, snapName) };
     }
     throw new VmkitError('NotFound', `No route ${method} /v1/${parts.join('/')}`);
   }
   if (parts.length !== 3 || method !== 'POST') throw new VmkitError('NotFound', `No route ${method} /v1/${parts.join('/')}`);
-  const b = await req.body();
+  const b = await jsonBody(req);
   switch (action) {
     case 'attach-disk': {
       only(b, ['id', 'path', 'format', 'readonly', 'serial', 'cache', 'persistent']);
@@ -168,12 +182,13 @@ export async function routeVmops(conn: Connection, req: VmopsRequest): Promise<{
       return { status: 200, body: await s.blockCommit(d, str(b, 'disk') ?? '') };
     }
     case 'migrate': {
-      only(b, ['to', 'autoConverge', 'postcopy', 'timeoutMs']);
+      only(b, ['to', 'autoConverge', 'postcopy', 'timeoutMs', 'bandwidthMiBs']);
+      const bw = num(b, 'bandwidthMiBs');
       const m = await import('../vmops/migration.js');
       const ac = bool(b, 'autoConverge');
       const pc = bool(b, 'postcopy');
       const timeoutMs = num(b, 'timeoutMs');
-      const r = await m.migrate(conn, d, str(b, 'to') ?? '', { ...(ac === undefined ? {} : { autoConverge: ac }), ...(pc === undefined ? {} : { postcopy: pc }), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+      const r = await m.migrate(conn, d, str(b, 'to') ?? '', { ...(ac === undefined ? {} : { autoConverge: ac }), ...(pc === undefined ? {} : { postcopy: pc }), ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(bw === undefined ? {} : { bandwidthMiBs: bw }) });
       return { status: 200, body: { result: r, domain: d.snapshot() } };
     }
     case 'migrate-cancel': {

@@ -7,6 +7,8 @@ import type { DiskFormat, DiskSpec, DomainSpec, NicSpec, PciAddressSpec } from '
 import { pciBusId, pciRoot } from '../model/pci.js';
 import { diskNodeNames } from '../qemu/argv/disks.js';
 import { hostfwd } from '../qemu/argv/nics.js';
+import { reservePorts } from './live.js';
+import type { HotState } from './types.js';
 
 const DISK_FORMATS: readonly DiskFormat[] = ['raw', 'qcow2', 'qcow', 'vmdk', 'vdi', 'vhdx', 'vpc', 'qed', 'luks'];
 /** Device ids: safe as QEMU ids and node names. */
@@ -136,4 +138,42 @@ export function netdevArgs(nic: NicSpec): Record<string, unknown> {
 
 export function nicDeviceArgs(spec: DomainSpec, nic: NicSpec): Record<string, unknown> {
   return { driver: 'virtio-net-pci', netdev: nic.id, id: nic.id, ...(nic.mac === undefined ? {} : { mac: nic.mac }), ...where(spec, nic.address) };
+}
+
+/**
+ * Checks a hot state received from a migration source (plain JSON) against the destination's spec:
+ * each device as an attach request would be, on a root port this spec reserves. Returns it typed.
+ */
+export function checkHot(spec: DomainSpec, raw: unknown): HotState {
+  const { spec: base, ports } = reservePorts(spec);
+  if (typeof raw !== 'object' || raw === null) bad('hot', 'the hot state is an object {disks, nics, removed, vcpus?}', raw);
+  const o = raw as { disks?: unknown; nics?: unknown; removed?: unknown; vcpus?: unknown };
+  const list = (v: unknown, field: string): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : bad(field, 'a list', v));
+  const removed = list(o.removed, 'hot.removed').map((id, i) => {
+    if (typeof id !== 'string' || ![...spec.disks, ...spec.nics].some((x) => x.id === id)) bad(`hot.removed[${i}]`, `not a device of domain '${spec.name}'`, id);
+    return id;
+  });
+  const max = spec.cpu.maxVcpus ?? spec.cpu.vcpus;
+  if (o.vcpus !== undefined && (typeof o.vcpus !== 'number' || !Number.isInteger(o.vcpus) || o.vcpus < 1 || o.vcpus > max)) bad('hot.vcpus', `1 to ${max}`, o.vcpus);
+  const taken = new Set<number>();
+  const port = (a: unknown, field: string): PciAddressSpec => {
+    const p = a as Partial<PciAddressSpec> | undefined;
+    if (p?.type !== 'pci' || p.domain !== 0 || p.slot !== 0 || p.function !== 0 || typeof p.bus !== 'number' || !ports.includes(p.bus) || taken.has(p.bus)) bad(field, 'slot 0 of a free PCIe root port reserved for hotplug', a);
+    taken.add(p.bus);
+    return { type: 'pci', domain: 0, bus: p.bus, slot: 0, function: 0 };
+  };
+  let cur: DomainSpec = { ...base, disks: base.disks.filter((x) => !removed.includes(x.id)), nics: base.nics.filter((x) => !removed.includes(x.id)) };
+  const disks = list(o.disks, 'hot.disks').map((x, i) => {
+    const r = x as AttachDiskRequest & { address?: unknown };
+    const disk = hotDisk(cur, r, port(r.address, `hot.disks[${i}].address`));
+    cur = { ...cur, disks: [...cur.disks, disk] };
+    return disk;
+  });
+  const nics = list(o.nics, 'hot.nics').map((x, i) => {
+    const r = x as AttachNicRequest & { address?: unknown };
+    const nic = hotNic(cur, r, port(r.address, `hot.nics[${i}].address`));
+    cur = { ...cur, nics: [...cur.nics, nic] };
+    return nic;
+  });
+  return { disks, nics, removed, ...(o.vcpus === undefined ? {} : { vcpus: o.vcpus as number }) };
 }
