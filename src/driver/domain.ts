@@ -492,6 +492,9 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
       this.pins = [];
       this.startAbort = undefined;
       this.setState(before === 'saved' && this.savedV !== undefined ? 'saved' : 'shutoff');
+      this.touch();
+      // Nobody here asked for an incoming start: tell the connection's listeners it failed.
+      if (incoming !== undefined) this.host.publish(this, 'stopped', { reason: 'failed', message: `The ${incoming.reason === 'restored' ? 'restore' : 'incoming migration'} failed: ${(e as Error).message}` });
       await incoming?.failed?.();
       if (abort.signal.aborted && opts.signal?.aborted !== true) throw abort.signal.reason;
       throw await this.placedError(e);

@@ -77,7 +77,9 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: 
  * source migrates to. The start finishes in finishIncoming.
  */
 export async function prepareIncoming(conn: Connection, req: IncomingRequest, opts: Pick<DefineOptions, 'caller'> = {}): Promise<{ name: string; uri: string }> {
+  const existing = new Set(conn.list());
   const d = (await conn.define({ text: req.text, ...(req.file === undefined ? {} : { file: req.file }), ...(req.baseDir === undefined ? {} : { baseDir: req.baseDir }) }, opts)) as Domain;
+  const known = existing.has(d);
   const hot: HotState = req.hot === undefined ? NO_HOT : checkHot(d.spec, req.hot);
   let map = incoming.get(conn);
   if (map === undefined) {
@@ -113,7 +115,11 @@ export async function prepareIncoming(conn: Connection, req: IncomingRequest, op
   const done = (): void => {
     if (map?.get(d.name)?.started === started) map.delete(d.name);
   };
-  started.then(done, done);
+  started.then(done, () => {
+    done();
+    // A domain this migration defined goes again when the migration fails.
+    if (!known) void conn.undefine(d.name).catch(() => undefined);
+  });
   const uri = await Promise.race([listening.promise, started.then(() => Promise.reject(new VmkitError('Internal', 'the incoming start ended early')))]);
   return { name: d.name, uri };
 }
