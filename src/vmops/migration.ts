@@ -5,7 +5,7 @@
  *    with `-incoming defer` (tuning re-planned for its own host, as at any start) and listens with
  *    `migrate-incoming tcp:127.0.0.1:0`; it answers with the port QEMU took;
  * 2. the source sets the capabilities (auto-converge, postcopy-ram: both sides), runs `migrate` and reports
- *    progress (`progress` events) until `completed`; with post-copy it switches once the first pass is done;
+ *    progress (`progress` events) until `completed`; with post-copy it switches once pre-copy is under way;
  * 3. the source tells the destination the outcome (…/finish): on success the destination lets the guest
  *    run and the source's QEMU quits (its domain ends `shutoff`, stop reason `migrated`); on failure or cancel
  *    the destination's QEMU is stopped and the source's guest keeps running.
@@ -100,8 +100,14 @@ export async function prepareIncoming(conn: Connection, req: IncomingRequest, op
       const addr = info['socket-address']?.find((a) => a.type === 'inet');
       if (addr?.port === undefined) throw new VmkitError('QemuFailed', 'QEMU did not say which port it listens on for the migration');
       listening.resolve(`tcp:127.0.0.1:${addr.port}`);
-      const received = watchMigration(qmp, 'incoming', (p) => d.announce('progress', { progress: p }), { signal, intervalMs: 200 });
+      const received = watchMigration(qmp, 'incoming', (p) => d.announce('progress', { progress: p }), { signal, intervalMs: 100, untilPostcopy: req.postcopy === true });
       received.catch(() => undefined);
+      // Post-copy: the guest must run here as soon as the source switches (it pulls the pages it lacks);
+      // from then on the source cannot take it back.
+      if (req.postcopy === true) {
+        const p = await Promise.race([received, outcome.promise.then((ok) => (ok ? received : Promise.reject(new VmkitError('Aborted', `The migration of domain '${d.name}' was given up by its source`))))]);
+        if (p.status === 'postcopy-active') return true;
+      }
       if (!(await Promise.race([outcome.promise, received.then(() => outcome.promise)]))) {
         throw new VmkitError('Aborted', `The migration of domain '${d.name}' was given up by its source`);
       }
@@ -128,7 +134,11 @@ export async function prepareIncoming(conn: Connection, req: IncomingRequest, op
 export async function finishIncoming(conn: Connection, name: string, ok: boolean, opts: { timeoutMs?: number } = {}): Promise<DomainInfo> {
   const inc = incoming.get(conn)?.get(name);
   const d = conn.lookup(name);
-  if (inc === undefined) throw new VmkitError('InvalidState', `Domain '${name}' is not receiving a migration`, { details: { domain: name } });
+  if (inc === undefined) {
+    // Post-copy: the guest has been running here since the switch.
+    if (ok && (d.state() === 'running' || d.state() === 'paused')) return d.snapshot();
+    throw new VmkitError('InvalidState', `Domain '${name}' is not receiving a migration`, { details: { domain: name } });
+  }
   inc.settle(ok);
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -207,7 +217,7 @@ export function migrate(_conn: Connection | undefined, d: Domain, to: string | C
           (p) => {
             opts.onProgress?.(p);
             d.announce('progress', { progress: p });
-            if (opts.postcopy === true && !switched && p.status === 'active' && (p.passes ?? 0) >= 2) {
+            if (opts.postcopy === true && !switched && p.status === 'active' && (p.transferredBytes ?? 0) > 0) {
               switched = true;
               void qmp.execute('migrate-start-postcopy').catch(() => undefined);
             }
