@@ -100,7 +100,7 @@ export async function prepareIncoming(conn: Connection, req: IncomingRequest, op
       const addr = info['socket-address']?.find((a) => a.type === 'inet');
       if (addr?.port === undefined) throw new VmkitError('QemuFailed', 'QEMU did not say which port it listens on for the migration');
       listening.resolve(`tcp:127.0.0.1:${addr.port}`);
-      const received = watchMigration(qmp, 'incoming', (p) => d.announce('progress', { progress: p }), { signal, intervalMs: 100, untilPostcopy: req.postcopy === true });
+      const received = watchMigration(qmp, 'incoming', (p) => d.announce('progress', { progress: p }), { signal, intervalMs: 50, untilPostcopy: req.postcopy === true });
       received.catch(() => undefined);
       // Post-copy: the guest must run here as soon as the source switches (it pulls the pages it lacks);
       // from then on the source cannot take it back.
@@ -222,7 +222,7 @@ export function migrate(_conn: Connection | undefined, d: Domain, to: string | C
               void qmp.execute('migrate-start-postcopy').catch(() => undefined);
             }
           },
-          { timeoutMs: opts.timeoutMs ?? 600_000, intervalMs: 100 },
+          { timeoutMs: opts.timeoutMs ?? 600_000, intervalMs: 50 },
         );
       } catch (e) {
         await qmp.execute('migrate_cancel').catch(() => undefined);
