@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { QmpListener } from '../src/qmp/index.js';
 import { REPO, tinyYaml } from '../test/helpers/guest.js';
-import { summarize, type Row } from './stats.js';
+import { alternate, type Row } from './stats.js';
 
 const VMKIT = join(REPO, 'bin/vmkit');
 const RUN_DIR = '$VMKIT_RUN_DIR';
@@ -54,26 +54,6 @@ function output(command: string, args: readonly string[]): Promise<string> {
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(' ')} exited with ${String(code)}: ${err}`))));
   });
-}
-
-/** One warm-up each, then `runs` alternating pairs (the order flips every pair). */
-async function alternate(name: string, target: number, runs: number, bare: () => Promise<number>, vmkit: () => Promise<number>, log: (l: string) => void): Promise<Row> {
-  await bare();
-  await vmkit();
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    if (i % 2 === 0) {
-      a.push(await bare());
-      b.push(await vmkit());
-    } else {
-      b.push(await vmkit());
-      a.push(await bare());
-    }
-  }
-  const row = { name, bare: summarize(a), vmkit: summarize(b), target };
-  log(`bench: ${name}: bare ${row.bare.median.toFixed(1)} ms, vmkit ${row.vmkit.median.toFixed(1)} ms`);
-  return row;
 }
 
 /**

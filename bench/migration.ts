@@ -5,7 +5,7 @@
  *   (every 50 ms, as vmkit does) until `completed`, then lets the destination run and quits the source;
  * - vmkit: `migrate()` between two embedded roots (definition sent, destination defined and started, the
  *   same QMP steps, the source's QEMU quit).
- * Also reported: the guest's downtime as QEMU measured it, for both.
+ * Also reported: the guest's downtime as QEMU measured it and the bytes sent, for both.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -24,13 +24,14 @@ import { buildArgv } from '../src/qemu/argv/index.js';
 import { QmpListener, type QmpClient } from '../src/qmp/index.js';
 import { migrate } from '../src/vmops/migration.js';
 import { tinyGuest, tinyYaml } from '../test/helpers/guest.js';
-import { summarize, table, type Row } from './stats.js';
+import { alternate, summarize, table, type Row } from './stats.js';
 
 const READY = 'VMKIT-GUEST-READY';
 
 interface Sample {
   readonly ms: number;
   readonly downtimeMs: number;
+  readonly bytes: number;
 }
 
 interface BareQemu {
@@ -91,7 +92,7 @@ async function bareMigration(spec: DomainSpec, base: string, i: number): Promise
     const info = await dst.qmp.execute<{ 'socket-address'?: { port?: string }[] }>('query-migrate');
     await src.qmp.execute('migrate', { uri: `tcp:127.0.0.1:${info['socket-address']?.[0]?.port ?? ''}` });
     for (;;) {
-      const m = await src.qmp.execute<{ status?: string; downtime?: number; 'error-desc'?: string }>('query-migrate');
+      const m = await src.qmp.execute<{ status?: string; downtime?: number; ram?: { transferred?: number }; 'error-desc'?: string }>('query-migrate');
       if (m.status === 'completed') {
         // As vmkit does: wait until the destination has all of it, let it run, stop the source.
         for (;;) {
@@ -103,7 +104,7 @@ async function bareMigration(spec: DomainSpec, base: string, i: number): Promise
         await src.qmp.execute('quit').catch(() => undefined);
         await src.exited;
         const ms = performance.now() - t0;
-        return { ms, downtimeMs: m.downtime ?? NaN };
+        return { ms, downtimeMs: m.downtime ?? NaN, bytes: m.ram?.transferred ?? NaN };
       }
       if (m.status === 'failed' || m.status === 'cancelled') throw new Error(`bare migration ${m.status}: ${m['error-desc'] ?? ''}`);
       await delay(50);
@@ -128,7 +129,7 @@ async function vmkitMigration(yaml: string, base: string, i: number): Promise<Sa
     const r = await migrate(a, d, b);
     const ms = performance.now() - t0;
     await b.lookup(d.name).destroy({ graceMs: 0 });
-    return { ms, downtimeMs: r.progress.downtimeMs ?? NaN };
+    return { ms, downtimeMs: r.progress.downtimeMs ?? NaN, bytes: r.progress.transferredBytes ?? NaN };
   } finally {
     await a.close();
     await b.close();
@@ -140,28 +141,35 @@ export async function migrationBench(runs: number): Promise<{ rows: Row[]; markd
   const yaml = tinyYaml({ name: 'bench-mig', action: 'wait' }).replace('memory: 256M', 'memory: 128M');
   const spec = parseDefinition(yaml, { baseDir: process.cwd() });
   const base = await mkdtemp(join(tmpdir(), 'vmkit-bench-mig-'));
+  // alternate() runs one warm-up per side first: its downtime is dropped below.
   const bare: Sample[] = [];
   const vm: Sample[] = [];
+  let i = 0;
+  let row: Row;
   try {
-    await bareMigration(spec, base, -1); // warm-up
-    for (let i = 0; i < runs; i++) {
-      if (i % 2 === 0) {
-        bare.push(await bareMigration(spec, base, i));
-        vm.push(await vmkitMigration(yaml, base, i));
-      } else {
-        vm.push(await vmkitMigration(yaml, base, i));
-        bare.push(await bareMigration(spec, base, i));
-      }
-      process.stderr.write(`bench: migration ${i + 1}/${runs}: bare ${bare.at(-1)?.ms.toFixed(0)} ms, vmkit ${vm.at(-1)?.ms.toFixed(0)} ms\n`);
-    }
+    row = await alternate(
+      'migration of an idle 128 MiB guest over loopback, destination start included (tcg)',
+      1.1,
+      runs,
+      async () => {
+        const s = await bareMigration(spec, base, i++);
+        bare.push(s);
+        return s.ms;
+      },
+      async () => {
+        const s = await vmkitMigration(yaml, base, i++);
+        vm.push(s);
+        return s.ms;
+      },
+    );
   } finally {
     await rm(base, { recursive: true, force: true });
   }
-  const row: Row = { name: 'migration of an idle 128 MiB guest over loopback, destination start included (tcg)', bare: summarize(bare.map((s) => s.ms)), vmkit: summarize(vm.map((s) => s.ms)), target: 1.1 };
   const dt = (xs: Sample[]): string => {
-    const s = summarize(xs.map((x) => x.downtimeMs));
+    const s = summarize(xs.slice(1).map((x) => x.downtimeMs));
     return `${s.median} ms (min ${s.min}, max ${s.max})`;
   };
-  const markdown = `${table([row])}\n\nGuest downtime reported by QEMU (query-migrate \`downtime\`), median: bare ${dt(bare)}; vmkit ${dt(vm)}.\n`;
+  const mb = (xs: Sample[]): string => (summarize(xs.slice(1).map((x) => x.bytes)).median / 2 ** 20).toFixed(1);
+  const markdown = `${table([row])}\n\nGuest downtime reported by QEMU (query-migrate \`downtime\`), median: bare ${dt(bare)}; vmkit ${dt(vm)}. Transferred (query-migrate \`ram.transferred\`), median: bare ${mb(bare)} MiB; vmkit ${mb(vm)} MiB.\n`;
   return { rows: [row], markdown };
 }

@@ -2,33 +2,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bareRun, resolveAccel, specFor, vmkitRun, withDirs } from './boot.js';
-import { summarize, table, type Row } from './stats.js';
+import { alternate, table, type Row } from './stats.js';
 import { REPO } from '../test/helpers/guest.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-/** BENCH_ONLY=a,b,caps,tuning,daemon,cli,migration limits the run to some groups (a: paused start, b: boots, caps, tuning, daemon: defines and start storms through `vmkit daemon`, cli: whole `vmkit` processes, migration: live migration over loopback). */
+/** BENCH_ONLY=a,b,caps,tuning,daemon,cli,observe,migration limits the run to some groups (a: paused start, b: boots, caps, tuning, daemon: defines and start storms through `vmkit daemon`, cli: whole `vmkit` processes, observe: /metrics and console viewers through `vmkit daemon --web`, migration: live migration over loopback). */
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const wanted = (group: string): boolean => ONLY.length === 0 || ONLY.includes(group);
-
-async function abCompare(name: string, target: number, bare: () => Promise<number>, vmkit: () => Promise<number>): Promise<Row> {
-  // One warm-up each (page cache, first-exec costs), then alternating A/B.
-  await bare();
-  await vmkit();
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    if (i % 2 === 0) {
-      a.push(await bare());
-      b.push(await vmkit());
-    } else {
-      b.push(await vmkit());
-      a.push(await bare());
-    }
-  }
-  const row = { name, bare: summarize(a), vmkit: summarize(b), target };
-  process.stderr.write(`bench: ${name}: bare ${row.bare.median.toFixed(1)} ms, vmkit ${row.vmkit.median.toFixed(1)} ms\n`);
-  return row;
-}
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
@@ -36,14 +16,14 @@ async function main(): Promise<void> {
   const pausedAccel = await resolveAccel('auto');
   await withDirs(async (dir, conn) => {
     const paused = await specFor('bench-paused', { machine: 'q35', accel: pausedAccel, action: 'poweroff' });
-    if (wanted('a')) rows.push(await abCompare(`(a) start → QMP answers, paused q35 (${pausedAccel})`, 1.05, () => bareRun(paused, pausedAccel, dir, 'qmp'), () => vmkitRun(conn, paused, 'qmp')));
+    if (wanted('a')) rows.push(await alternate(`(a) start → QMP answers, paused q35 (${pausedAccel})`, 1.05, RUNS, () => bareRun(paused, pausedAccel, dir, 'qmp'), () => vmkitRun(conn, paused, 'qmp')));
     if (wanted('tuning')) {
       const { tuningBench } = await import('./tuning.js');
       extra += `\n## Tuning (issue 4)\n\n${(await tuningBench(conn, RUNS)).markdown}\n`;
     }
     for (const machine of wanted('b') ? ['q35', 'microvm'] : []) {
       const spec = await specFor(`bench-${machine}`, { machine, accel: 'tcg', action: 'poweroff' });
-      rows.push(await abCompare(`(b) boot → banner, ${machine} (tcg)`, 1.05, () => bareRun(spec, 'tcg', dir, 'banner'), () => vmkitRun(conn, spec, 'banner')));
+      rows.push(await alternate(`(b) boot → banner, ${machine} (tcg)`, 1.05, RUNS, () => bareRun(spec, 'tcg', dir, 'banner'), () => vmkitRun(conn, spec, 'banner')));
     }
   });
   if (wanted('cli')) {
@@ -59,6 +39,10 @@ async function main(): Promise<void> {
   if (wanted('daemon')) {
     const { daemonBenchmarks } = await import('./daemon.js');
     extra += `\n${(await daemonBenchmarks()).markdown}\n`;
+  }
+  if (wanted('observe')) {
+    const { observeBench } = await import('./observe.js');
+    extra += `\n${(await observeBench({ runs: Math.max(RUNS, 20) })).markdown}\n`;
   }
   if (wanted('migration')) {
     const { migrationBench } = await import('./migration.js');

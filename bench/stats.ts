@@ -35,3 +35,33 @@ export function table(rows: readonly Row[]): string {
   );
   return [head, ...lines].join('\n');
 }
+
+/**
+ * An A/B comparison in one run: one warm-up each (page cache, first-exec costs), then `runs` alternating
+ * pairs whose order flips every pair, so drift on a shared host falls on both sides.
+ */
+export async function alternate(
+  name: string,
+  target: number,
+  runs: number,
+  bare: () => Promise<number>,
+  vmkit: () => Promise<number>,
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<Row> {
+  await bare();
+  await vmkit();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      a.push(await bare());
+      b.push(await vmkit());
+    } else {
+      b.push(await vmkit());
+      a.push(await bare());
+    }
+  }
+  const row = { name, bare: summarize(a), vmkit: summarize(b), target };
+  log(`bench: ${name}: bare ${row.bare.median.toFixed(1)} ms, vmkit ${row.vmkit.median.toFixed(1)} ms`);
+  return row;
+}

@@ -6,10 +6,12 @@
  *    server, loaded by URL next to the code that starts them (all output shares one directory);
  *  - chunk-*.js: code split so that each command loads what it needs (commands are imported lazily).
  * koffi (a native addon) stays external. The build fails if TypeBox or ajv's compiler got into the bundle.
+ * Then the web dashboard's page (bundleWeb): web/app.ts with xterm.js and noVNC from node_modules, for the
+ * browser, into dist/web/ (served by src/web/server.ts; nothing is fetched from a CDN).
  * `npm run build` runs tsc then this (node dist/scripts/bundle.js).
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,8 @@ import { generateModules } from './gen-validators.js';
 const DIST = fileURLToPath(new URL('../', import.meta.url));
 export const GEN_DIR = join(DIST, 'gen');
 export const BUNDLE_DIR = join(DIST, 'bundle');
+export const WEB_DIR = join(DIST, 'web');
+const REPO_ROOT = join(DIST, '..');
 
 const ENTRIES = {
   cli: 'src/cli/entry.js',
@@ -88,7 +92,8 @@ export async function bundle(): Promise<Metafile> {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    external: ['koffi'],
+    // ws's optional native speed-ups are not installed: it runs without them.
+    external: ['koffi', 'bufferutil', 'utf-8-validate'],
     // CommonJS dependencies (commander, ajv's run-time helpers) call require() for Node's modules.
     banner: { js: "import { createRequire as __vmkitCreateRequire } from 'node:module'; const require = __vmkitCreateRequire(import.meta.url);" },
     entryNames: '[name]',
@@ -103,7 +108,28 @@ export async function bundle(): Promise<Metafile> {
   const missing = [...replacements.keys()].filter((f) => relative(process.cwd(), f) in result.metafile.inputs);
   if (missing.length > 0) throw new Error(`the bundle still holds modules that generated ones replace: ${missing.join(', ')}`);
   await writeFile(join(BUNDLE_DIR, 'meta.json'), JSON.stringify(result.metafile));
+  await bundleWeb();
   return result.metafile;
+}
+
+/** The dashboard for the browser: app.js (+ a lazily loaded noVNC chunk), app.css, index.html. */
+export async function bundleWeb(): Promise<void> {
+  await rm(WEB_DIR, { recursive: true, force: true });
+  await build({
+    entryPoints: { app: join(REPO_ROOT, 'web/app.ts') },
+    outdir: WEB_DIR,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome110', 'firefox115', 'safari16'],
+    minify: true,
+    entryNames: '[name]',
+    chunkNames: 'chunk-[hash]',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  await copyFile(join(REPO_ROOT, 'web/index.html'), join(WEB_DIR, 'index.html'));
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

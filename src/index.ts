@@ -24,6 +24,7 @@ export type {
 } from './driver/api-types.js';
 export { DEFAULT_POLICIES, type LifecyclePolicies, type PolicyAction } from './driver/policies.js';
 export type { ExitInfo, StopReason } from './process/exit-info.js';
+export type { DomainStats, VcpuStats, MemoryStats, DiskStats, NicStats, NicCounters } from './observe/types.js';
 export { VmkitError, ConfigError, formatProblem, isVmkitError, type ErrorCode, type Problem } from './errors.js';
 export type * from './model/domain.js';
 export { parseDefinition, validateDefinition, loadDefinitionFile, detectFormat } from './config/index.js';

@@ -30,6 +30,7 @@ import type {
   VmDomain,
 } from '../driver/api-types.js';
 import { readDefinitionText } from '../config/definition-text.js';
+import type { DomainStats } from '../observe/types.js';
 import { VmkitError } from '../errors.js';
 import { errorFromBody, httpStatusFor, type ErrorBody } from './http-errors.js';
 import { Transport } from './transport.js';
@@ -167,6 +168,11 @@ export class RemoteConnection extends EventEmitter<ConnectionEvents> implements 
   /** The daemon's own figures: memory, event-loop delay, clients. */
   daemonStatus(): Promise<DaemonStatus> {
     return this.transport.request<DaemonStatus>('GET', '/v1/daemon');
+  }
+
+  /** One statistics sample of every running domain (GET /v1/stats: one request). */
+  async allStats(): Promise<DomainStats[]> {
+    return (await this.transport.request<{ domains: DomainStats[] }>('GET', '/v1/stats')).domains;
   }
 
   /** Restarts the daemon's event-loop delay histogram (benchmarks). */
@@ -439,6 +445,11 @@ export class RemoteDomain extends EventEmitter<DomainHandleEvents> implements Vm
     return info;
   }
 
+  /** One statistics sample (GET /v1/domains/{id}/stats). */
+  stats(): Promise<DomainStats> {
+    return this.call<DomainStats>('GET', '/stats');
+  }
+
   /** Resolves when the current run ends (at once with the last stop when shut off). */
   waitStopped(): Promise<StopInfo | undefined> {
     if (this.st === 'shutoff' || this.removed) return Promise.resolve(this.lastStopV);
@@ -453,10 +464,15 @@ export class RemoteDomain extends EventEmitter<DomainHandleEvents> implements Vm
     );
   }
 
-  /** The raw console stream (both directions); one per handle, shared with 'console' listeners. */
-  openConsole(): Promise<Socket> {
+  /**
+   * The raw console stream (both directions); one per handle, shared with 'console' listeners. With
+   * `replay`, the stream starts with the output kept from before (the daemon keeps the last 256 KiB), when
+   * this call opens it.
+   */
+  openConsole(opts: { replay?: boolean } = {}): Promise<Socket> {
     if (this.consoleSocket !== undefined) return this.consoleSocket;
-    const p = this.conn.transport.upgrade(`/v1/domains/${encodeURIComponent(this.name)}/console`, 'vmkit-console').then((s) => {
+    const path = `/v1/domains/${encodeURIComponent(this.name)}/console${opts.replay === true ? '?replay=1' : ''}`;
+    const p = this.conn.transport.upgrade(path, 'vmkit-console').then((s) => {
       s.on('data', (chunk: Buffer) => this.emit('console', chunk));
       s.on('error', () => undefined);
       s.once('close', () => {

@@ -17,6 +17,7 @@ import { VmkitError } from '../errors.js';
 import { errorBody } from './http-errors.js';
 import { LoopLag } from './loop-lag.js';
 import { openApiDocument } from './openapi.js';
+import { serveObserve, timeRequest } from './routes-observe.js';
 import { allowed, peerCred, type AccessPolicy } from './peer-cred.js';
 import { DefineBody, DefineManyBody, DestroyBody, EmptyBody, ShutdownBody, StartBody, UpdateBody, validateBody, type DefineBodyT, type DefineManyBodyT } from './schemas.js';
 import { socketAnswers } from './uri.js';
@@ -218,6 +219,8 @@ export class ApiServer {
         reply = { status: 403, body: errorBody(this.refusal()).body };
       } else {
         const url = new URL(req.url ?? '/', 'http://vmkit');
+        timeRequest(req, res, url);
+        if (await serveObserve(this.conn, req, res, url)) return;
         if (req.method === 'GET' && url.pathname === '/v1/events') {
           this.openStream(req, res, url.searchParams.get('domain') ?? undefined);
           return;
@@ -445,14 +448,15 @@ export class ApiServer {
       const why = consoleUnavailable(d.spec);
       if (why !== undefined) return fail(new VmkitError('InvalidState', `Cannot attach to the console of domain '${d.name}': ${why}`, { details: { domain: d.name } }));
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: vmkit-console\r\nConnection: Upgrade\r\n\r\n');
-      this.attachConsole(d, socket, head);
+      this.attachConsole(d, socket, head, url.searchParams.get('replay') === '1');
     } catch (e) {
       fail(e);
     }
   }
 
-  private attachConsole(d: Domain, socket: Socket, head: Buffer): void {
+  private attachConsole(d: Domain, socket: Socket, head: Buffer, replay = false): void {
     this.consoles.add(socket);
+    if (replay) socket.write(d.consoleHistory()); // what came before, then (same turn) what comes next
     const out = (chunk: Buffer): void => {
       if (socket.writableLength < MAX_CONSOLE_BACKLOG) socket.write(chunk); // a console is lossy, never a memory leak
     };

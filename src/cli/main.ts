@@ -91,6 +91,9 @@ export function buildProgram(setExit: (code: number) => void, only?: string): Co
     .option('--socket-mode <octal>', 'socket file mode', '0660')
     .option('--no-autostart', 'do not start the domains marked autostart')
     .option('--nice <n>', 'nice value of the daemon\'s threads, e.g. -10 (QEMU keeps the normal priority)')
+    .option('--web <host:port>', 'serve the web dashboard there (loopback only, unless --allow-non-loopback); prints its token at start')
+    .option('--metrics <host:port>', 'serve Prometheus metrics (GET /metrics, no token) there too, besides the socket (loopback only, unless --allow-non-loopback)')
+    .option('--allow-non-loopback', 'let --web/--metrics listen on an address other hosts reach (plain HTTP: the token and the metrics can be read on the way)')
     .option('--json', 'print the ready line as JSON')
     .action(async (flags) => {
       const { daemonCommand } = await import('./commands/daemon.js');
@@ -233,6 +236,30 @@ export function buildProgram(setExit: (code: number) => void, only?: string): Co
     .action(async (name: string, flags) => {
       const { autostartCommand } = await import('./commands/autostart.js');
       setExit(await autostartCommand(name, flags));
+    });
+
+  program
+    .command('stats')
+    .description('statistics of a running domain: vCPU time, memory, disk and NIC counters (--watch: rates every few seconds)')
+    .argument('<name>', 'domain name or UUID')
+    .option('--watch [seconds]', 'print rates every SECONDS (default 2) until Ctrl-C or the domain stops')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON (with --watch: one sample per line)')
+    .action(async (name: string, flags) => {
+      const { statsCommand } = await import('./commands/stats.js');
+      setExit(await statsCommand(name, flags));
+    });
+
+  program
+    .command('top')
+    .description('every domain with its CPU, memory, disk and network rates, refreshed (like virt-top)')
+    .option('--interval <seconds>', 'refresh interval (default 2)')
+    .option('--once', 'print one table and exit')
+    .option(...CONNECT)
+    .option('--json', 'one JSON object per refresh')
+    .action(async (flags) => {
+      const { topCommand } = await import('./commands/top.js');
+      setExit(await topCommand(flags));
     });
 
   program

@@ -196,6 +196,8 @@ export interface VmDomain extends EventEmitter<DomainHandleEvents> {
   /** Resolves when the current run ends (at once with the last stop when shut off). */
   waitStopped(): Promise<StopInfo | undefined>;
   writeConsole(data: string | Buffer): void;
+  /** One statistics sample: vCPU times, memory, disk and NIC counters (while QEMU runs). */
+  stats(): Promise<import('../observe/types.js').DomainStats>;
 }
 
 export interface ConnectionEvents {

@@ -20,12 +20,14 @@ import type {
 } from './api-types.js';
 import { AdoptedQemu } from './adopted-qemu.js';
 import type { ConsoleLink } from './console-link.js';
+import { ConsoleRing } from './console-ring.js';
 import type { JobQueue } from './job-queue.js';
 import { policyArgs, resolvePolicies, type LifecyclePolicies } from './policies.js';
 import type { RuntimeRecord } from './runtime-record.js';
 import type { StoredDomain, StoredStatus } from './store.js';
 import type { VmProcess } from './vm-process.js';
 import type { LiveRun, RunEnd, SavedState } from '../vmops/types.js';
+import type { DomainStats } from '../observe/types.js';
 
 export type { DomainState, StartOptions } from './api-types.js';
 
@@ -84,6 +86,8 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
   ending: RunEnd | undefined;
   /** vmops: the saved state (managedsave) a start restores. */
   private savedV: SavedState | undefined;
+  /** The last 256 KiB of serial output of the current (or last) run, replayed to consoles that attach late. */
+  private readonly consoleRing = new ConsoleRing();
   /** The connection-wide sequence number of this domain's last change. */
   seq: number;
 
@@ -293,6 +297,24 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     else throw this.notRunning('write to the console of');
   }
 
+  /** The serial output kept of the current (or last) run: at most its last 256 KiB, oldest first. */
+  consoleHistory(): Buffer {
+    return this.consoleRing.contents();
+  }
+
+  /**
+   * One statistics sample (vCPU times, memory, disk and NIC counters): one QMP round trip and a few /proc
+   * and /sys reads. Does not queue behind jobs. Allowed while QEMU runs.
+   */
+  async stats(): Promise<DomainStats> {
+    this.requireDefined('read the statistics of');
+    const vm = this.vm;
+    const qmp = vm?.qmp;
+    if (vm === undefined || !vm.running || qmp === undefined || this.current === 'starting') throw this.notRunning('read the statistics of');
+    const { collectStats } = await import('../observe/collect.js');
+    return collectStats({ name: this.name, uuid: this.uuid, state: this.current, pid: vm.pid, spec: this.spec, qmp });
+  }
+
   info(): Promise<DomainInfo> {
     return Promise.resolve(this.snapshot());
   }
@@ -425,6 +447,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     this.setState('starting');
     this.pausedWhy = undefined;
     this.shutdownSeen = undefined;
+    this.consoleRing.clear();
     const abort = new AbortController();
     this.startAbort = abort;
     const signal = opts.signal === undefined ? abort.signal : AbortSignal.any([opts.signal, abort.signal]);
@@ -542,8 +565,12 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     this.vm = vm;
     this.consoleLink = link;
     this.host.track(vm);
-    if (link !== undefined) link.on('data', (chunk) => this.emit('console', chunk));
-    vm.on('console', (chunk) => this.emit('console', chunk));
+    const output = (chunk: Buffer): void => {
+      this.consoleRing.push(chunk);
+      this.emit('console', chunk);
+    };
+    if (link !== undefined) link.on('data', output);
+    vm.on('console', output);
     vm.on('qmpEvent', (ev) => this.onQmpEvent(ev));
     vm.once('exit', (info) => this.onExit(vm, info));
   }

@@ -28,9 +28,11 @@ export async function attachConsole(d: VmDomain, _flags: ConnectFlags): Promise<
   const spec = (d as { readonly spec?: DomainSpec }).spec;
   const why = spec === undefined ? undefined : consoleUnavailable(spec);
   if (why !== undefined) throw new VmkitError('InvalidState', `Cannot attach to the console of domain '${d.name}': ${why}`, { details: { domain: d.name } });
-  const remote = d as Partial<RemoteDomain>;
-  const socket: Socket | undefined = typeof remote.openConsole === 'function' ? await remote.openConsole() : undefined;
+  // What the guest printed before (the last 256 KiB the daemon or the domain kept) comes first.
+  const remote = d as Partial<RemoteDomain> & { consoleHistory?: () => Buffer };
+  const socket: Socket | undefined = typeof remote.openConsole === 'function' ? await remote.openConsole({ replay: true }) : undefined;
   process.stderr.write(`Connected to domain '${d.name}' (escape character is ^])\n`);
+  if (socket === undefined && typeof remote.consoleHistory === 'function') process.stdout.write(remote.consoleHistory());
   const stdin = process.stdin;
   const raw = stdin.isTTY === true;
   return new Promise<number>((resolve) => {

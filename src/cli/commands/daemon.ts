@@ -15,6 +15,9 @@ export interface DaemonFlags {
   readonly socketMode?: string;
   readonly autostart?: boolean;
   readonly nice?: string;
+  readonly web?: string;
+  readonly metrics?: string;
+  readonly allowNonLoopback?: boolean;
   readonly json?: boolean;
 }
 
@@ -32,7 +35,19 @@ export async function daemonCommand(flags: DaemonFlags): Promise<number> {
     niceness = Number(flags.nice);
     if (!Number.isInteger(niceness) || niceness < -20 || niceness > 19) return reportError(new VmkitError('InvalidArgument', `--nice must be a whole number from -20 to 19, got '${flags.nice}'`), flags);
   }
+  // --web / --metrics load their servers (ws, prom-client) only when given.
+  let observe: typeof import('../../web/start-observe.js') | undefined;
+  let addresses: import('../../web/start-observe.js').ObserveAddresses = {};
+  if (flags.web !== undefined || flags.metrics !== undefined) {
+    observe = await import('../../web/start-observe.js');
+    try {
+      addresses = observe.parseObserveFlags(flags);
+    } catch (e) {
+      return reportError(e, flags);
+    }
+  }
   let daemon;
+  let observing: import('../../web/start-observe.js').Observing | undefined;
   try {
     daemon = await startDaemon({
       version: VERSION,
@@ -43,10 +58,17 @@ export async function daemonCommand(flags: DaemonFlags): Promise<number> {
       ...(flags.autostart === false ? { autostart: false } : {}),
       ...(niceness === undefined ? {} : { niceness }),
     });
+    if (observe !== undefined) {
+      const d = daemon;
+      observing = await observe.startObserve(d.conn, addresses, log).catch(async (e: unknown) => {
+        await d.stop();
+        throw e;
+      });
+    }
   } catch (e) {
     return reportError(e, flags);
   }
-  const ready = { pid: process.pid, socket: daemon.socket, root: daemon.root, ...daemon.report };
+  const ready = { pid: process.pid, socket: daemon.socket, root: daemon.root, ...daemon.report, ...(observing?.ready ?? {}) };
   if (flags.json === true) printJson(ready);
   else log(`ready (pid ${process.pid})`);
   const sig = await new Promise<NodeJS.Signals>((resolve) => {
@@ -54,6 +76,7 @@ export async function daemonCommand(flags: DaemonFlags): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   log(`${sig}: stopping; running VMs keep running`);
+  await observing?.close();
   await daemon.stop();
   return EXIT.ok;
 }
