@@ -9,7 +9,7 @@
  *   POST /v1/domains/NAME/detach-nic    {id, persistent?, timeoutMs?}
  *   POST /v1/domains/NAME/setvcpus      {count, persistent?, timeoutMs?}
  *   POST /v1/domains/NAME/save          {discard?}
- *   GET  /v1/domains/NAME/snapshots     POST /v1/domains/NAME/snapshots {name, kind?, memory?, description?}
+ *   GET  /v1/domains/NAME/snapshots     POST /v1/domains/NAME/snapshots {name, kind?, memory?, description?, disks?: [{id, snapshot, file?}]}
  *   POST /v1/domains/NAME/snapshots/SNAP/revert    DELETE /v1/domains/NAME/snapshots/SNAP
  *   POST /v1/domains/NAME/block-commit  {disk}
  *   POST /v1/domains/NAME/migrate       {to, autoConverge?, postcopy?, timeoutMs?}
@@ -19,6 +19,7 @@
  */
 import type { Connection } from '../driver/connection.js';
 import { VmkitError } from '../errors.js';
+import type { SnapshotDiskRequest } from '../vmops/snapshot-xml.js';
 
 export interface VmopsRequest {
   readonly method: string;
@@ -76,6 +77,24 @@ function opts(b: Record<string, unknown>): { persistent?: boolean; timeoutMs?: n
   return { ...(persistent === undefined ? {} : { persistent }), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
 }
 
+/** `disks`: [{id, snapshot: internal|external|no, file?}] (an external snapshot's per-disk choices). */
+function snapshotDisks(b: Record<string, unknown>): SnapshotDiskRequest[] | undefined {
+  const v = b.disks;
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) throw new VmkitError('InvalidArgument', `Request body field 'disks' must be a list of {id, snapshot, file?} (got ${JSON.stringify(v)})`, { details: { field: 'disks' } });
+  return v.map((x: unknown, i) => {
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new VmkitError('InvalidArgument', `Request body field 'disks[${i}]' must be an object {id, snapshot, file?}`, { details: { field: `disks[${i}]` } });
+    const o = x as Record<string, unknown>;
+    const extra = Object.keys(o).filter((k) => !['id', 'snapshot', 'file'].includes(k));
+    if (extra.length > 0) throw new VmkitError('InvalidArgument', `Unknown field '${extra[0]}' in request body field 'disks[${i}]': it takes id, snapshot, file`, { details: { field: `disks[${i}].${extra[0]}` } });
+    const id = str(o, 'id') ?? '';
+    const snapshot = str(o, 'snapshot') ?? '';
+    if (snapshot !== 'internal' && snapshot !== 'external' && snapshot !== 'no') throw new VmkitError('InvalidArgument', `Request body field 'disks[${i}].snapshot' must be internal, external or no (got ${JSON.stringify(snapshot)})`, { details: { field: `disks[${i}].snapshot` } });
+    const file = str(o, 'file', false);
+    return { id, snapshot, ...(file === undefined ? {} : { file }) };
+  });
+}
+
 /** Handles a vmops route; the reply's status and body. */
 export async function routeVmops(conn: Connection, req: VmopsRequest): Promise<{ status: number; body: unknown }> {
   const { method } = req;
@@ -109,12 +128,13 @@ export async function routeVmops(conn: Connection, req: VmopsRequest): Promise<{
     if (parts.length === 3 && method === 'GET') return { status: 200, body: { snapshots: await s.listSnapshots(d) } };
     if (parts.length === 3 && method === 'POST') {
       const b = await jsonBody(req);
-      only(b, ['name', 'kind', 'memory', 'description']);
+      only(b, ['name', 'kind', 'memory', 'description', 'disks']);
       const kind = str(b, 'kind', false);
       if (kind !== undefined && kind !== 'internal' && kind !== 'external') throw new VmkitError('InvalidArgument', `Request body field 'kind' must be internal or external (got ${JSON.stringify(kind)})`);
       const memory = bool(b, 'memory');
       const description = str(b, 'description', false);
-      const snap = await s.createSnapshot(d, str(b, 'name') ?? '', { ...(kind === undefined ? {} : { kind }), ...(memory === undefined ? {} : { memory }), ...(description === undefined ? {} : { description }) });
+      const disks = snapshotDisks(b);
+      const snap = await s.createSnapshot(d, str(b, 'name') ?? '', { ...(kind === undefined ? {} : { kind }), ...(memory === undefined ? {} : { memory }), ...(description === undefined ? {} : { description }), ...(disks === undefined ? {} : { disks }) });
       return { status: 201, body: snap };
     }
     const snapName = parts[3] ?? '';

@@ -380,12 +380,13 @@ export function buildProgram(setExit: (code: number) => void, only?: string): Co
   snapshot
     .command('create')
     .argument('<name>', 'domain name or UUID')
-    .argument('<snapshot>', 'snapshot name')
+    .argument('[snapshot]', 'snapshot name (with --xmlfile: its <name>, else the time)')
     .option('--external', 'disk-only: new qcow2 overlays on the disks (default: internal, with memory)')
     .option('--description <text>', 'free text kept with the snapshot')
+    .option('--xmlfile <file>', "libvirt <domainsnapshot> XML: name, description, memory, disks (snapshot='external' with <source file>)")
     .option(...CONNECT)
     .option('--json', 'print as JSON')
-    .action(async (name: string, snap: string, flags) => {
+    .action(async (name: string, snap: string | undefined, flags) => {
       const { snapshotCreateCommand } = await import('./commands/snapshot.js');
       setExit(await snapshotCreateCommand(name, snap, flags));
     });
@@ -417,6 +418,17 @@ export function buildProgram(setExit: (code: number) => void, only?: string): Co
     .action(async (name: string, snap: string, flags) => {
       const { snapshotDeleteCommand } = await import('./commands/snapshot.js');
       setExit(await snapshotDeleteCommand(name, snap, flags));
+    });
+  snapshot
+    .command('dumpxml')
+    .description('a snapshot as libvirt <domainsnapshot> XML')
+    .argument('<name>', 'domain name or UUID')
+    .argument('<snapshot>', 'snapshot name')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, snap: string, flags) => {
+      const { snapshotDumpxmlCommand } = await import('./commands/snapshot.js');
+      setExit(await snapshotDumpxmlCommand(name, snap, flags));
     });
   snapshot
     .command('commit')

@@ -10,7 +10,7 @@
  *   Reverting to an external snapshot is not supported (libvirt's own support is recent): say so.
  */
 import { chown, mkdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { VmkitError } from '../errors.js';
 import type { DiskSpec } from '../model/domain.js';
@@ -20,6 +20,7 @@ import type { QmpClient } from '../qmp/index.js';
 import { diskNodeNames } from '../qemu/argv/disks.js';
 import { retargetDisk } from './live.js';
 import { checkPersistable, persistChange } from './persist.js';
+import type { SnapshotDiskRequest } from './snapshot-xml.js';
 import { checkSnapshotName, loadTree, saveTree, withoutSnapshot, type SnapshotDisk, type SnapshotRecord, type SnapshotTree } from './snapshot-store.js';
 
 export interface SnapshotOptions {
@@ -27,6 +28,11 @@ export interface SnapshotOptions {
   /** Internal snapshots of a running guest always hold its memory; external ones are disk-only. */
   readonly memory?: boolean;
   readonly description?: string;
+  /**
+   * External: per disk (by id), leave it out (`no`) or put its overlay at `file` (which must not exist yet;
+   * QEMU creates it). Disks not named get an overlay in `<root>/snapshots/<domain>/`.
+   */
+  readonly disks?: readonly SnapshotDiskRequest[];
   /** Bound on the QEMU job (default 10 min). */
   readonly timeoutMs?: number;
 }
@@ -90,6 +96,7 @@ export function createSnapshot(d: Domain, name: string, opts: SnapshotOptions = 
     const timeoutMs = opts.timeoutMs ?? 600_000;
     let taken: SnapshotDisk[];
     if (kind === 'internal') {
+      if ((opts.disks ?? []).some((r) => r.snapshot !== 'internal')) throw new VmkitError('InvalidArgument', `An internal snapshot holds every writable disk of domain '${d.name}': per-disk choices (external, no) are for external snapshots`, { details: { domain: d.name } });
       const notQcow = disks.filter((x) => x.format !== 'qcow2');
       if (disks.length === 0 || notQcow.length > 0) {
         throw new VmkitError('InvalidArgument', `Cannot take an internal snapshot of domain '${d.name}': ${disks.length === 0 ? 'it has no writable disk to hold it' : `disk${notQcow.length > 1 ? 's' : ''} ${notQcow.map((x) => `'${x.id}' (${x.format})`).join(', ')} ${notQcow.length > 1 ? 'are' : 'is'} not qcow2`}; take an external snapshot (--external) instead`, {
@@ -104,7 +111,9 @@ export function createSnapshot(d: Domain, name: string, opts: SnapshotOptions = 
     } else {
       if (opts.memory === true) throw new VmkitError('InvalidArgument', 'External snapshots are disk-only here: leave out --memory, or take an internal snapshot (which holds the memory)');
       checkPersistable(d);
-      if (disks.length === 0) throw new VmkitError('InvalidArgument', `Cannot take an external snapshot of domain '${d.name}': it has no writable disk`, { details: { domain: d.name } });
+      const chosen = checkDiskRequests(d, disks, opts.disks ?? []);
+      if (chosen.length === 0) throw new VmkitError('InvalidArgument', `Cannot take an external snapshot of domain '${d.name}': it has no writable disk${disks.length > 0 ? ' left (every one is named snapshot=\'no\')' : ''}`, { details: { domain: d.name } });
+      for (const c of chosen) if (c.file !== undefined) await checkOverlayTarget(c.file);
       const dir = join(root, 'snapshots', d.name);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const owner = await stat(vm.runDir.qemuDir);
@@ -113,8 +122,8 @@ export function createSnapshot(d: Domain, name: string, opts: SnapshotOptions = 
       // Paused together: the overlays begin at one instant for every disk.
       if (status.running) await qmp.execute('stop');
       try {
-        for (const x of disks) {
-          const overlay = join(dir, `${name}-${x.id}.qcow2`);
+        for (const { disk: x, file } of chosen) {
+          const overlay = file ?? join(dir, `${name}-${x.id}.qcow2`);
           await qmp.execute('blockdev-snapshot-sync', { 'node-name': activeNode(d, x.id), 'snapshot-file': overlay, 'snapshot-node-name': `${x.id}-s-${name}`.slice(0, 31), format: 'qcow2' });
           taken.push({ id: x.id, base: x.path, overlay });
         }
@@ -140,6 +149,34 @@ export function createSnapshot(d: Domain, name: string, opts: SnapshotOptions = 
     d.announce('snapshot', { reason: 'created', snapshot: name });
     return rec;
   });
+}
+
+/** The writable disks an external snapshot covers, with the overlay each asked for. */
+function checkDiskRequests(d: Domain, disks: readonly DiskSpec[], reqs: readonly SnapshotDiskRequest[]): { disk: DiskSpec; file?: string }[] {
+  for (const r of reqs) {
+    const disk = (d.live?.spec ?? d.spec).disks.find((x) => x.id === r.id);
+    if (disk === undefined) throw new VmkitError('NotFound', `Domain '${d.name}' has no disk '${r.id}'`, { details: { domain: d.name, disk: r.id } });
+    if (r.snapshot === 'internal') throw new VmkitError('InvalidArgument', `Disk '${r.id}': an external snapshot cannot hold an internal disk snapshot; vmkit takes one kind per snapshot`, { details: { disk: r.id } });
+    if (r.snapshot === 'external' && !disks.includes(disk)) throw new VmkitError('InvalidArgument', `Disk '${r.id}' of domain '${d.name}' is read-only or a CD-ROM: it gets no overlay (name it snapshot='no')`, { details: { disk: r.id } });
+    if (r.file !== undefined && r.snapshot !== 'external') throw new VmkitError('InvalidArgument', `Disk '${r.id}': an overlay file is for snapshot='external'`, { details: { disk: r.id } });
+  }
+  const files = reqs.flatMap((r) => (r.file === undefined ? [] : [r.file]));
+  const dup = files.find((f, i) => files.indexOf(f) !== i);
+  if (dup !== undefined) throw new VmkitError('InvalidArgument', `Two disks would share the overlay ${dup}`, { details: { file: dup } });
+  return disks.flatMap((disk) => {
+    const r = reqs.find((x) => x.id === disk.id);
+    if (r?.snapshot === 'no') return [];
+    return [{ disk, ...(r?.file === undefined ? {} : { file: r.file }) }];
+  });
+}
+
+/** An overlay named by the caller: absolute, new, in a directory that exists. */
+async function checkOverlayTarget(file: string): Promise<void> {
+  if (!isAbsolute(file) || file.split('/').includes('..') || file.includes('\0')) throw new VmkitError('InvalidArgument', `The overlay path ${JSON.stringify(file)} must be absolute, without '..'`, { details: { file } });
+  const exists = await stat(file).then(() => true, () => false);
+  if (exists) throw new VmkitError('AlreadyExists', `The overlay ${file} already exists: vmkit creates overlays and never reuses a file; choose a new path or remove it`, { details: { file } });
+  const dir = await stat(dirname(file)).catch(() => undefined);
+  if (dir?.isDirectory() !== true) throw new VmkitError('InvalidArgument', `The overlay's directory ${dirname(file)} does not exist`, { details: { file } });
 }
 
 /** Brings the guest back to an internal snapshot (memory and disks), without a reboot. Allowed in: running, paused. */

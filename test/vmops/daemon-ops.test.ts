@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { chmod, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Transport } from '../../src/api/transport.js';
@@ -88,6 +89,61 @@ describe(`hotplug, save and snapshots through the daemon and the CLI (real QEMU;
       await conn.undefine('idle');
     } finally {
       t.close();
+      await conn.close();
+    }
+  });
+
+  it('snapshot create --xmlfile takes libvirt <domainsnapshot> XML (an external overlay where it says, a disk left out); snapshot dumpxml writes it back; bad XML is placed at file:line:col', { timeout: 180_000 }, async () => {
+    const conn = await RemoteConnection.open(daemon.socket);
+    try {
+      const os = join(base, 'xs-os.qcow2');
+      const data = join(base, 'xs-data.qcow2');
+      for (const f of [os, data]) {
+        execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', f, '32M']);
+        await chmod(f, 0o666); // QEMU runs as vmkit-qemu under a root daemon
+      }
+      const overlays = join(base, 'overlays');
+      await mkdir(overlays);
+      await chmod(overlays, 0o777);
+      const overlay = join(overlays, 'os-after.qcow2');
+      const d = await conn.define({ text: tinyYaml({ name: 'xs', action: 'count', extra: `disks:\n  - { path: ${JSON.stringify(os)}, format: qcow2 }\n  - { path: ${JSON.stringify(data)}, format: qcow2 }` }) });
+      await d.start();
+      const xmlFile = join(base, 'snap.xml');
+      await writeFile(xmlFile, `<domainsnapshot>\n  <name>upgrade</name>\n  <description>before the upgrade</description>\n  <memory snapshot='no'/>\n  <disks>\n    <disk name='vda' snapshot='external'>\n      <driver type='qcow2'/>\n      <source file='${overlay}'/>\n    </disk>\n    <disk name='vdb' snapshot='no'/>\n  </disks>\n</domainsnapshot>\n`);
+      const made = await runCli(['snapshot', 'create', 'xs', '--xmlfile', xmlFile, '--connect', uri]).done;
+      assert.equal(made.code, 0, made.stderr);
+      assert.match(made.stdout, /Snapshot upgrade of xs created \(external, disk-only\)/);
+      const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output=json', overlay], { encoding: 'utf8' })) as { format: string; 'backing-filename'?: string };
+      assert.equal(info.format, 'qcow2');
+      assert.equal(info['backing-filename'], os, 'the overlay QEMU created sits on the old image');
+      const after = (await d.info()).disks;
+      assert.equal(after.find((x) => x.id === 'disk0')?.path, overlay);
+      assert.equal(after.find((x) => x.id === 'disk1')?.path, data, 'the disk named snapshot=no keeps its image');
+
+      const dump = await runCli(['snapshot', 'dumpxml', 'xs', 'upgrade', '--connect', uri]).done;
+      assert.equal(dump.code, 0, dump.stderr);
+      assert.match(dump.stdout, /^<domainsnapshot>\n  <name>upgrade<\/name>\n  <description>before the upgrade<\/description>\n  <state>running<\/state>\n  <creationTime>\d+<\/creationTime>\n  <memory snapshot='no'\/>/);
+      assert.ok(dump.stdout.includes(`<disk name='vda' snapshot='external' type='file'>\n      <driver type='qcow2'/>\n      <source file='${overlay}'/>`), dump.stdout);
+      assert.match(dump.stdout, /<disk name='vdb' snapshot='no'\/>/);
+      const missing = await runCli(['snapshot', 'dumpxml', 'xs', 'nope', '--connect', uri]).done;
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /has no snapshot 'nope'; it has upgrade/);
+
+      // Bad XML: placed, nothing created.
+      await writeFile(xmlFile, `<domainsnapshot>\n  <name>two</name>\n  <disks>\n    <disk name='vdz' snapshot='external'/>\n  </disks>\n</domainsnapshot>\n`);
+      const bad = await runCli(['snapshot', 'create', 'xs', '--xmlfile', xmlFile, '--connect', uri]).done;
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.ok(bad.stderr.includes(`${xmlFile}:4:11: /domainsnapshot/disks/disk/@name: The domain has no such disk (expected vda (disk0), vdb (disk1), found vdz)`), bad.stderr);
+      // An overlay that exists already is refused (vmkit never reuses a file).
+      await writeFile(xmlFile, `<domainsnapshot><name>again</name><disks><disk name='vdb'><source file='${overlay}'/></disk><disk name='vda' snapshot='no'/></disks></domainsnapshot>`);
+      const reuse = await runCli(['snapshot', 'create', 'xs', '--xmlfile', xmlFile, '--connect', uri]).done;
+      assert.equal(reuse.code, 2, reuse.stderr);
+      assert.match(reuse.stderr, /already exists: vmkit creates overlays and never reuses a file/);
+      const list = await runCli(['snapshot', 'list', 'xs', '--json', '--connect', uri]).done;
+      assert.deepEqual((JSON.parse(list.stdout) as { name: string }[]).map((x) => x.name), ['upgrade']);
+      await d.destroy();
+      await conn.undefine('xs');
+    } finally {
       await conn.close();
     }
   });
