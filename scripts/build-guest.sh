@@ -22,7 +22,7 @@ MANIFEST="$CACHE/manifest.json"
 BUTTON_MODULES=(button evdev)
 # pvpanic (ISA and PCI devices), so that vmkit.action=crash raises QEMU's GUEST_PANICKED event.
 PVPANIC_MODULES=(pvpanic_mmio pvpanic_pci)
-# device: disks, CD-ROMs and NICs. Upper-level SCSI drivers (sd_mod, sr_mod) come before the host
+# device: disks, CD-ROMs, NICs and virtio-mem. Upper-level SCSI drivers (sd_mod, sr_mod) come before the host
 # adapters so that the adapters' probing already attaches the disks, and the virtio transports
 # come before the virtio device drivers.
 DEVICE_MODULES=(
@@ -31,6 +31,7 @@ DEVICE_MODULES=(
   virtio_blk virtio_scsi virtio_net
   ahci ata_piix
   e1000 e1000e 8139cp
+  virtio_mem
 )
 # Module parameters (trusted: written here). /init scans virtio-scsi hosts itself (see scan_scsi_hosts
 # in guest/init for why).

@@ -17,6 +17,7 @@ export function remoteOps(conn: RemoteConnection): VmOps {
     attachNic: (n, nic, o = {}) => call(n, 'attach-nic', { ...nic, ...(o.persistent === undefined ? {} : { persistent: o.persistent }) }),
     detachNic: (n, id, o = {}) => call(n, 'detach-nic', { id, ...o }, long(o.timeoutMs)),
     setVcpus: (n, count, o = {}) => call(n, 'setvcpus', { count, ...o }, long(o.timeoutMs)),
+    setMemory: (n, requestedMiB, o = {}) => call(n, 'setmem', { requestedMiB, ...o }, long(o.timeoutMs)),
     save: (n, o = {}) => call(n, 'save', o, long(o.timeoutMs)),
     discardSaved: async (n) => {
       await call(n, 'save', { discard: true });

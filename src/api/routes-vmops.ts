@@ -8,6 +8,7 @@
  *   POST /v1/domains/NAME/attach-nic    {id, kind, mac?, ifname?, persistent?}
  *   POST /v1/domains/NAME/detach-nic    {id, persistent?, timeoutMs?}
  *   POST /v1/domains/NAME/setvcpus      {count, persistent?, timeoutMs?}
+ *   POST /v1/domains/NAME/setmem        {requestedMiB, persistent?, timeoutMs?}  (virtio-mem)
  *   POST /v1/domains/NAME/save          {discard?}
  *   GET  /v1/domains/NAME/snapshots     POST /v1/domains/NAME/snapshots {name, kind?, memory?, description?, disks?: [{id, snapshot, file?}]}
  *   POST /v1/domains/NAME/snapshots/SNAP/revert    DELETE /v1/domains/NAME/snapshots/SNAP
@@ -183,6 +184,12 @@ export async function routeVmops(conn: Connection, req: VmopsRequest): Promise<{
       only(b, ['count', 'persistent', 'timeoutMs']);
       const h = await import('../vmops/hotplug.js');
       const r = await h.setVcpus(d, num(b, 'count', true) ?? 0, opts(b));
+      return { status: 200, body: { result: r, domain: d.snapshot() } };
+    }
+    case 'setmem': {
+      only(b, ['requestedMiB', 'persistent', 'timeoutMs']);
+      const m = await import('../vmops/memory.js');
+      const r = await m.setMemory(d, num(b, 'requestedMiB', true) ?? 0, opts(b));
       return { status: 200, body: { result: r, domain: d.snapshot() } };
     }
     case 'save': {

@@ -364,6 +364,20 @@ export function buildProgram(setExit: (code: number) => void, only?: string): Co
     });
 
   program
+    .command('setmem')
+    .description('virtio-mem: how much of the domain\'s hot-pluggable memory (virtio_mem.size) the guest should have plugged; waits for the guest')
+    .argument('<name>', 'domain name or UUID')
+    .argument('<size>', 'e.g. 512M, 1G (a bare number is MiB); 0 takes it all back')
+    .option('--timeout <seconds>', 'how long to wait for the guest (default 30)')
+    .option(...PERSISTENT)
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, size: string, flags) => {
+      const { setmemCommand } = await import('./commands/setmem.js');
+      setExit(await setmemCommand(name, size, flags));
+    });
+
+  program
     .command('save')
     .description('save a running domain\'s state to a file in the root and stop QEMU; start restores it (managedsave)')
     .argument('<name>', 'domain name or UUID')

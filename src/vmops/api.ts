@@ -7,10 +7,12 @@ import type { VmConnection } from '../driver/api-types.js';
 import type { AttachDiskRequest, AttachNicRequest } from './hotplug-args.js';
 import type { HotplugOptions, HotplugResult } from './hotplug.js';
 import type { MigrateOptions, MigrateResult } from './migration.js';
+import type { SetMemoryOptions, SetMemoryResult } from './memory.js';
 import type { SaveOptions, SaveResult } from './savestate.js';
 import type { SnapshotRecord } from './snapshot-store.js';
 import type { SnapshotOptions } from './snapshots.js';
 
+export type { SetMemoryOptions, SetMemoryResult };
 export type { AttachDiskRequest, AttachNicRequest, HotplugOptions, HotplugResult, MigrateOptions, MigrateResult, SaveOptions, SaveResult, SnapshotOptions, SnapshotRecord };
 
 export interface VmOps {
@@ -19,6 +21,8 @@ export interface VmOps {
   attachNic(domain: string, nic: AttachNicRequest, opts?: HotplugOptions): Promise<HotplugResult>;
   detachNic(domain: string, id: string, opts?: HotplugOptions): Promise<HotplugResult>;
   setVcpus(domain: string, count: number, opts?: HotplugOptions): Promise<HotplugResult>;
+  /** virtio-mem: asks the guest to have `requestedMiB` of its hot-pluggable memory plugged, and waits (bounded). */
+  setMemory(domain: string, requestedMiB: number, opts?: SetMemoryOptions): Promise<SetMemoryResult>;
   /** Saves the guest to a file and stops QEMU; `start` restores it. */
   save(domain: string, opts?: Pick<SaveOptions, 'timeoutMs'>): Promise<SaveResult>;
   discardSaved(domain: string): Promise<void>;

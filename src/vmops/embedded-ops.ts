@@ -13,6 +13,7 @@ export function embeddedOps(conn: Connection): VmOps {
     attachNic: async (n, nic, o) => (await hot()).attachNic(d(n), nic, o),
     detachNic: async (n, id, o) => (await hot()).detachNic(d(n), id, o),
     setVcpus: async (n, count, o) => (await hot()).setVcpus(d(n), count, o),
+    setMemory: async (n, mib, o) => (await import('./memory.js')).setMemory(d(n), mib, o),
     save: async (n, o) => (await import('./savestate.js')).save(d(n), o),
     discardSaved: async (n) => (await import('./savestate.js')).discardSaved(d(n)),
     createSnapshot: async (n, s, o) => (await snaps()).createSnapshot(d(n), s, o),

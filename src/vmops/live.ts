@@ -28,15 +28,16 @@ export function reservePorts(spec: DomainSpec): { spec: DomainSpec; ports: numbe
   return { spec: { ...spec, controllers: [...ctrls, ...added] }, ports };
 }
 
-/** `base` with the hot state applied: unplugged devices left out, hot-plugged ones added, vCPUs set. */
+/** `base` with the hot state applied: unplugged devices left out, hot-plugged ones added, vCPUs and virtio-mem's requested size set. */
 export function applyHot(base: DomainSpec, hot: HotState): DomainSpec {
-  if (hot === NO_HOT || (hot.disks.length === 0 && hot.nics.length === 0 && hot.removed.length === 0 && hot.vcpus === undefined)) return base;
+  if (hot === NO_HOT || (hot.disks.length === 0 && hot.nics.length === 0 && hot.removed.length === 0 && hot.vcpus === undefined && hot.memRequestedMiB === undefined)) return base;
   const removed = new Set(hot.removed);
   return {
     ...base,
     disks: [...base.disks.filter((d) => !removed.has(d.id)), ...hot.disks],
     nics: [...base.nics.filter((n) => !removed.has(n.id)), ...hot.nics],
     cpu: hot.vcpus === undefined ? base.cpu : { ...base.cpu, vcpus: hot.vcpus },
+    ...(hot.memRequestedMiB === undefined || base.virtioMem === undefined ? {} : { virtioMem: { ...base.virtioMem, requestedMiB: hot.memRequestedMiB } }),
   };
 }
 

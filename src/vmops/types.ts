@@ -13,6 +13,8 @@ export interface HotState {
   readonly removed: readonly string[];
   /** vCPUs online in QEMU when changed with setvcpus. */
   readonly vcpus?: number;
+  /** virtio-mem: the requested size when changed with setmem (MiB). */
+  readonly memRequestedMiB?: number;
 }
 
 export const NO_HOT: HotState = Object.freeze({ disks: [], nics: [], removed: [] });
