@@ -20,6 +20,7 @@
  */
 import type { Connection } from '../driver/connection.js';
 import { VmkitError } from '../errors.js';
+import type { ClientCred } from '../vmops/client-paths.js';
 import type { SnapshotDiskRequest } from '../vmops/snapshot-xml.js';
 
 export interface VmopsRequest {
@@ -30,6 +31,8 @@ export interface VmopsRequest {
   text(): Promise<string>;
   /** The client's uid (SO_PEERCRED). */
   readonly uid?: number;
+  /** The client's credentials (SO_PEERCRED): host paths it names are checked against them (vmops/client-paths.ts). */
+  readonly cred?: ClientCred;
 }
 
 /** The body as a JSON object (empty: {}). */
@@ -76,6 +79,16 @@ function opts(b: Record<string, unknown>): { persistent?: boolean; timeoutMs?: n
   const persistent = bool(b, 'persistent');
   const timeoutMs = num(b, 'timeoutMs');
   return { ...(persistent === undefined ? {} : { persistent }), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+}
+
+/** A client that is not root, on a daemon that does not allow raw options: the host paths it names are checked. */
+function limited(conn: Connection, req: VmopsRequest): boolean {
+  const uid = req.cred?.uid ?? req.uid;
+  return uid !== undefined && uid !== 0 && !conn.rawAllowed;
+}
+
+function clientOf(req: VmopsRequest): ClientCred {
+  return req.cred ?? { uid: req.uid ?? -1 };
 }
 
 /** `disks`: [{id, snapshot: internal|external|no, file?}] (an external snapshot's per-disk choices). */
@@ -135,6 +148,10 @@ export async function routeVmops(conn: Connection, req: VmopsRequest): Promise<{
       const memory = bool(b, 'memory');
       const description = str(b, 'description', false);
       const disks = snapshotDisks(b);
+      if (limited(conn, req)) {
+        const { checkClientFile } = await import('../vmops/client-paths.js');
+        for (const [i, x] of (disks ?? []).entries()) if (x.file !== undefined) await checkClientFile(conn.root, d.name, `disks[${i}].file`, x.file, clientOf(req), { create: true });
+      }
       const snap = await s.createSnapshot(d, str(b, 'name') ?? '', { ...(kind === undefined ? {} : { kind }), ...(memory === undefined ? {} : { memory }), ...(description === undefined ? {} : { description }), ...(disks === undefined ? {} : { disks }) });
       return { status: 201, body: snap };
     }
@@ -158,6 +175,7 @@ export async function routeVmops(conn: Connection, req: VmopsRequest): Promise<{
       const ro = bool(b, 'readonly');
       const serial = str(b, 'serial', false);
       const cache = str(b, 'cache', false);
+      if (limited(conn, req)) await (await import('../vmops/client-paths.js')).checkClientFile(conn.root, d.name, 'path', str(b, 'path') ?? '', clientOf(req));
       const r = await h.attachDisk(
         d,
         { id: str(b, 'id') ?? '', path: str(b, 'path') ?? '', format: (str(b, 'format') ?? '') as 'raw', ...(ro === undefined ? {} : { readonly: ro }), ...(serial === undefined ? {} : { serial }), ...(cache === undefined ? {} : { cache: cache as 'none' }) },
@@ -215,7 +233,10 @@ export async function routeVmops(conn: Connection, req: VmopsRequest): Promise<{
       const ac = bool(b, 'autoConverge');
       const pc = bool(b, 'postcopy');
       const timeoutMs = num(b, 'timeoutMs');
-      const r = await m.migrate(conn, d, str(b, 'to') ?? '', { ...(ac === undefined ? {} : { autoConverge: ac }), ...(pc === undefined ? {} : { postcopy: pc }), ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(bw === undefined ? {} : { bandwidthMiBs: bw }) });
+      const to = str(b, 'to') ?? '';
+      const sock = /^unix:\/\/(.*)$/.exec(to);
+      if (limited(conn, req) && sock !== null) await (await import('../vmops/client-paths.js')).checkClientSocket('to', sock[1] ?? '', clientOf(req));
+      const r = await m.migrate(conn, d, to, { ...(ac === undefined ? {} : { autoConverge: ac }), ...(pc === undefined ? {} : { postcopy: pc }), ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(bw === undefined ? {} : { bandwidthMiBs: bw }) });
       return { status: 200, body: { result: r, domain: d.snapshot() } };
     }
     case 'migrate-cancel': {

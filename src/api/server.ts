@@ -252,7 +252,7 @@ export class ApiServer {
     if (parts[0] !== 'v1') throw notFound(method, url.pathname);
     if (isVmopsPath(parts.slice(1))) {
       const cred = peerCred(req.socket);
-      return (await import('./routes-vmops.js')).routeVmops(c, { method, parts: parts.slice(1), text: () => readBody(req), ...(cred === undefined ? {} : { uid: cred.uid }) });
+      return (await import('./routes-vmops.js')).routeVmops(c, { method, parts: parts.slice(1), text: () => readBody(req), ...(cred === undefined ? {} : { uid: cred.uid, cred }) });
     }
     if (parts[1] === 'daemon' && parts.length === 2 && method === 'GET') return { status: 200, body: this.status() };
     if (parts[1] === 'daemon' && parts[2] === 'reset-stats' && parts.length === 3 && method === 'POST') {

@@ -78,6 +78,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   /** The account QEMU runs as when a definition names none (see DriverOptions.qemuUser); absent: ours. */
   readonly qemuUser?: string | number;
   private readonly allowRaw: boolean;
+  /** Clients that are not root may define raw and privileged options, and name any host path (`allowRaw`). */
+  get rawAllowed(): boolean {
+    return this.allowRaw;
+  }
   private readonly emulators?: readonly string[];
   /** What opening the root found (re-adopted, died, killed). */
   openReport: OpenReport = { adopted: [], diedUnmonitored: [], killed: [], problems: [] };
