@@ -59,7 +59,7 @@ describe('virtio-mem in the definition (pure)', () => {
 /** Is the virtio_mem driver in the tiny guest's initrd (scripts/build-guest.sh lists it in the device group)? Read from the initrd itself. */
 function guestHasVirtioMem(): boolean {
   const list = execFileSync('cpio', ['-i', '--quiet', '--to-stdout', 'lib/modules/load.list'], { input: readFileSync(join(REPO, '.cache/guest/initrd.img')), encoding: 'utf8' });
-  return /^device virtio_mem\.ko /m.test(list);
+  return /^mem virtio_mem\.ko /m.test(list);
 }
 
 describe(`setmem: virtio-mem in a running guest (real QEMU; ${ACCEL_NOTE})`, () => {
