@@ -6,7 +6,7 @@ import { alternate, table, type Row } from './stats.js';
 import { REPO } from '../test/helpers/guest.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-/** BENCH_ONLY=a,b,caps,tuning,daemon,cli,observe,images limits the run to some groups (a: paused start, b: boots, caps, tuning, daemon: defines and start storms through `vmkit daemon`, cli: whole `vmkit` processes, observe: /metrics and console viewers through `vmkit daemon --web`, images: template download and overlays). */
+/** BENCH_ONLY=a,b,caps,tuning,daemon,cli,observe,images,migration limits the run to some groups (a: paused start, b: boots, caps, tuning, daemon: defines and start storms through `vmkit daemon`, cli: whole `vmkit` processes, observe: /metrics and console viewers through `vmkit daemon --web`, images: template download and overlays). */
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const wanted = (group: string): boolean => ONLY.length === 0 || ONLY.includes(group);
 
@@ -49,6 +49,12 @@ async function main(): Promise<void> {
   if (wanted('observe')) {
     const { observeBench } = await import('./observe.js');
     extra += `\n${(await observeBench({ runs: Math.max(RUNS, 20) })).markdown}\n`;
+  }
+  if (wanted('migration')) {
+    const { migrationBench } = await import('./migration.js');
+    const mig = await migrationBench(Math.min(RUNS, 6));
+    rows.push(...mig.rows);
+    extra += `\n## Live migration (issue 17)\n\n${mig.markdown}\n`;
   }
   const md = `# vmkit benchmark ${new Date().toISOString()}\n\n${RUNS} runs per side, alternating A/B, after one warm-up each.\n\n${table(rows)}\n${extra}`;
   process.stdout.write(`\n${md}`);

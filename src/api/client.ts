@@ -299,13 +299,14 @@ export class RemoteConnection extends EventEmitter<ConnectionEvents> implements 
               const line = buffered.slice(0, nl);
               buffered = buffered.slice(nl + 1);
               if (line.trim() === '') continue;
-              let msg: { type: string; seq: number; domains?: DomainInfo[] };
+              let msg: { type: string; seq: number; domains?: DomainInfo[]; domain?: string };
               try {
                 msg = JSON.parse(line) as typeof msg;
               } catch {
                 continue;
               }
-              if (msg.type === 'snapshot') {
+              // The stream's state snapshot (every domain), not a domain's 'snapshot' event (vmops), which names its domain.
+              if (msg.type === 'snapshot' && msg.domain === undefined) {
                 this.applySnapshot(msg.seq, msg.domains ?? [], true);
                 this.retryMs = 100;
                 if (!settled) {

@@ -63,12 +63,12 @@ export const UpdateBody = Type.Object(
 );
 
 const State = Type.Union(
-  ['shutoff', 'starting', 'running', 'paused', 'shutting-down', 'stopping', 'crashed'].map((s) => Type.Literal(s)),
+  ['shutoff', 'starting', 'running', 'paused', 'shutting-down', 'stopping', 'crashed', 'saved'].map((s) => Type.Literal(s)),
 );
 
 export const StopInfoSchema = Type.Object(
   {
-    reason: Type.Union(['shutdown', 'destroyed', 'crashed', 'failed'].map((s) => Type.Literal(s))),
+    reason: Type.Union(['shutdown', 'destroyed', 'crashed', 'failed', 'saved', 'migrated'].map((s) => Type.Literal(s))),
     exitCode: Type.Union([Type.Integer(), Type.Null()]),
     signal: Type.Union([Type.String(), Type.Null()]),
     qemuReason: Type.Optional(Type.String()),
@@ -102,6 +102,7 @@ export const DomainInfoSchema = Type.Object(
     vnc: Type.Optional(Type.Object({ host: Type.String(), port: Type.Integer() })),
     lastStop: Type.Optional(StopInfoSchema),
     job: Type.Optional(Type.String()),
+    hotplug: Type.Optional(Type.Object({ rootPorts: Type.Integer(), free: Type.Integer() })),
     seq: Type.Integer({ description: 'Connection-wide change counter at the last change of this domain' }),
   },
 );
@@ -116,7 +117,7 @@ export const DefinitionSchema = Type.Object(
 
 export const LifecycleEventSchema = Type.Object(
   {
-    type: Type.Union(['defined', 'undefined', 'started', 'suspended', 'resumed', 'rebooted', 'crashed', 'stopped'].map((s) => Type.Literal(s))),
+    type: Type.Union(['defined', 'undefined', 'started', 'suspended', 'resumed', 'rebooted', 'crashed', 'stopped', 'progress', 'device', 'snapshot'].map((s) => Type.Literal(s))),
     domain: Type.String(),
     uuid: Type.String(),
     state: State,
@@ -126,6 +127,9 @@ export const LifecycleEventSchema = Type.Object(
     message: Type.Optional(Type.String()),
     pid: Type.Optional(Type.Integer()),
     stop: Type.Optional(StopInfoSchema),
+    progress: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'progress: a save, restore or migration (op, status, bytes)' })),
+    device: Type.Optional(Type.String()),
+    snapshot: Type.Optional(Type.String()),
   },
 );
 

@@ -22,6 +22,7 @@ import { allowed, peerCred, restrictedCaller, type AccessPolicy } from './peer-c
 import { DefineBody, DefineManyBody, DestroyBody, EmptyBody, ShutdownBody, StartBody, UpdateBody, validateBody, type DefineBodyT, type DefineManyBodyT } from './schemas.js';
 import { socketAnswers } from './uri.js';
 import { isStorageRoute, serveStorage } from './routes-storage.js';
+import { isVmopsPath } from './routes-vmops-paths.js';
 
 export interface ApiServerOptions {
   readonly socket: string;
@@ -313,6 +314,10 @@ export class ApiServer {
     const c = this.conn;
     if (parts[0] === 'openapi.json' && parts.length === 1 && method === 'GET') return { status: 200, body: openApiDocument(this.opts.version) };
     if (parts[0] !== 'v1') throw notFound(method, url.pathname);
+    if (isVmopsPath(parts.slice(1))) {
+      const cred = peerCred(req.socket);
+      return (await import('./routes-vmops.js')).routeVmops(c, { method, parts: parts.slice(1), text: () => readBody(req), ...(cred === undefined ? {} : { uid: cred.uid, cred }) });
+    }
     if (parts[1] === 'daemon' && parts.length === 2 && method === 'GET') return { status: 200, body: this.status() };
     if (parts[1] === 'daemon' && parts[2] === 'reset-stats' && parts.length === 3 && method === 'POST') {
       await this.body(req, EmptyBody);

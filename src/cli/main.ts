@@ -395,6 +395,194 @@ export function buildProgram(setExit: (code: number) => void, only?: string): Co
     setExit(await volListCommand(flags));
   });
 
+  // ---- changes to a running VM (src/vmops) ----
+  const PERSISTENT = ['--persistent', 'also change the stored definition (like virsh --config)'] as const;
+  program
+    .command('attach-disk')
+    .description('hot-plug a virtio disk into a running domain (on a PCIe root port reserved at start)')
+    .argument('<name>', 'domain name or UUID')
+    .argument('<path>', 'the image')
+    .requiredOption('--format <format>', 'image format: raw, qcow2, ... (never guessed)')
+    .option('--id <id>', 'device id (default: generated)')
+    .option('--readonly', 'read-only disk')
+    .option('--serial <serial>', 'serial number the guest sees')
+    .option('--cache <mode>', 'none, writeback, writethrough, directsync or unsafe')
+    .option(...PERSISTENT)
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, path: string, flags) => {
+      const { attachDiskCommand } = await import('./commands/attach-disk.js');
+      setExit(await attachDiskCommand(name, path, flags));
+    });
+
+  program
+    .command('detach-disk')
+    .description('unplug a disk from a running domain; waits for the guest to let go')
+    .argument('<name>', 'domain name or UUID')
+    .argument('<id>', 'disk id')
+    .option('--timeout <seconds>', 'how long to wait for the guest (default 30)')
+    .option(...PERSISTENT)
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, id: string, flags) => {
+      const { detachDiskCommand } = await import('./commands/detach-disk.js');
+      setExit(await detachDiskCommand(name, id, flags));
+    });
+
+  program
+    .command('attach-nic')
+    .description('hot-plug a virtio NIC into a running domain')
+    .argument('<name>', 'domain name or UUID')
+    .option('--type <type>', 'user (default) or tap')
+    .option('--ifname <tap>', 'tap: the existing tap device')
+    .option('--mac <mac>', 'MAC address')
+    .option('--id <id>', 'device id (default: generated)')
+    .option(...PERSISTENT)
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, flags) => {
+      const { attachNicCommand } = await import('./commands/attach-nic.js');
+      setExit(await attachNicCommand(name, flags));
+    });
+
+  program
+    .command('detach-nic')
+    .description('unplug a NIC from a running domain; waits for the guest to let go')
+    .argument('<name>', 'domain name or UUID')
+    .argument('<id>', 'NIC id')
+    .option('--timeout <seconds>', 'how long to wait for the guest (default 30)')
+    .option(...PERSISTENT)
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, id: string, flags) => {
+      const { detachNicCommand } = await import('./commands/detach-nic.js');
+      setExit(await detachNicCommand(name, id, flags));
+    });
+
+  program
+    .command('setvcpus')
+    .description('set the number of vCPUs of a running domain (hot-plug up to cpu.max_vcpus; new vCPUs get the definition\'s pins before they run)')
+    .argument('<name>', 'domain name or UUID')
+    .argument('<count>', 'vCPUs')
+    .option('--timeout <seconds>', 'unplug: how long to wait for the guest (default 30)')
+    .option(...PERSISTENT)
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, count: string, flags) => {
+      const { setvcpusCommand } = await import('./commands/setvcpus.js');
+      setExit(await setvcpusCommand(name, count, flags));
+    });
+
+  program
+    .command('setmem')
+    .description('virtio-mem: how much of the domain\'s hot-pluggable memory (virtio_mem.size) the guest should have plugged; waits for the guest')
+    .argument('<name>', 'domain name or UUID')
+    .argument('<size>', 'e.g. 512M, 1G (a bare number is MiB); 0 takes it all back')
+    .option('--timeout <seconds>', 'how long to wait for the guest (default 30)')
+    .option(...PERSISTENT)
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, size: string, flags) => {
+      const { setmemCommand } = await import('./commands/setmem.js');
+      setExit(await setmemCommand(name, size, flags));
+    });
+
+  program
+    .command('save')
+    .description('save a running domain\'s state to a file in the root and stop QEMU; start restores it (managedsave)')
+    .argument('<name>', 'domain name or UUID')
+    .option('--discard', 'forget the saved state instead (the next start boots afresh)')
+    .option('--timeout <seconds>', 'bound on writing the state (default 600)')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, flags) => {
+      const { saveCommand } = await import('./commands/save.js');
+      setExit(await saveCommand(name, flags));
+    });
+
+  const snapshot = program.command('snapshot').description('snapshots of a running domain: internal (qcow2, with memory) or external (disk-only overlays)');
+  snapshot
+    .command('create')
+    .argument('<name>', 'domain name or UUID')
+    .argument('[snapshot]', 'snapshot name (with --xmlfile: its <name>, else the time)')
+    .option('--external', 'disk-only: new qcow2 overlays on the disks (default: internal, with memory)')
+    .option('--description <text>', 'free text kept with the snapshot')
+    .option('--xmlfile <file>', "libvirt <domainsnapshot> XML: name, description, memory, disks (snapshot='external' with <source file>)")
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, snap: string | undefined, flags) => {
+      const { snapshotCreateCommand } = await import('./commands/snapshot.js');
+      setExit(await snapshotCreateCommand(name, snap, flags));
+    });
+  snapshot
+    .command('list')
+    .argument('<name>', 'domain name or UUID')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, flags) => {
+      const { snapshotListCommand } = await import('./commands/snapshot.js');
+      setExit(await snapshotListCommand(name, flags));
+    });
+  snapshot
+    .command('revert')
+    .argument('<name>', 'domain name or UUID')
+    .argument('<snapshot>', 'snapshot name (internal)')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, snap: string, flags) => {
+      const { snapshotRevertCommand } = await import('./commands/snapshot.js');
+      setExit(await snapshotRevertCommand(name, snap, flags));
+    });
+  snapshot
+    .command('delete')
+    .argument('<name>', 'domain name or UUID')
+    .argument('<snapshot>', 'snapshot name')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, snap: string, flags) => {
+      const { snapshotDeleteCommand } = await import('./commands/snapshot.js');
+      setExit(await snapshotDeleteCommand(name, snap, flags));
+    });
+  snapshot
+    .command('dumpxml')
+    .description('a snapshot as libvirt <domainsnapshot> XML')
+    .argument('<name>', 'domain name or UUID')
+    .argument('<snapshot>', 'snapshot name')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, snap: string, flags) => {
+      const { snapshotDumpxmlCommand } = await import('./commands/snapshot.js');
+      setExit(await snapshotDumpxmlCommand(name, snap, flags));
+    });
+  snapshot
+    .command('commit')
+    .description('merge a disk\'s active overlay (external snapshot) back into its backing image')
+    .argument('<name>', 'domain name or UUID')
+    .argument('<disk>', 'disk id')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, disk: string, flags) => {
+      const { snapshotCommitCommand } = await import('./commands/snapshot.js');
+      setExit(await snapshotCommitCommand(name, disk, flags));
+    });
+
+  program
+    .command('migrate')
+    .description('live-migrate a running domain to another vmkit daemon (pre-copy, progress on stderr)')
+    .argument('<name>', 'domain name or UUID')
+    .option('--to <uri>', 'the other daemon: unix:///path/vmkit.sock')
+    .option('--auto-converge', 'throttle the guest when pre-copy does not converge')
+    .option('--postcopy', 'switch to post-copy after the first pass')
+    .option('--bandwidth <MiB/s>', 'cap the migration\'s bandwidth')
+    .option('--cancel', 'cancel the migration under way instead')
+    .option('--timeout <seconds>', 'give up (and cancel) after this long (default 600)')
+    .option(...CONNECT)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, flags) => {
+      const { migrateCommand } = await import('./commands/migrate.js');
+      setExit(await migrateCommand(name, flags));
+    });
+
   return program;
 }
 

@@ -10,7 +10,8 @@ import type { ExitInfo, StopReason } from '../process/exit-info.js';
 import type { TuningPlan } from '../tuning/index.js';
 import type { LifecyclePolicies, PolicyAction } from './policies.js';
 
-export type DomainState = 'shutoff' | 'starting' | 'running' | 'paused' | 'shutting-down' | 'stopping' | 'crashed';
+/** `saved`: QEMU is not running and a saved state (`vmkit save`) waits in the root; `start` restores it. */
+export type DomainState = 'shutoff' | 'starting' | 'running' | 'paused' | 'shutting-down' | 'stopping' | 'crashed' | 'saved';
 
 /** How the last run of a domain ended: the process exit plus when, and whether vmkit watched it happen. */
 export interface StopInfo extends ExitInfo {
@@ -63,6 +64,8 @@ export interface DomainInfo {
   readonly machine: string;
   readonly disks: readonly DiskSummary[];
   readonly nics: readonly NicSummary[];
+  /** While QEMU runs on q35: the PCIe root ports reserved at start for hotplug, and how many are free. */
+  readonly hotplug?: { readonly rootPorts: number; readonly free: number };
   /** QEMU's console socket (daemon mode) and log, while QEMU runs. */
   readonly console?: { readonly socket?: string; readonly log?: string };
   /** Where the VNC server listens while QEMU runs (the port QEMU took for an automatic display). */
@@ -83,7 +86,21 @@ export interface DefinitionText {
   readonly file?: string;
 }
 
-export type LifecycleEventType = 'defined' | 'undefined' | 'started' | 'suspended' | 'resumed' | 'rebooted' | 'crashed' | 'stopped';
+export type LifecycleEventType =
+  | 'defined'
+  | 'undefined'
+  | 'started'
+  | 'suspended'
+  | 'resumed'
+  | 'rebooted'
+  | 'crashed'
+  | 'stopped'
+  /** vmops: a save or migration's progress (`progress`). */
+  | 'progress'
+  /** vmops: a device was hot-plugged or unplugged (`reason`: `added`/`removed`, `device`: its id). */
+  | 'device'
+  /** vmops: a snapshot was created, reverted to or deleted (`reason`, `snapshot`: its name). */
+  | 'snapshot';
 
 /** One lifecycle event, as delivered to library listeners and API clients. */
 export interface LifecycleEvent {
@@ -100,6 +117,12 @@ export interface LifecycleEvent {
   readonly pid?: number;
   /** `stopped`: the full stop record. */
   readonly stop?: StopInfo;
+  /** `progress`: how far a save, restore or migration is. */
+  readonly progress?: import('../vmops/types.js').JobProgress;
+  /** `device`: the id of the device added or removed. */
+  readonly device?: string;
+  /** `snapshot`: the snapshot's name. */
+  readonly snapshot?: string;
 }
 
 export interface DefineOptions {

@@ -96,6 +96,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   private imagesApi: ImagesApi | undefined;
   private volumesApi: VolumesApi | undefined;
   private readonly allowRaw: boolean;
+  /** Clients that are not root may define raw and privileged options, and name any host path (`allowRaw`). */
+  get rawAllowed(): boolean {
+    return this.allowRaw;
+  }
   private readonly emulators?: readonly string[];
   /** What opening the root found (re-adopted, died, killed). */
   openReport: OpenReport = { adopted: [], diedUnmonitored: [], killed: [], problems: [] };
@@ -326,7 +330,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
 
   /** Starts every shut-off domain marked autostart, in parallel. Returns the names started and the failures. */
   async autostart(): Promise<{ started: string[]; failed: { name: string; error: VmkitError | Error }[] }> {
-    const wanted = this.list().filter((d) => d.record.autostart && d.state() === 'shutoff');
+    const wanted = this.list().filter((d) => d.record.autostart && (d.state() === 'shutoff' || d.state() === 'saved'));
     const started: string[] = [];
     const failed: { name: string; error: VmkitError | Error }[] = [];
     await Promise.all(

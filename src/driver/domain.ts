@@ -26,6 +26,7 @@ import { policyArgs, resolvePolicies, type LifecyclePolicies } from './policies.
 import type { RuntimeRecord } from './runtime-record.js';
 import type { StoredDomain, StoredStatus } from './store.js';
 import type { VmProcess } from './vm-process.js';
+import type { LiveRun, RunEnd, SavedState } from '../vmops/types.js';
 import type { DomainStats } from '../observe/types.js';
 
 export type { DomainState, StartOptions } from './api-types.js';
@@ -81,6 +82,12 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
   /** The policies the running QEMU was started with (its `-action` options). */
   private runPolicies: LifecyclePolicies;
   private removed = false;
+  /** vmops: the running QEMU's spec, reserved hotplug ports and hot-plugged devices (src/vmops/live.ts). */
+  live: LiveRun | undefined;
+  /** vmops: a save or migration is ending this run on purpose (the stop gets its reason, the state follows). */
+  ending: RunEnd | undefined;
+  /** vmops: the saved state (managedsave) a start restores. */
+  private savedV: SavedState | undefined;
   /** The last 256 KiB of serial output of the current (or last) run, replayed to consoles that attach late. */
   private readonly consoleRing = new ConsoleRing();
   /** The connection-wide sequence number of this domain's last change. */
@@ -95,6 +102,8 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     super();
     this.setMaxListeners(0); // console and stream clients of the daemon each listen
     this.lastExit = status.lastStop;
+    this.savedV = status.saved;
+    if (status.saved !== undefined) this.current = 'saved';
     this.runPolicies = rec.policies;
     this.seq = host.nextSeq();
   }
@@ -113,6 +122,16 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
 
   get record(): StoredDomain {
     return this.rec;
+  }
+
+  /** The saved state (`vmkit save`) the next start restores, if any. */
+  get saved(): SavedState | undefined {
+    return this.savedV;
+  }
+
+  /** The domain's host (connection): vmops operations publish events and save records through it. */
+  get hostOf(): DomainHost {
+    return this.host;
   }
 
   state(): DomainState {
@@ -141,9 +160,50 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
 
   // ---- operations ------------------------------------------------------------------------------------
 
-  /** Starts QEMU (paused with -S), applies tuning, then lets the guest run. Allowed in: shutoff. */
+  /**
+   * Starts QEMU (paused with -S), applies tuning, then lets the guest run. A saved domain (`vmkit save`) is
+   * restored from its saved state instead of booting. Allowed in: shutoff, saved.
+   */
   start(opts: StartOptions = {}): Promise<void> {
-    return this.job('start', ['shutoff'], () => this.doStart(opts));
+    return this.job('start', ['shutoff', 'saved'], async () => {
+      if (this.current !== 'saved' || this.savedV === undefined) return this.doStart(opts);
+      const { restoreHook } = await import('../vmops/savestate.js');
+      return this.doStart(opts, restoreHook(this, this.savedV));
+    });
+  }
+
+  /**
+   * vmops: runs `fn` as a job of this domain's queue once the state is one of `allowed` (the same rules as
+   * every other operation), with the running QEMU when there is one.
+   */
+  vmJob<T>(op: string, allowed: readonly DomainState[], fn: (vm: VmProcess | undefined) => Promise<T>): Promise<T> {
+    return this.job(op, allowed, () => fn(this.vm));
+  }
+
+  /** vmops: starts QEMU to receive a migration stream (`incoming`), as a job. Allowed in: shutoff. */
+  startIncoming(incoming: IncomingRun, opts: StartOptions = {}): Promise<void> {
+    return this.job('start', ['shutoff'], () => this.doStart(opts, incoming));
+  }
+
+  /** vmops: records (or clears) the saved state and moves between shutoff and saved. */
+  async setSaved(saved: SavedState | undefined): Promise<void> {
+    this.savedV = saved;
+    await this.host.saveStatus(this.name, { ...(this.lastExit === undefined ? {} : { lastStop: this.lastExit }), ...(saved === undefined ? {} : { saved }) });
+    if (this.vm === undefined) this.setState(saved === undefined ? 'shutoff' : 'saved');
+    this.touch();
+  }
+
+  /** vmops: replaces the stored record (a --persistent hotplug); the running QEMU is not touched. */
+  async replaceRecord(rec: StoredDomain): Promise<void> {
+    await this.host.saveRecord(rec);
+    this.rec = rec;
+    this.touch();
+  }
+
+  /** vmops: publishes a lifecycle event of this domain (progress, device, snapshot, saved, migrated). */
+  announce(type: LifecycleEventType, extra: Partial<LifecycleEvent> = {}): void {
+    this.touch();
+    this.host.publish(this, type, extra);
   }
 
   /**
@@ -268,9 +328,9 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
 
   /** The domain as plain data (what `show` prints). */
   snapshot(): DomainInfo {
-    const s = this.rec.spec;
     const vm = this.vm;
     const running = vm?.running === true;
+    const s = running && this.live !== undefined ? this.live.spec : this.rec.spec;
     const consoleSocket = running && this.host.detached && routesConsole(s) ? vm.runDir.consoleSocket : undefined;
     return {
       name: this.name,
@@ -283,6 +343,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
       ...(this.rec.file === undefined ? {} : { file: this.rec.file }),
       ...(running ? { pid: vm.pid } : {}),
       ...(running && this.startedAt !== undefined ? { startedAt: new Date(this.startedAt).toISOString(), uptimeMs: Date.now() - this.startedAt } : {}),
+      ...liveInfo(this.live, running),
       vcpus: s.cpu.vcpus,
       memoryMiB: s.memoryMiB,
       machine: s.machine.type,
@@ -375,15 +436,16 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     });
   }
 
-  private doStart(opts: StartOptions): Promise<void> {
-    const run = this.launch(opts);
+  private doStart(opts: StartOptions, incoming?: IncomingRun): Promise<void> {
+    const run = this.launch(opts, incoming);
     this.starting = run;
     return run.finally(() => {
       if (this.starting === run) this.starting = undefined;
     });
   }
 
-  private async launch(opts: StartOptions): Promise<void> {
+  private async launch(opts: StartOptions, incoming?: IncomingRun): Promise<void> {
+    const before = this.current;
     this.setState('starting');
     this.pausedWhy = undefined;
     this.shutdownSeen = undefined;
@@ -393,14 +455,17 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     const signal = opts.signal === undefined ? abort.signal : AbortSignal.any([opts.signal, abort.signal]);
     const detached = this.host.detached;
     this.runPolicies = this.rec.policies;
-    const spec = this.launchSpec();
+    const { liveLaunch } = await import('../vmops/live.js');
+    const plan = liveLaunch(this.launchSpec(), incoming?.hot);
+    const spec = plan.spec;
     let vm: QemuProcess | undefined;
     let link: ConsoleLink | undefined;
     let tuned = false;
+    let resume = opts.paused !== true;
     const warnings: Problem[] = [];
     try {
       const { ConsoleLink, QemuProcess, daemonArgs, daemonSpec, pinnedByPlan, prepareTuning, processStartTime, serverSpawner, writeRuntimeRecord } = await import('./start-kit.js');
-      const tuning = await prepareTuning(this.spec, {
+      const tuning = await prepareTuning(spec, {
         exclude: () => this.host.pinnedCpus(this.name),
         onWarning: (w) => warnings.push(w),
         onPlan: (plan, text) => {
@@ -417,17 +482,19 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
       vm = await QemuProcess.launch(detached ? daemonSpec(disks) : disks, {
         root: this.host.root,
         ...(beforeCont === undefined ? {} : { beforeCont }),
-        paused: detached || opts.paused === true,
+        paused: detached || opts.paused === true || incoming !== undefined,
         signal,
         ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
         ...(this.host.qemuUser === undefined ? {} : { defaultUser: this.host.qemuUser }),
         ...(this.rec.format === 'vmkit-spec' ? {} : { source: { text: this.rec.text, ...(this.rec.file === undefined ? {} : { file: this.rec.file }) } }),
-        ...(detached ? { detached: true, extraArgs: (rd) => daemonArgs(rd, console), spawner: serverSpawner } : {}),
+        ...(detached ? { detached: true, spawner: serverSpawner } : {}),
+        ...(detached || incoming !== undefined ? { extraArgs: (rd: import('../process/state-dir.js').RunDir) => [...(detached ? daemonArgs(rd, console) : []), ...(incoming === undefined ? [] : ['-incoming', 'defer'])] } : {}),
       });
+      if (incoming !== undefined) resume = (await incoming.receive(vm, signal)) && resume;
       if (detached) {
         signal.throwIfAborted();
         if (console) link = await ConsoleLink.connect(vm.runDir.consoleSocket);
-        if (opts.paused !== true) await vm.qmp?.execute('cont', undefined, { signal });
+        if (resume) await vm.qmp?.execute('cont', undefined, { signal });
         const startTime = await processStartTime(vm.pid);
         if (startTime === undefined) throw new VmkitError('QemuFailed', `QEMU (pid ${vm.pid}) exited right after it started`);
         const record: RuntimeRecord = {
@@ -445,23 +512,30 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
         await writeRuntimeRecord(vm.runDir, record, this.host.noSync);
         signal.throwIfAborted();
       }
+      if (!detached && incoming !== undefined && resume) await vm.qmp?.execute('cont', undefined, { signal });
     } catch (e) {
       link?.close();
       if (vm !== undefined && vm.running) await vm.kill();
       this.pins = [];
       this.startAbort = undefined;
-      this.setState('shutoff');
+      this.setState(before === 'saved' && this.savedV !== undefined ? 'saved' : 'shutoff');
+      this.touch();
+      // Nobody here asked for an incoming start: tell the connection's listeners it failed.
+      if (incoming !== undefined) this.host.publish(this, 'stopped', { reason: 'failed', message: `The ${incoming.reason === 'restored' ? 'restore' : 'incoming migration'} failed: ${(e as Error).message}` });
+      await incoming?.failed?.();
       if (abort.signal.aborted && opts.signal?.aborted !== true) throw abort.signal.reason;
       throw await this.placedError(e);
     }
     this.startAbort = undefined;
     this.startedAt = Date.now();
+    this.live = plan.live;
     this.attach(vm, link);
-    if (opts.paused === true) this.paused('user', false);
+    if (!resume) this.paused('user', false);
     else this.setState('running');
     this.touch();
     this.emit('started', { pid: vm.pid });
-    this.host.publish(this, 'started', { pid: vm.pid });
+    this.host.publish(this, 'started', { pid: vm.pid, ...(incoming === undefined ? {} : { reason: incoming.reason }) });
+    await incoming?.done?.();
   }
 
   /** The stored definition text when it is the definition's own (not a JSON spec of an older root). */
@@ -542,11 +616,14 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     this.pins = [];
     this.startedAt = undefined;
     this.pausedWhy = undefined;
-    const stop = stopInfo(info);
+    this.live = undefined;
+    const ending = this.ending;
+    this.ending = undefined;
+    const stop = ending === undefined ? stopInfo(info) : stopInfo({ ...info, reason: ending.reason, requested: true, message: ending.message });
     this.lastExit = stop;
-    this.setState('shutoff');
+    this.setState(ending?.reason === 'saved' && this.savedV !== undefined ? 'saved' : 'shutoff');
     this.touch();
-    void this.host.saveStatus(this.name, { lastStop: stop }).catch(() => undefined);
+    void this.host.saveStatus(this.name, { lastStop: stop, ...(this.savedV === undefined ? {} : { saved: this.savedV }) }).catch(() => undefined);
     if (stop.reason === 'crashed') {
       this.emit('crashed', { reason: stop.qemuReason ?? 'crashed', message: stop.message });
       this.host.publish(this, 'crashed', { reason: 'crashed', message: stop.message });
@@ -712,4 +789,23 @@ function chain(a: BeforeCont | undefined, b: BeforeCont | undefined): BeforeCont
       if (undoA) await undoA();
     };
   };
+}
+
+/** vmops: what a start that receives a migration stream (restore, incoming migration) runs. */
+export interface IncomingRun {
+  /** Devices hot-plugged into the run being received (the new QEMU is started with them). */
+  readonly hot?: import('../vmops/types.js').HotState;
+  /** The `started` event's reason: `restored` or `migrated`. */
+  readonly reason: string;
+  /** Receives the stream into the paused QEMU (started with `-incoming defer`); true: let the guest run. */
+  receive(vm: VmProcess, signal: AbortSignal): Promise<boolean>;
+  /** After the domain is running (or paused) with the received state. */
+  done?(): Promise<void>;
+  /** After a failed start (QEMU is gone). */
+  failed?(): Promise<void>;
+}
+
+function liveInfo(live: LiveRun | undefined, running: boolean): { hotplug?: { rootPorts: number; free: number } } {
+  if (!running || live === undefined || live.ports.length === 0) return {};
+  return { hotplug: { rootPorts: live.ports.length, free: live.ports.length - live.used.size } };
 }

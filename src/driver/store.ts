@@ -47,6 +47,8 @@ export interface StoredDomain {
 /** status.json */
 export interface StoredStatus {
   readonly lastStop?: StopInfo;
+  /** A saved state (`vmkit save`) the next start restores (src/vmops/savestate.ts). */
+  readonly saved?: import('../vmops/types.js').SavedState;
 }
 
 export interface LoadedDomain {

@@ -187,6 +187,18 @@ export type GraphicsSpec =
    */
   | { readonly type: 'vnc'; readonly listen: string; readonly display?: number; readonly videoAddress?: PciAddressSpec };
 
+/**
+ * `virtio-mem-pci`: memory the guest can be given and take back at run time, in blocks, up to `sizeMiB`
+ * on top of `memoryMiB` (QEMU `-m memoryMiB,maxmem=memoryMiB+sizeMiB`). `requestedMiB` is what the guest is
+ * asked to plug at start; `vmkit setmem` changes it while the guest runs.
+ */
+export interface VirtioMemSpec {
+  readonly sizeMiB: number;
+  readonly requestedMiB: number;
+  /** Plug granularity (QEMU `block-size`); absent: QEMU's default (2 MiB on x86, or the backend's page size). */
+  readonly blockMiB?: number;
+}
+
 /** `virtio-balloon`: lets the host reclaim guest memory and read guest memory statistics. */
 export interface BalloonSpec {
   /** Seconds between guest memory statistics updates (`guest-stats-polling-interval`); absent: off. */
@@ -391,6 +403,8 @@ export interface DomainSpec {
   readonly cpu: CpuSpec;
   readonly memoryMiB: number;
   readonly memoryBacking: MemoryBackingSpec;
+  /** Hot-pluggable memory through virtio-mem; absent: none. */
+  readonly virtioMem?: VirtioMemSpec;
   readonly numaTune?: NumaTuneSpec;
   readonly numaCells: readonly NumaCellSpec[];
   readonly boot?: BootSpec;

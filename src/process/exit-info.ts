@@ -3,7 +3,9 @@ export type StopReason =
   | 'shutdown' // the guest powered itself off (possibly after an ACPI request from vmkit)
   | 'destroyed' // vmkit (or its caller) stopped QEMU
   | 'crashed' // QEMU died unexpectedly, or the guest panicked
-  | 'failed'; // QEMU never got to run the guest
+  | 'failed' // QEMU never got to run the guest
+  | 'saved' // vmkit saved the guest's state to a file and stopped QEMU (vmkit save)
+  | 'migrated'; // the guest now runs elsewhere (vmkit migrate)
 
 export interface ExitInfo {
   readonly reason: StopReason;

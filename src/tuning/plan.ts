@@ -89,7 +89,8 @@ export function planTuning(
 
   const vcpuByIndex = new Map(threads.vcpus.map((v) => [v.index, v]));
   vcpuPins.forEach((p, i) => {
-    if (!vcpuByIndex.has(p.vcpu)) {
+    // A vCPU that starts unplugged (index >= vcpus, below max_vcpus) is pinned when it is hot-added.
+    if (!vcpuByIndex.has(p.vcpu) && p.vcpu < spec.cpu.vcpus) {
       problems.push({
         path: t.autoPin ? 'tuning.autoPin' : `tuning.vcpuPins[${i}].vcpu`,
         message: `vCPU ${p.vcpu} is pinned but QEMU reported no thread for it (it reported vCPUs ${threads.vcpus.map((v) => v.index).join(', ') || 'none'})`,

@@ -93,8 +93,10 @@ export function validateTuning(
   const seen = new Set<number>();
   t.vcpuPins.forEach((p, i) => {
     const path = `tuning.vcpuPins[${i}]`;
-    if (!Number.isInteger(p.vcpu) || p.vcpu < 0 || p.vcpu >= spec.cpu.vcpus) {
-      out.push({ path: `${path}.vcpu`, message: `vCPU ${p.vcpu} does not exist: the VM has ${spec.cpu.vcpus} vCPUs`, expected: `0-${spec.cpu.vcpus - 1}`, found: String(p.vcpu) });
+    // vCPUs up to max_vcpus may be pinned: a hot-added one gets its pin before it runs (vmops/hotplug.ts).
+    const all = spec.cpu.maxVcpus ?? spec.cpu.vcpus;
+    if (!Number.isInteger(p.vcpu) || p.vcpu < 0 || p.vcpu >= all) {
+      out.push({ path: `${path}.vcpu`, message: `vCPU ${p.vcpu} does not exist: the VM has ${all} vCPUs`, expected: `0-${all - 1}`, found: String(p.vcpu) });
     } else if (seen.has(p.vcpu)) {
       out.push({ path: `${path}.vcpu`, message: `vCPU ${p.vcpu} is pinned twice; keep one entry`, found: String(p.vcpu) });
     }

@@ -24,6 +24,7 @@ function describe(d: DomainInfo): string {
     ['Format', d.format + (d.file === undefined ? '' : ` (${d.file})`)],
     ...(d.vnc === undefined ? [] : ([['VNC', `${d.vnc.host.includes(':') ? `[${d.vnc.host}]` : d.vnc.host}:${d.vnc.port}`]] as [string, string][])),
     ['Console', d.console === undefined ? '-' : [d.console.socket, d.console.log].filter((x) => x !== undefined).join(', log ')],
+    ...(d.hotplug === undefined ? [] : ([['Hotplug', `${d.hotplug.rootPorts} PCIe root ports reserved, ${d.hotplug.free} free`]] as [string, string][])),
     ['Last stop', describeStop(d.lastStop)],
   ];
   const disks = d.disks.map((x) => `  ${x.id}: ${x.path} (${x.format}, ${x.bus}, ${x.media}${x.readonly ? ', read-only' : ''})`);

@@ -100,6 +100,7 @@ export function nativeDefinition(spec: DomainSpec): Plain {
     }),
     memory: spec.memoryMiB,
     current_memory: spec.currentMemoryMiB,
+    virtio_mem: spec.virtioMem === undefined ? undefined : compact({ size: spec.virtioMem.sizeMiB, requested: spec.virtioMem.requestedMiB, block: spec.virtioMem.blockMiB }),
     memory_backing: compact({
       hugepages: hp === undefined ? undefined : hp.pageSizeKiB === undefined && hp.path === undefined ? true : compact({ page_size: hp.pageSizeKiB === undefined ? undefined : formatSize(hp.pageSizeKiB * 1024), path: hp.path }),
       prealloc: spec.memoryBacking.prealloc,

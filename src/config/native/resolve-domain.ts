@@ -11,6 +11,7 @@ import { resolveNics } from './resolve-network.js';
 import { resolveClock, resolveCurrentMemory, resolveFeatures, resolveLifecycle, withPflash } from './resolve-platform.js';
 import { resolveBoot, resolveDisks } from './resolve-storage.js';
 import { resolveTuning } from './resolve-tuning.js';
+import { resolveVirtioMem } from './resolve-virtio-mem.js';
 import type { DomainInputT } from './schema.js';
 
 export const DEFAULT_EMULATOR = 'qemu-system-x86_64';
@@ -62,6 +63,8 @@ export function resolveDomain(input: Loose<DomainInputT>, ctx: ResolveContext, f
   const controllers = resolveControllers(input.controllers, machine, ctx);
   checkAddresses({ machine, controllers, disks, nics, hostdevs, balloon, rngs, graphics }, ctx);
   const inputs = resolveInputs(input.inputs, controllers, ctx);
+  const numaCells = resolveNumaCells(input.numa_cells, cpu, memoryMiB, ctx);
+  const virtioMem = resolveVirtioMem(input.virtio_mem, { machine, memoryMiB, numaCells }, ctx);
   return {
     name: input.name ?? '',
     ...(input.uuid === undefined ? {} : { uuid: input.uuid.toLowerCase() }),
@@ -77,7 +80,8 @@ export function resolveDomain(input: Loose<DomainInputT>, ctx: ResolveContext, f
     memoryMiB,
     memoryBacking: resolveMemoryBacking(input.memory_backing, memoryMiB, ctx),
     ...(numaTune === undefined ? {} : { numaTune }),
-    numaCells: resolveNumaCells(input.numa_cells, cpu, memoryMiB, ctx),
+    numaCells,
+    ...(virtioMem === undefined ? {} : { virtioMem }),
     ...(boot === undefined ? {} : { boot }),
     disks,
     nics,
@@ -90,7 +94,7 @@ export function resolveDomain(input: Loose<DomainInputT>, ctx: ResolveContext, f
     ...(inputs.length === 0 ? {} : { inputs }),
     iothreads,
     qemuArgs: checkQemuArgs(input.qemu_args ?? [], '/qemu_args', ctx),
-    tuning: resolveTuning(input.tuning, { vcpus: cpu.vcpus, iothreads }, ctx),
+    tuning: resolveTuning(input.tuning, { vcpus: cpu.maxVcpus ?? cpu.vcpus, iothreads }, ctx),
     process: {
       ...(input.user === undefined ? {} : { user: input.user }),
       ...(input.group === undefined ? {} : { group: input.group }),

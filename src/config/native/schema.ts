@@ -377,6 +377,19 @@ export const SerialInput = Type.Union(
   { description: 'The serial port: console (default), none, {type: file, path, append} or {type: unix, path, server}.' },
 );
 
+export const VirtioMemInput = obj(
+  {
+    size: size('Hot-pluggable memory reserved on top of `memory` (the guest can be given up to memory + size).'),
+    requested: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, description: 'A size with a unit: "0", "256M".' }), Type.Integer({ minimum: 0, description: 'A size in MiB.' })], {
+        description: 'How much of it the guest is asked to plug at start (default 0); `vmkit setmem` changes it at run time.',
+      }),
+    ),
+    block: Type.Optional(size('Plug granularity, a power of two of at least 2M (default: QEMU\'s, 2M on x86).')),
+  },
+  'Memory hotplug with virtio-mem (q35 and pc): a virtio-mem-pci device and its memory backend.',
+);
+
 export const BalloonInput = Type.Union(
   [
     Type.Boolean({ description: 'true: a virtio balloon; false (default): none.' }),
@@ -518,6 +531,7 @@ export const DomainInput = Type.Object(
     memory: Type.Optional(size('Guest RAM, at least 16 MiB (default 256M).')),
     current_memory: Type.Optional(size('Balloon target set before the guest runs (like libvirt <currentMemory>): at most memory; needs balloon. Default: all of memory.')),
     memory_backing: Type.Optional(MemoryBackingInput),
+    virtio_mem: Type.Optional(VirtioMemInput),
     numa: Type.Optional(NumaInput),
     numa_cells: Type.Optional(Type.Array(NumaCellInput, { minItems: 1, description: 'Guest NUMA topology: cells covering every vCPU once and adding up to `memory`.' })),
     boot: Type.Optional(BootInput),

@@ -1,7 +1,8 @@
 /**
  * Guest RAM: `-m`, and when RAM needs a policy (hugepages, preallocation, host NUMA binding, guest NUMA
  * cells) explicit memory backends: one `-machine memory-backend=` backend, or one backend per guest cell
- * tied to it with `-numa node,memdev=`. `-overcommit mem-lock=on` locks RAM.
+ * tied to it with `-numa node,memdev=`. `-overcommit mem-lock=on` locks RAM. With virtio-mem, `-m` gets
+ * `maxmem=` (the device and its backend are in devices.ts).
  */
 
 import type { CpuSet, DomainSpec, NumaMode } from '../../model/domain.js';
@@ -25,7 +26,8 @@ export function memoryArgs(spec: DomainSpec): string[] {
   if (single !== undefined) {
     args.push('-object', backendOpts(spec, single, spec.memoryMiB, spec.numaTune?.hostNodes, spec.numaTune?.mode));
   }
-  args.push('-m', `${spec.memoryMiB}M`);
+  // virtio-mem: the device's memory lies above the boot RAM, within maxmem (no DIMM slots needed).
+  args.push('-m', spec.virtioMem === undefined ? `${spec.memoryMiB}M` : formatOpts(`${spec.memoryMiB}M`, [['maxmem', `${spec.memoryMiB + spec.virtioMem.sizeMiB}M`]]));
   for (const cell of spec.numaCells) {
     const id = `${MEMORY_BACKEND_ID}-node${cell.id}`;
     const hostNodes = cell.hostNodes ?? spec.numaTune?.hostNodes;
