@@ -49,14 +49,17 @@ export async function countSpawns<T>(fn: () => Promise<T>): Promise<{ result: T;
   }
 }
 
-/** Live (non-zombie) processes whose command line mentions `root` + '/run/': the QEMUs of a root. */
+/**
+ * Live (non-zombie) QEMUs of `root`, or of any root below it (a test's base directory): processes whose
+ * command line names a run directory (`/run/`) under `root`.
+ */
 export async function qemusUnder(root: string): Promise<number[]> {
-  const needle = `${root}/run/`;
+  const under = new RegExp(`${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(?:[^\0]*/)?run/`);
   const out: number[] = [];
   for (const e of await readdir('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     const cmd = await readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
-    if (!cmd.includes(needle)) continue;
+    if (!under.test(cmd)) continue;
     const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
     const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
     if (state !== undefined && state !== 'Z' && state !== 'X' && stat !== '') out.push(Number(e));
