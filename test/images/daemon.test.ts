@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, isVmkitError, RemoteConnection } from '../../src/index.js';
@@ -11,6 +11,7 @@ import { makeRepo, tinyIndex, type TestRepo } from './repo-fixture.js';
 describe('images and volumes through the daemon (NDJSON progress, outputs in the root)', () => {
   let repo: TestRepo;
   let daemon: DaemonProc;
+  let base: string | undefined;
   let conn: RemoteConnection;
   before(async () => {
     repo = await makeRepo('vmkit-test-imgd-');
@@ -18,7 +19,7 @@ describe('images and volumes through the daemon (NDJSON progress, outputs in the
     // The daemon (a child of this test) reads the test's repository and cache.
     process.env.VMKIT_REPOS_DIRS = repo.reposDir;
     process.env.VMKIT_IMAGE_CACHE = repo.cacheDir;
-    const base = await daemonBase('vmkit-test-imgd-base-');
+    base = await daemonBase('vmkit-test-imgd-base-');
     daemon = await spawnDaemon(join(base, 'd.sock'), join(base, 'root'), ['--no-autostart']);
     conn = (await connect(`unix://${daemon.socket}`)) as RemoteConnection;
   });
@@ -26,6 +27,7 @@ describe('images and volumes through the daemon (NDJSON progress, outputs in the
     await conn?.close();
     await daemon?.stop();
     await repo?.close();
+    if (base !== undefined) await rm(base, { recursive: true, force: true });
   });
 
   it('lists, downloads with progress events, builds into a volume, and serves the volumes', async () => {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDaemon, type Daemon } from '../../src/api/daemon.js';
@@ -53,6 +53,7 @@ describe('a client that is not root cannot make the root daemon read or write ho
   after(async () => {
     await daemon?.stop();
     await repo?.close();
+    await rm(base, { recursive: true, force: true });
   });
 
   it('image build -o FILE is refused with PermissionDenied naming output.path and the rule; nothing is written', async () => {
