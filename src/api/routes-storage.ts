@@ -21,6 +21,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { VmkitError } from '../errors.js';
 import type { ImagesApi, VolumesApi } from '../images/types.js';
 import { errorBody } from './http-errors.js';
+import { parseJsonBody, readBody } from './request-body.js';
 import { restrictedCaller } from './peer-cred.js';
 import { ImageBuildBody, ImageGetBody, validateBody, VolumeCreateBody, VolumeResizeBody } from './schemas.js';
 
@@ -131,21 +132,5 @@ async function stream(
 }
 
 async function body<T extends TSchema>(req: http.IncomingMessage, schema: T): Promise<import('@sinclair/typebox').Static<T>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > MAX_BODY) throw new VmkitError('InvalidArgument', `Request body larger than ${MAX_BODY} bytes`);
-    chunks.push(c);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  let value: unknown = {};
-  if (text.trim() !== '') {
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      throw new VmkitError('InvalidArgument', `Request body is not JSON: ${(e as Error).message}`);
-    }
-  }
-  return validateBody(schema, value);
+  return validateBody(schema, parseJsonBody(await readBody(req, MAX_BODY)));
 }

@@ -20,6 +20,7 @@
  */
 import type { Connection } from '../driver/connection.js';
 import { VmkitError } from '../errors.js';
+import { parseJsonBody } from './request-body.js';
 import type { ClientCred } from '../vmops/client-paths.js';
 import type { SnapshotDiskRequest } from '../vmops/snapshot-xml.js';
 
@@ -37,14 +38,7 @@ export interface VmopsRequest {
 
 /** The body as a JSON object (empty: {}). */
 async function jsonBody(req: VmopsRequest): Promise<Record<string, unknown>> {
-  const text = await req.text();
-  if (text.trim() === '') return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new VmkitError('InvalidArgument', `Request body is not JSON: ${(e as Error).message}`);
-  }
+  const v = parseJsonBody(await req.text());
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new VmkitError('InvalidArgument', 'Request body must be a JSON object');
   return v as Record<string, unknown>;
 }

@@ -14,6 +14,7 @@ import type { Connection } from '../driver/connection.js';
 import type { Domain } from '../driver/domain.js';
 import type { LifecycleEvent } from '../driver/api-types.js';
 import { VmkitError } from '../errors.js';
+import { parseJsonBody, readBody } from './request-body.js';
 import { errorBody } from './http-errors.js';
 import { LoopLag } from './loop-lag.js';
 import { openApiDocument } from './openapi.js';
@@ -41,7 +42,6 @@ export interface ApiServerOptions {
 export const MAX_CONNECTIONS = 1024;
 
 /** Largest request body read (a definition is at most 4 MiB of text, JSON-escaped). */
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 /**
  * Cooperative fairness for bursts: hundreds of requests that arrive (or finish) together would otherwise be
@@ -76,40 +76,6 @@ export class TurnBudget {
     do await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.over());
   }
-}
-
-/** A request's body as text, at most MAX_BODY_BYTES (plain events: cheaper than an async iterator per request). */
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = (e?: Error): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-      if (e === undefined) resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'));
-      else reject(e);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.socket.destroy();
-        done(new VmkitError('InvalidArgument', `Request body larger than ${MAX_BODY_BYTES} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => done();
-    const onError = (e: Error): void => done(e);
-    const onClose = (): void => {
-      if (!req.complete) done(new VmkitError('InvalidArgument', 'The request was closed before its body was complete'));
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-  });
 }
 
 /**
@@ -420,16 +386,7 @@ export class ApiServer {
 
   /** Reads and validates a JSON body (an empty body is `{}`). */
   private async body<T extends TSchema>(req: http.IncomingMessage, schema: T): Promise<import('@sinclair/typebox').Static<T>> {
-    const text = await readBody(req);
-    let value: unknown = {};
-    if (text.trim() !== '') {
-      try {
-        value = JSON.parse(text);
-      } catch (e) {
-        throw new VmkitError('InvalidArgument', `Request body is not JSON: ${(e as Error).message}`);
-      }
-    }
-    return validateBody(schema, value);
+    return validateBody(schema, parseJsonBody(await readBody(req)));
   }
 
   private status(): object {
