@@ -95,7 +95,18 @@ export async function sendFile(socketPath: string, file: string, signal?: AbortS
     }
   }
   const { size } = await stat(file);
-  if (signal === undefined) await pipeline(createReadStream(file), socket);
-  else await pipeline(createReadStream(file), socket, { signal });
+  try {
+    if (signal === undefined) await pipeline(createReadStream(file), socket);
+    else await pipeline(createReadStream(file), socket, { signal });
+  } catch (e) {
+    // QEMU closes the connection as soon as it has read the whole stream, which can come before this end
+    // of the socket has seen its own 'finish': every byte was handed over, so the send is complete (the
+    // migration's status, watched by the caller, says whether QEMU took it).
+    if (!(isPrematureClose(e) && socket.bytesWritten >= size)) throw e;
+  }
   return size;
+}
+
+function isPrematureClose(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
