@@ -20,6 +20,7 @@ import { checkDomainName, DomainStore, STORE_VERSION, type StoredDomain, type St
 import type { VmProcess } from './vm-process.js';
 import { IMAGE_METHODS, lazyApi, VOLUME_METHODS } from '../images/lazy.js';
 import type { ImagesApi, VolumesApi } from '../images/types.js';
+import { HOTPLUG_ROOT_PORTS, MAX_HOTPLUG_ROOT_PORTS } from '../vmops/live.js';
 
 export type { DefinitionInput } from './definition-input.js';
 
@@ -35,6 +36,13 @@ export interface EmbeddedOptions {
    * mkdtemp, swept by its owner record): it takes no lock. Default false: the root is locked.
    */
   readonly unshared?: boolean;
+  /**
+   * PCIe root ports each start of a q35 domain reserves for hotplug (default HOTPLUG_ROOT_PORTS, 4). A
+   * root nothing can reach but its owner, like `vmkit run`'s, passes 0: the ports only cost boot time
+   * (each is a bridge the guest enumerates). Every start in a root reserves the same number, so a saved
+   * state restores and a migration lands on the same guest layout.
+   */
+  readonly hotplugPorts?: number;
   /** The template cache of `conn.images` and image disks (default: images/cache.ts imageCacheDir()). */
   readonly imageCacheDir?: string;
   /** Template repository configuration directories (default: images/repo-config.ts repoDirs()). */
@@ -88,6 +96,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   readonly beforeCont?: BeforeCont;
   readonly detached: boolean;
   readonly noSync: boolean;
+  readonly hotplugPorts: number;
   /** The account QEMU runs as when a definition names none (see DriverOptions.qemuUser); absent: ours. */
   readonly qemuUser?: string | number;
   readonly imageCacheDir?: string;
@@ -131,6 +140,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     this.root = opts.root;
     this.detached = opts.detached === true;
     this.noSync = opts.noSync === true;
+    this.hotplugPorts = opts.hotplugPorts ?? HOTPLUG_ROOT_PORTS;
     this.allowRaw = opts.allowRaw === true;
     if (opts.imageCacheDir !== undefined) this.imageCacheDir = opts.imageCacheDir;
     if (opts.repoDirs !== undefined) this.repoDirs = [...opts.repoDirs];
@@ -149,6 +159,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   static async open(opts: DriverOptions): Promise<Connection> {
     if (typeof opts.root !== 'string' || !isAbsolute(opts.root)) {
       throw new VmkitError('InvalidArgument', `Embedded root must be an absolute path, got '${String(opts.root)}'`, { details: { root: opts.root } });
+    }
+    const ports = opts.hotplugPorts;
+    if (ports !== undefined && !(Number.isInteger(ports) && ports >= 0 && ports <= MAX_HOTPLUG_ROOT_PORTS)) {
+      throw new VmkitError('InvalidArgument', `hotplugPorts must be a whole number from 0 to ${MAX_HOTPLUG_ROOT_PORTS}, got ${String(ports)}`, { details: { hotplugPorts: ports } });
     }
     await mkdir(opts.root, { recursive: true, mode: 0o700 });
     const lock = opts.unshared === true ? undefined : await RootLock.acquire(opts.root);

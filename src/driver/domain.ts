@@ -41,6 +41,8 @@ export interface DomainHost {
   /** Daemon mode: QEMU outlives this process and can be re-adopted. */
   readonly detached: boolean;
   readonly noSync: boolean;
+  /** PCIe root ports each start of a q35 domain reserves for hotplug. */
+  readonly hotplugPorts: number;
   /** The account QEMU runs as when the definition names none; absent: this process's own. */
   readonly qemuUser?: string | number;
   /** The template cache image disks are based on (default: images/cache.ts imageCacheDir()). */
@@ -456,7 +458,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     const detached = this.host.detached;
     this.runPolicies = this.rec.policies;
     const { liveLaunch } = await import('../vmops/live.js');
-    const plan = liveLaunch(this.launchSpec(), incoming?.hot);
+    const plan = liveLaunch(this.launchSpec(), incoming?.hot, this.host.hotplugPorts);
     const spec = plan.spec;
     let vm: QemuProcess | undefined;
     let link: ConsoleLink | undefined;

@@ -144,8 +144,8 @@ export function nicDeviceArgs(spec: DomainSpec, nic: NicSpec): Record<string, un
  * Checks a hot state received from a migration source (plain JSON) against the destination's spec:
  * each device as an attach request would be, on a root port this spec reserves. Returns it typed.
  */
-export function checkHot(spec: DomainSpec, raw: unknown): HotState {
-  const { spec: base, ports } = reservePorts(spec);
+export function checkHot(spec: DomainSpec, raw: unknown, reserved?: number): HotState {
+  const { spec: base, ports } = reservePorts(spec, reserved);
   if (typeof raw !== 'object' || raw === null) bad('hot', 'the hot state is an object {disks, nics, removed, vcpus?}', raw);
   const o = raw as { disks?: unknown; nics?: unknown; removed?: unknown; vcpus?: unknown };
   const list = (v: unknown, field: string): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : bad(field, 'a list', v));

@@ -16,7 +16,7 @@ import type { VmProcess } from '../driver/vm-process.js';
 import type { QmpClient, QmpEvent } from '../qmp/index.js';
 import { diskNodeNames } from '../qemu/argv/disks.js';
 import { blockdevArgs, diskDeviceArgs, hotDisk, hotNic, netdevArgs, nicDeviceArgs, requireHotplugBus, type AttachDiskRequest, type AttachNicRequest } from './hotplug-args.js';
-import { freePort, setHot } from './live.js';
+import { freePort, HOTPLUG_ROOT_PORTS, setHot } from './live.js';
 import { checkPersistable, persistChange } from './persist.js';
 import type { HotState, LiveRun } from './types.js';
 
@@ -44,6 +44,11 @@ function liveOf(d: Domain, vm: VmProcess | undefined, op: string): { live: LiveR
 }
 
 function noPort(d: Domain, live: LiveRun, what: string): never {
+  if (live.ports.length === 0) {
+    throw new VmkitError('InvalidState', `Cannot hot-plug ${what} into domain '${d.name}': its connection reserves no PCIe root ports for hotplug (opened with hotplugPorts: 0); open the root without it (default ${HOTPLUG_ROOT_PORTS}) and restart the domain`, {
+      details: { domain: d.name, ports: 0 },
+    });
+  }
   throw new VmkitError('InvalidState', `Cannot hot-plug ${what} into domain '${d.name}': all ${live.ports.length} PCIe root ports reserved for hotplug are in use (${[...live.used.values()].join(', ')}); unplug a device, or restart the domain to get fresh ones`, {
     details: { domain: d.name, ports: live.ports.length },
   });

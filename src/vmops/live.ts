@@ -10,10 +10,12 @@ import { NO_HOT, type HotState, type LiveRun } from './types.js';
 
 /** PCIe root ports reserved for hotplug at each start of a q35 domain (`show` says how many are free). */
 export const HOTPLUG_ROOT_PORTS = 4;
+/** Most root ports a root may reserve per start (the pcie.0 slots left for the definition's own devices). */
+export const MAX_HOTPLUG_ROOT_PORTS = 16;
 
 /** The spec with the reserved root ports, and their controller indexes (none on machines other than q35, or raw qemu-launcher specs). */
-export function reservePorts(spec: DomainSpec): { spec: DomainSpec; ports: number[] } {
-  if (pciRoot(spec.machine.type) !== 'q35' || spec.rawOptions !== undefined) return { spec, ports: [] };
+export function reservePorts(spec: DomainSpec, count = HOTPLUG_ROOT_PORTS): { spec: DomainSpec; ports: number[] } {
+  if (count === 0 || pciRoot(spec.machine.type) !== 'q35' || spec.rawOptions !== undefined) return { spec, ports: [] };
   const ctrls = spec.controllers ?? [];
   const pci = ctrls.filter((c): c is Extract<ControllerSpec, { type: 'pci' }> => c.type === 'pci');
   const nextIndex = Math.max(0, ...pci.map((c) => c.index)) + 1;
@@ -21,7 +23,7 @@ export function reservePorts(spec: DomainSpec): { spec: DomainSpec; ports: numbe
   const nextChassis = Math.max(0, ...pci.map((c) => Math.max(c.index, c.chassis ?? 0, c.port ?? 0))) + 1;
   const ports: number[] = [];
   const added: ControllerSpec[] = [];
-  for (let i = 0; i < HOTPLUG_ROOT_PORTS; i++) {
+  for (let i = 0; i < count; i++) {
     ports.push(nextIndex + i);
     added.push({ type: 'pci', index: nextIndex + i, model: 'pcie-root-port', chassis: nextChassis + i, port: nextChassis + i });
   }
@@ -42,9 +44,9 @@ export function applyHot(base: DomainSpec, hot: HotState): DomainSpec {
 }
 
 /** The spec to start QEMU with and the live run it begins (with `hot` from a saved state or a migration source). */
-export function liveLaunch(spec: DomainSpec, hot: HotState = NO_HOT): { spec: DomainSpec; live: LiveRun } {
-  const { spec: base, ports } = reservePorts(spec);
-  const live: LiveRun = { base, spec: applyHot(base, hot), hot, ports, used: new Map() };
+export function liveLaunch(spec: DomainSpec, hot: HotState = NO_HOT, ports = HOTPLUG_ROOT_PORTS): { spec: DomainSpec; live: LiveRun } {
+  const { spec: base, ports: reserved } = reservePorts(spec, ports);
+  const live: LiveRun = { base, spec: applyHot(base, hot), hot, ports: reserved, used: new Map() };
   markUsed(live);
   return { spec: live.spec, live };
 }

@@ -80,7 +80,7 @@ export async function prepareIncoming(conn: Connection, req: IncomingRequest, op
   const existing = new Set(conn.list());
   const d = (await conn.define({ text: req.text, ...(req.file === undefined ? {} : { file: req.file }), ...(req.baseDir === undefined ? {} : { baseDir: req.baseDir }) }, opts)) as Domain;
   const known = existing.has(d);
-  const hot: HotState = req.hot === undefined ? NO_HOT : checkHot(d.spec, req.hot);
+  const hot: HotState = req.hot === undefined ? NO_HOT : checkHot(d.spec, req.hot, conn.hotplugPorts);
   let map = incoming.get(conn);
   if (map === undefined) {
     map = new Map();

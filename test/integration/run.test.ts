@@ -103,6 +103,31 @@ describe(`vmkit run (real QEMU; ${ACCEL_NOTE})`, () => {
     assert.deepEqual(await readdir(runTmp), []);
   });
 
+  it('runs QEMU with exactly the command line `vmkit argv` prints (no hotplug ports: nothing can reach a run to hot-plug)', { timeout: 60_000 }, async () => {
+    const file = await config('sameargv', tinyYaml({ name: 'sameargv', action: 'wait' }));
+    const printed = await runCli(['argv', '--json', file], { env: env() }).done;
+    assert.equal(printed.code, 0, explain(printed));
+    const plan = JSON.parse(printed.stdout) as { binary: string; argv: string[] };
+    const run = runCli(['run', '--console', file], { env: env() });
+    try {
+      await run.waitFor('VMKIT-GUEST-READY', 40_000);
+      const [qemu] = await childPids(run.child.pid ?? -1);
+      assert.ok(qemu !== undefined, 'QEMU is vmkit\'s child');
+      const actual = (await cmdline(qemu)) ?? [];
+      // The run directory is made at start; the argv names it $VMKIT_RUN_DIR.
+      const pidFile = actual[actual.indexOf('-pidfile') + 1] ?? '';
+      const runDir = pidFile.replace(/\/q\/qemu\.pid$/, '');
+      assert.match(runDir, /\/run\/sameargv\.[^/]+$/, `the pid file ${pidFile} is in the run directory`);
+      // The spawn goes through `setpriv --pdeathsig KILL --` (QEMU dies with vmkit): QEMU is that command's argv after `--`.
+      assert.deepEqual(actual, [plan.binary, ...plan.argv.map((a) => a.replaceAll('$VMKIT_RUN_DIR', runDir))]);
+      assert.ok(!actual.some((a) => a.startsWith('pcie-root-port')), 'no root ports reserved for hotplug');
+    } finally {
+      run.child.kill('SIGINT');
+    }
+    const r = await run.done;
+    assert.equal(r.code, 130, r.stderr);
+  });
+
   it('on SIGTERM stops a guest that ignores ACPI after --grace seconds and exits 143', { timeout: 60_000 }, async () => {
     const file = await config('sigterm', tinyYaml({ name: 'sigterm', cmdline: `${fastCmdline()} acpi=off vmkit.action=wait` }));
     const run = runCli(['run', '--console', '--grace', '1', file], { env: env() });

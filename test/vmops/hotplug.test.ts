@@ -149,3 +149,41 @@ describe(`hotplug into a running guest (real QEMU; ${ACCEL_NOTE})`, () => {
     assert.ok((await d.info()).disks.some((x) => x.path === img), 'kept after the run');
   });
 });
+
+describe(`hotplug ports a root reserves (real QEMU, paused; ${ACCEL_NOTE})`, () => {
+  let base: string;
+  before(async () => {
+    base = await mkdtemp(join(tmpdir(), 'vmkit-test-hotports-'));
+  });
+  after(async () => rm(base, { recursive: true, force: true }));
+
+  it('a root opened with hotplugPorts: 1 reserves one; with 0 none, and attach-disk says why', { timeout: 60_000 }, async () => {
+    for (const ports of [1, 0]) {
+      const conn = await openEmbedded({ root: join(base, `root-${ports}`), hotplugPorts: ports });
+      try {
+        const d = await conn.define({ text: tinyYaml({ name: `p${ports}`, action: 'wait' }) });
+        await d.start({ paused: true });
+        const argv = d.process?.argv.join(' ') ?? '';
+        assert.equal(argv.match(/pcie-root-port/g)?.length ?? 0, ports, argv);
+        if (ports > 0) assert.deepEqual((await d.info()).hotplug, { rootPorts: ports, free: ports });
+        else {
+          assert.equal((await d.info()).hotplug, undefined);
+          const img = join(base, 'x.img');
+          await writeFile(img, Buffer.alloc(1024 * 1024));
+          await assert.rejects(attachDisk(d, { id: 'extra', path: img, format: 'raw' }), (e: unknown) => e instanceof VmkitError && e.code === 'InvalidState' && /reserves no PCIe root ports for hotplug \(opened with hotplugPorts: 0\)/.test(e.message));
+        }
+        await d.destroy();
+      } finally {
+        await conn.close();
+      }
+    }
+  });
+
+  it('refuses a hotplugPorts that is not a whole number from 0 to 16, creating nothing', async () => {
+    for (const bad of [-1, 1.5, 17, Number.NaN]) {
+      const root = join(base, `bad-${String(bad)}`);
+      await assert.rejects(openEmbedded({ root, hotplugPorts: bad }), (e: unknown) => e instanceof VmkitError && e.code === 'InvalidArgument' && /hotplugPorts must be a whole number from 0 to 16/.test(e.message));
+      await assert.rejects(readdir(root), /ENOENT/, 'no root was created');
+    }
+  });
+});

@@ -43,7 +43,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   await sweepStalePrivateRoots();
   const root = await createPrivateRoot();
   // A throw-away root: nothing in it needs to survive a crash, so the store skips its fsyncs.
-  const conn = await openEmbedded({ root, noSync: true, unshared: true });
+  const conn = await openEmbedded({ root, noSync: true, unshared: true, hotplugPorts: 0 });
   let log: WriteStream | undefined;
   let stopSignal: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
