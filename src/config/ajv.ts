@@ -2,7 +2,8 @@
 import { Ajv, type Options, type ValidateFunction } from 'ajv';
 
 /** The options of every definition validator, compiled here or generated at build time (scripts/gen-validators.ts). */
-export const AJV_OPTIONS: Options = { allErrors: true, verbose: true, strict: true, coerceTypes: false, useDefaults: false };
+// inlineRefs: false: a `$ref`'d subschema is a function of its own, compiled by V8 only when it first runs (schema-split.ts).
+export const AJV_OPTIONS: Options = { allErrors: true, verbose: true, strict: true, coerceTypes: false, useDefaults: false, inlineRefs: false };
 
 const ajv = new Ajv(AJV_OPTIONS);
 const compiled = new WeakMap<object, ValidateFunction>();

@@ -8,8 +8,10 @@ import type { ValidateFunction } from 'ajv';
 import { validatorFor } from './ajv.js';
 import { LauncherFile } from './launcher/schema.js';
 import { domainJsonSchema } from './native/schema.js';
+import { splitTopLevel } from './schema-split.js';
 
-const NATIVE = domainJsonSchema();
+const NATIVE = splitTopLevel(domainJsonSchema());
+const LAUNCHER = splitTopLevel(LauncherFile);
 
 /** The native definition schema (vmkit YAML; libvirt XML drafts are checked against it too). */
 export function nativeValidator(): ValidateFunction {
@@ -18,5 +20,5 @@ export function nativeValidator(): ValidateFunction {
 
 /** The qemu-launcher file schema. */
 export function launcherValidator(): ValidateFunction {
-  return validatorFor(LauncherFile);
+  return validatorFor(LAUNCHER);
 }

@@ -5,16 +5,16 @@
  * it ends, so there is no stale lock to detect and nothing is ever unlinked. It is a syscall (no native
  * module, no helper process): `vmkit list` on an embedded root pays nothing for it.
  *
- * The name is a hash of a random key kept in `<root>/lock.key` (mode 0600, made once) and of the root
- * directory's device and inode: another user cannot compute it, so cannot take a root's name first to keep
- * its owner out; a copied root gets another name. Abstract names live in a network namespace: two processes
- * in different network namespaces opening one root directory do not see each other's lock (vmkit never
- * does that itself).
+ * The name is made of a random key kept in `<root>/lock.key` (mode 0600, made once) and of the root
+ * directory's device and inode: another user cannot know it before it is first bound, so cannot take a
+ * root's name first to keep its owner out; a copied root gets another name. (A bound abstract name can be
+ * read in /proc/net/unix, hashed or not: hashing would add nothing but loading node:crypto.) Abstract
+ * names live in a network namespace: two processes in different network namespaces opening one root
+ * directory do not see each other's lock (vmkit never does that itself).
  *
  * `<root>/lock` stays; while the root is owned it holds "<pid> <start time>" of its owner, for the message
  * a second opener gets.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, open, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -49,6 +49,7 @@ async function lockKey(root: string): Promise<string> {
       await file?.close().catch(() => undefined);
     }
     // Written under a unique name, then linked into place: link(2) fails if another process was first.
+    const { randomBytes } = await import('node:crypto');
     const tmp = join(root, `.lock.key.${process.pid}.${randomBytes(6).toString('hex')}`);
     await writeFile(tmp, `${randomBytes(KEY_BYTES).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
     try {
@@ -65,8 +66,8 @@ async function lockKey(root: string): Promise<string> {
 /** The abstract socket name of `root`'s lock (a leading NUL: no file). */
 async function lockName(root: string): Promise<string> {
   const [key, st] = await Promise.all([lockKey(root), stat(root, { bigint: true })]);
-  const hash = createHash('sha256').update(`${key}\0${st.dev}\0${st.ino}`).digest('hex').slice(0, 40);
-  return `\0vmkit-root-${hash}`;
+  // At most 12 + 40 + 2 x 17 (hex of 64-bit numbers) = 86 bytes: within the 107 of sun_path.
+  return `\0vmkit-root-${key.slice(0, 40)}-${st.dev.toString(16)}-${st.ino.toString(16)}`;
 }
 
 /** Listens on `name`; false when another socket has it. */
