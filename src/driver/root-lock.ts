@@ -15,6 +15,8 @@
  * `<root>/lock` stays; while the root is owned it holds "<pid> <start time>" of its owner, for the message
  * a second opener gets.
  */
+// node:crypto loads only when a key is made (the bundle's built-ins load on first use: scripts/bundle.ts).
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, open, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -49,7 +51,6 @@ async function lockKey(root: string): Promise<string> {
       await file?.close().catch(() => undefined);
     }
     // Written under a unique name, then linked into place: link(2) fails if another process was first.
-    const { randomBytes } = await import('node:crypto');
     const tmp = join(root, `.lock.key.${process.pid}.${randomBytes(6).toString('hex')}`);
     await writeFile(tmp, `${randomBytes(KEY_BYTES).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
     try {
