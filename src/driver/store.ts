@@ -20,6 +20,7 @@ import { syncDir, TEMP_PREFIX, writeFileAtomic } from './atomic-file.js';
 import { JobQueue } from './job-queue.js';
 import { storeWriter } from './store-writer.js';
 import { DEFAULT_POLICIES, resolvePolicies, type LifecyclePolicies } from './policies.js';
+import { compareNames } from '../util/compare.js';
 
 export const STORE_VERSION = 1;
 /** Leftover of a remove by an earlier version (it renamed a domain's directory, then deleted it). */
@@ -143,7 +144,7 @@ export class DomainStore {
         .filter((e) => e.startsWith(TEMP_PREFIX) || !defined.has(e.endsWith(SUFFIX) ? e.slice(0, -SUFFIX.length) : e))
         .map((e) => rm(join(this.statusDir, e), { recursive: true, force: true })),
     );
-    domains.sort((a, b) => a.record.name.localeCompare(b.record.name));
+    domains.sort((a, b) => compareNames(a.record.name, b.record.name));
     return { domains, problems };
   }
 

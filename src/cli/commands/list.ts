@@ -2,6 +2,7 @@
 import type { RemoteConnection } from '../../api/client.js';
 import type { DomainInfo } from '../../driver/api-types.js';
 import { emit, formatMiB, table, withConnection, type ConnectFlags } from './remote.js';
+import { compareNames } from '../../util/compare.js';
 
 export interface ListFlags extends ConnectFlags {
   readonly all?: boolean;
@@ -11,7 +12,7 @@ export function listCommand(flags: ListFlags): Promise<number> {
   return withConnection(flags, async (conn) => {
     const remote = conn as Partial<RemoteConnection>;
     const infos: DomainInfo[] = typeof remote.refresh === 'function' ? await remote.refresh() : await Promise.all(conn.list().map((d) => d.info()));
-    const shown = infos.filter((d) => flags.all === true || d.state !== 'shutoff').sort((a, b) => a.name.localeCompare(b.name));
+    const shown = infos.filter((d) => flags.all === true || d.state !== 'shutoff').sort((a, b) => compareNames(a.name, b.name));
     emit(
       flags,
       shown,

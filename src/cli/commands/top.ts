@@ -10,6 +10,7 @@ import { formatBytes, ratesBetween, type DomainRates } from '../../observe/rates
 import type { DomainStats } from '../../observe/types.js';
 import { EXIT } from '../exit-codes.js';
 import { secondsFlag, table, withConnection, type ConnectFlags } from './remote.js';
+import { compareNames } from '../../util/compare.js';
 
 export interface TopFlags extends ConnectFlags {
   readonly interval?: string;
@@ -37,7 +38,7 @@ export function topCommand(flags: TopFlags): Promise<number> {
           const p = prev.get(d.name);
           return { name: d.name, state: d.state(), stats: s, rates: s !== undefined && p !== undefined ? ratesBetween(p, s) : undefined };
         });
-        rows.sort((a, b) => (b.rates?.cpuPercent ?? -1) - (a.rates?.cpuPercent ?? -1) || a.name.localeCompare(b.name));
+        rows.sort((a, b) => (b.rates?.cpuPercent ?? -1) - (a.rates?.cpuPercent ?? -1) || compareNames(a.name, b.name));
         if (flags.json === true) process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), domains: rows })}\n`);
         else process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${render(rows, intervalMs)}\n`);
         prev = cur;
