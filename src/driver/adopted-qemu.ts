@@ -12,7 +12,7 @@ import { removeRunDir, runDirPaths, type RunDir } from '../process/state-dir.js'
 import { QmpClient, type QmpEvent } from '../qmp/index.js';
 import { readProcStat } from '../util/proc.js';
 import { ConsoleLink } from './console-link.js';
-import type { RuntimeRecord } from './runtime-record.js';
+import { recordedAlive, type RuntimeRecord } from './runtime-record.js';
 import type { VmProcess } from './vm-process.js';
 
 export class AdoptedQemu extends EventEmitter<QemuProcessEvents> implements VmProcess {
@@ -26,6 +26,10 @@ export class AdoptedQemu extends EventEmitter<QemuProcessEvents> implements VmPr
   private destroyRequested = false;
   private released = false;
   private resolveExit!: (info: ExitInfo) => void;
+
+  get leftTuning(): boolean {
+    return this.record.tuned === true;
+  }
 
   private constructor(readonly record: RuntimeRecord, readonly argv: readonly string[]) {
     super();
@@ -44,9 +48,8 @@ export class AdoptedQemu extends EventEmitter<QemuProcessEvents> implements VmPr
   }
 
   /** True while `record.pid` still names the process the record describes (not a zombie, same start time). */
-  static async alive(record: Pick<RuntimeRecord, 'pid' | 'startTime'>): Promise<boolean> {
-    const st = await readProcStat(record.pid);
-    return st !== undefined && st.startTime === record.startTime && st.state !== 'Z' && st.state !== 'X';
+  static alive(record: Pick<RuntimeRecord, 'pid' | 'startTime'>): Promise<boolean> {
+    return recordedAlive(record);
   }
 
   /** Re-connects QMP (and the console) of a live QEMU; throws when QMP does not answer. */

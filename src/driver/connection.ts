@@ -8,11 +8,11 @@ import { formatProblem, VmkitError, type Problem } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { BeforeCont } from '../process/qemu-process.js';
 import type { ConnectionEvents, DefineItem, DefineOptions, DefineOutcome, DomainInfo, LifecycleEvent, LifecycleEventType, VmConnection } from './api-types.js';
-import { AdoptedQemu } from './adopted-qemu.js';
+import type { AdoptedQemu } from './adopted-qemu.js';
 import { readDefinition, type DefinitionInput, type ParsedDefinition } from './definition-input.js';
 import { Domain, type DomainHost } from './domain.js';
 import { JobQueue } from './job-queue.js';
-import { ParsePool } from './parse-pool.js';
+import type { ParsePool } from './parse-pool.js';
 import { definedPolicies, resolvePolicies } from './policies.js';
 import { reconcileRunDirs, type ReconcileResult } from './reconcile.js';
 import { RootLock } from './root-lock.js';
@@ -113,7 +113,6 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   /** What opening the root found (re-adopted, died, killed). */
   openReport: OpenReport = { adopted: [], diedUnmonitored: [], killed: [], problems: [] };
   private readonly store: DomainStore;
-  private readonly parsePool: ParsePool | undefined;
   private readonly domains = new Map<string, Domain>();
   private readonly byUuid = new Map<string, Domain>();
   /** UUIDs claimed by defines in progress. */
@@ -135,7 +134,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
   };
   private closed = false;
 
-  private constructor(opts: DriverOptions, private readonly lock: RootLock | undefined) {
+  private constructor(opts: DriverOptions, private readonly lock: RootLock | undefined, private readonly parsePool: ParsePool | undefined) {
     super();
     this.root = opts.root;
     this.detached = opts.detached === true;
@@ -150,7 +149,6 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     this.uri = `embed://${opts.root}`;
     if (opts.beforeCont !== undefined) this.beforeCont = opts.beforeCont;
     this.store = new DomainStore(opts.root, { noSync: this.noSync });
-    this.parsePool = (opts.parseThreads ?? 0) > 0 ? new ParsePool(opts.parseThreads, opts.parseTimeLimitMs === undefined ? {} : { timeLimitMs: opts.parseTimeLimitMs }) : undefined;
     this.setMaxListeners(0);
     process.on('exit', this.onExit);
   }
@@ -166,7 +164,9 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
     }
     await mkdir(opts.root, { recursive: true, mode: 0o700 });
     const lock = opts.unshared === true ? undefined : await RootLock.acquire(opts.root);
-    const conn = new Connection(opts, lock);
+    // Worker threads (daemon mode) and re-adoption (a run directory with QEMUs in it) load only when used.
+    const pool = (opts.parseThreads ?? 0) > 0 ? new (await import('./parse-pool.js')).ParsePool(opts.parseThreads, opts.parseTimeLimitMs === undefined ? {} : { timeLimitMs: opts.parseTimeLimitMs }) : undefined;
+    const conn = new Connection(opts, lock, pool);
     try {
       const { domains, problems } = await conn.store.loadAll();
       for (const d of domains) conn.add(new Domain(d.record, conn, conn.queueFor(d.record.name), d.status));
@@ -461,6 +461,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements VmConn
       found.adopt.map(async (rec) => {
         const d = this.domains.get(rec.name);
         let vm: AdoptedQemu | undefined;
+        // Loaded only when there is a QEMU to re-adopt (a daemon's restart): `vmkit list` has none.
+        const { AdoptedQemu } = await import('./adopted-qemu.js');
         try {
           if (d === undefined || d.uuid !== rec.uuid) throw new Error('no such domain');
           vm = await AdoptedQemu.attach(rec);

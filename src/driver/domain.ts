@@ -18,7 +18,7 @@ import type {
   StopInfo,
   VmDomain,
 } from './api-types.js';
-import { AdoptedQemu } from './adopted-qemu.js';
+import type { AdoptedQemu } from './adopted-qemu.js';
 import type { ConsoleLink } from './console-link.js';
 import { ConsoleRing } from './console-ring.js';
 import type { JobQueue } from './job-queue.js';
@@ -610,7 +610,7 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
 
   private onExit(vm: VmProcess, info: ExitInfo): void {
     this.host.untrack(vm);
-    if (vm instanceof AdoptedQemu && vm.record.tuned) this.host.sweepCgroups();
+    if (vm.leftTuning === true) this.host.sweepCgroups();
     if (this.vm !== vm) return;
     this.vm = undefined;
     this.consoleLink?.close();

@@ -9,8 +9,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runDirPaths } from '../process/state-dir.js';
 import { readProcStat } from '../util/proc.js';
-import { AdoptedQemu } from './adopted-qemu.js';
-import { readRuntimeRecord, type RuntimeRecord } from './runtime-record.js';
+import { readRuntimeRecord, recordedAlive, type RuntimeRecord } from './runtime-record.js';
 
 export interface ReconcileResult {
   /** Live QEMUs with a valid runtime record. */
@@ -38,7 +37,7 @@ export async function reconcileRunDirs(root: string): Promise<ReconcileResult> {
       const record = await readRuntimeRecord(paths);
       const live = procs.get(entry);
       procs.delete(entry);
-      if (record !== undefined && record.runDir === paths.dir && (await AdoptedQemu.alive(record))) {
+      if (record !== undefined && record.runDir === paths.dir && (await recordedAlive(record))) {
         result.adopt.push(record);
         return;
       }
@@ -97,11 +96,11 @@ async function findQemus(base: string): Promise<Map<string, ProcRef>> {
 
 /** SIGKILLs a process (if its pid still names it) and waits up to 5 s for it to be gone. */
 async function killAndWait(p: ProcRef): Promise<void> {
-  if (!(await AdoptedQemu.alive(p))) return;
+  if (!(await recordedAlive(p))) return;
   try {
     process.kill(p.pid, 'SIGKILL');
   } catch {
     return;
   }
-  for (let i = 0; i < 250 && (await AdoptedQemu.alive(p)); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 250 && (await recordedAlive(p)); i++) await new Promise((r) => setTimeout(r, 20));
 }

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { RunDir } from '../process/state-dir.js';
+import { readProcStat } from '../util/proc.js';
 import { writeFileAtomic } from './atomic-file.js';
 
 export interface RuntimeRecord {
@@ -40,4 +41,10 @@ export async function readRuntimeRecord(runDir: RunDir): Promise<RuntimeRecord |
     return undefined;
   }
   return raw as RuntimeRecord;
+}
+
+/** True while the process a record names still runs: same pid and the same start time (not a reused pid), not a zombie. */
+export async function recordedAlive(record: Pick<RuntimeRecord, 'pid' | 'startTime'>): Promise<boolean> {
+  const st = await readProcStat(record.pid);
+  return st !== undefined && st.startTime === record.startTime && st.state !== 'Z' && st.state !== 'X';
 }

@@ -17,6 +17,8 @@ export interface VmProcess extends EventEmitter<QemuProcessEvents> {
   readonly argv: readonly string[];
   /** Where its VNC server listens, when known (a started QEMU asks at start; a re-adopted one does not know). */
   readonly vnc?: { readonly host: string; readonly port: number } | undefined;
+  /** A re-adopted QEMU that was tuned by an earlier process: its cpuset groups are swept when it exits (nothing here can undo them). */
+  readonly leftTuning?: boolean;
   powerdown(): Promise<void>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once QEMU has exited. */
   destroy(graceMs?: number): Promise<ExitInfo>;
