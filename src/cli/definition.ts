@@ -1,7 +1,8 @@
 import { dirname } from 'node:path';
-import { parseDefinition, readDefinitionFile } from '../config/index.js';
+import { readDefinitionFile } from '../config/load-definition-file.js';
+import { parseDefinitionFast } from '../config/parse-fast.js';
 import { formatProblem, type Problem } from '../errors.js';
-import { placeProblems, withPositions, type QemuCaps } from '../host/caps/index.js';
+import type { QemuCaps } from '../host/caps/types.js';
 import type { DomainSpec } from '../model/domain.js';
 import { checkHost } from '../process/host-check.js';
 import { checkTuning } from '../tuning/index.js';
@@ -19,7 +20,11 @@ export interface CheckedDefinition {
 export async function loadParsed(arg: string, opts: { lenient?: boolean; quiet?: boolean } = {}): Promise<Omit<CheckedDefinition, 'caps'>> {
   const { path, text } = await readDefinitionFile(arg);
   const warnings: Problem[] = [];
-  const spec = parseDefinition(text, { file: path, baseDir: dirname(path), lenient: opts.lenient === true, onWarning: (w) => warnings.push(printWarning(w, opts)) });
+  const where = { file: path, baseDir: dirname(path) };
+  // A valid plain native definition needs neither the YAML library nor the XML reader: they load for the rest.
+  const spec =
+    parseDefinitionFast(text, where) ??
+    (await import('../config/parse-definition.js')).parseDefinition(text, { ...where, lenient: opts.lenient === true, onWarning: (w) => warnings.push(printWarning(w, opts)) });
   return { spec, path, text, warnings };
 }
 
@@ -39,10 +44,16 @@ export async function loadChecked(arg: string, opts: { lenient?: boolean; quiet?
   const { spec, path, text, warnings: parsed } = await loadParsed(arg, opts);
   const warnings = [...parsed];
   const caps = await checkHost(spec, { text, file: path });
+  // Positions are looked up (locate-spec.ts, with the format's reader) only for what is reported.
+  const tuningWarnings: Problem[] = [];
   try {
-    await checkTuning(spec, { onWarning: (w) => warnings.push(printWarning(withPositions([{ file: path, ...w }], spec, text)[0] ?? w, opts)) });
+    await checkTuning(spec, { onWarning: (w) => tuningWarnings.push({ file: path, ...w }) });
   } catch (e) {
-    throw placeProblems(e, spec, text);
+    throw (await import('../host/caps/locate-spec.js')).placeProblems(e, spec, text);
+  }
+  if (tuningWarnings.length > 0) {
+    const { withPositions } = await import('../host/caps/locate-spec.js');
+    for (const w of tuningWarnings) warnings.push(printWarning(withPositions([w], spec, text)[0] ?? w, opts));
   }
   return { spec, path, text, caps, warnings };
 }

@@ -3,19 +3,9 @@ import { isMap, isScalar, type Document } from 'yaml';
 import type { SourceFormat } from '../model/domain.js';
 import { readYamlFast } from './yaml-fast.js';
 import { parseYamlDocument } from './yaml-source.js';
+import { formatOfKeys, looksLikeXml } from './format-keys.js';
 
-const LAUNCHER_KEYS = new Set(['launcher', 'qemu']);
-
-/** True when the first non-blank character is `<`. */
-export function looksLikeXml(text: string): boolean {
-  return text.replace(/^\uFEFF/, '').trimStart().startsWith('<');
-}
-
-/** The format of YAML data whose top level is a mapping with these keys. */
-export function formatOfKeys(keys: Iterable<string>): 'qemu-launcher' | 'vmkit-yaml' {
-  for (const k of keys) if (LAUNCHER_KEYS.has(k)) return 'qemu-launcher';
-  return 'vmkit-yaml';
-}
+export { formatOfKeys, looksLikeXml } from './format-keys.js';
 
 /**
  * `libvirt-xml` when the first non-blank character is `<`; `qemu-launcher` when the YAML has a top-level

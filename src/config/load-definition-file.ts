@@ -4,7 +4,6 @@ import { dirname, resolve } from 'node:path';
 import { readDefinitionText } from './definition-text.js';
 import type { DomainSpec } from '../model/domain.js';
 import { locateDefinition } from './locate-definition.js';
-import { parseDefinition } from './parse-definition.js';
 
 function isFile(p: string): boolean {
   try {
@@ -29,6 +28,8 @@ function exists(p: string): boolean {
  */
 export async function loadDefinitionFile(arg: string, opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<DomainSpec> {
   const { path, text } = await readDefinitionFile(arg, opts);
+  // Loaded here: readDefinitionFile's callers (the CLI) take the fast path first (parse-fast.ts).
+  const { parseDefinition } = await import('./parse-definition.js');
   return parseDefinition(text, { file: path, baseDir: dirname(path) });
 }
 

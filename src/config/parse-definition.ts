@@ -2,10 +2,12 @@
 import { ConfigError, type Problem } from '../errors.js';
 import type { DomainSpec } from '../model/domain.js';
 import { deepFreeze } from './deep-freeze.js';
-import { detectFormat, formatOfKeys, looksLikeXml } from './detect-format.js';
+import { detectFormat } from './detect-format.js';
+import { formatOfKeys, looksLikeXml } from './format-keys.js';
+import { markParsed } from './parse-fast.js';
 import type { FormatInput, FormatResult } from './format-result.js';
 import { parseLauncher } from './launcher/parse-launcher.js';
-import { parseLibvirtXml as parseLibvirtDomainXml } from './libvirt/index.js';
+import { parseLibvirtXml as parseLibvirtDomainXml } from './libvirt/parse-libvirt.js';
 import { parseNative, parseNativeValue } from './native/parse-native.js';
 import { limitProblems } from './problems.js';
 import { readYamlFast } from './yaml-fast.js';
@@ -61,16 +63,7 @@ export function validateDefinition(text: string, opts: DefinitionOptions): reado
   return limitProblems(analyze(text, opts).problems);
 }
 
-/** The text each spec this module returned was parsed from (specs are deep-frozen: they cannot have changed since). */
-const parsedFrom = new WeakMap<object, string>();
-
-/**
- * True when `spec` is a spec parseDefinition() of this process returned for exactly `text` (the same
- * object, deep-frozen): it is what that text defines, with no need to check it again.
- */
-export function parsedFromText(spec: unknown, text: string): boolean {
-  return typeof spec === 'object' && spec !== null && parsedFrom.get(spec) === text;
-}
+export { parsedFromText, parseDefinitionFast } from './parse-fast.js';
 
 /** Parses a definition in any supported format into a deep-frozen DomainSpec; throws ConfigError listing every problem. */
 export function parseDefinition(text: string, opts: DefinitionOptions): DomainSpec {
@@ -79,19 +72,6 @@ export function parseDefinition(text: string, opts: DefinitionOptions): DomainSp
     throw new ConfigError(result.problems.length > 0 ? limitProblems(result.problems) : [{ path: '', message: 'The definition could not be read' }]);
   }
   const spec = deepFreeze(result.spec);
-  parsedFrom.set(spec, text);
+  markParsed(spec, text);
   return spec;
-}
-
-/**
- * The fast path alone: the deep-frozen spec when `text` is plain native YAML (see readYamlFast) without
- * any problem, else `undefined` (parseDefinition then gives the spec or every problem). Cheap enough to
- * run on an event loop for definitions of ordinary size. Pure.
- */
-export function parseDefinitionFast(text: string, opts: DefinitionOptions): DomainSpec | undefined {
-  if (looksLikeXml(text)) return undefined;
-  const fast = readYamlFast(text);
-  if (fast === undefined || formatOfKeys(Object.keys(fast)) !== 'vmkit-yaml') return undefined;
-  const result = parseNativeValue({ text, file: opts.file, baseDir: opts.baseDir }, fast);
-  return result?.spec === undefined ? undefined : deepFreeze(result.spec);
 }

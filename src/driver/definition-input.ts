@@ -43,12 +43,13 @@ export async function readDefinition(input: DefinitionInput | DomainSpec, pool?:
 
 async function fromText(text: string, file: string | undefined, baseDir: string, pool: ParsePool | undefined): Promise<ParsedDefinition> {
   // The parsers load with the first definition read: a connection that only lists or starts never needs them.
-  const { parseDefinition, parseDefinitionFast } = await import('../config/parse-definition.js');
+  // Plain valid native YAML takes the fast path (parse-fast.ts, no YAML library); with a parser pool
+  // (daemon), only ordinary sizes are read here (a fraction of a millisecond, less than a round trip to a
+  // thread); the rest, and every definition with a problem, go to the full parser or the pool.
+  const { parseDefinitionFast } = await import('../config/parse-fast.js');
   const opts = { ...(file === undefined ? {} : { file }), baseDir };
-  // With a parser pool (daemon), ordinary plain definitions are read here (a fraction of a millisecond,
-  // less than a round trip to a thread); the rest, and every definition with a problem, go to the pool.
-  const spec =
-    pool === undefined ? parseDefinition(text, opts) : ((text.length <= MAX_IN_THREAD_BYTES ? parseDefinitionFast(text, opts) : undefined) ?? (await pool.parse(text, opts)));
+  const fast = pool === undefined || text.length <= MAX_IN_THREAD_BYTES ? parseDefinitionFast(text, opts) : undefined;
+  const spec = fast ?? (pool === undefined ? (await import('../config/parse-definition.js')).parseDefinition(text, opts) : await pool.parse(text, opts));
   return { spec, format: spec.source.format, text, ...(file === undefined ? {} : { file }), baseDir };
 }
 
@@ -56,7 +57,7 @@ async function fromSpec(spec: unknown, source?: { readonly text: string; readonl
   const file = source?.file === undefined ? undefined : resolve(source.file);
   const where = file === undefined ? {} : { file, baseDir: dirname(file) };
   // A spec this process's parser made from this very text (vmkit run) is that text's spec: no second check.
-  if (source !== undefined && (await import('../config/parse-definition.js')).parsedFromText(spec, source.text)) {
+  if (source !== undefined && (await import('../config/parse-fast.js')).parsedFromText(spec, source.text)) {
     const trusted = spec as DomainSpec;
     return { spec: trusted, format: trusted.source.format, text: checkDefinitionText(source.text, 'The source text of a spec'), ...where };
   }

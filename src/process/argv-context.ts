@@ -1,4 +1,5 @@
-import { effectiveAccel, type QemuCaps } from '../host/caps/index.js';
+import { effectiveAccel } from '../host/caps/validate-spec.js';
+import type { QemuCaps } from '../host/caps/types.js';
 import { resolveAccel } from '../host/accel.js';
 import { networkBridges, type NetworkBridge } from '../host/libvirt-network.js';
 import { hostTscKHz } from '../host/tsc.js';

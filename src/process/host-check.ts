@@ -1,4 +1,8 @@
-import { CapsCache, checkSpecAgainstHost, sharedCacheDir, type QemuCaps } from '../host/caps/index.js';
+// The modules themselves, not host/caps/index.js: that barrel would load every locator and format reader.
+import { sharedCacheDir } from '../host/caps/cache-dir.js';
+import { CapsCache } from '../host/caps/caps-cache.js';
+import { checkSpecAgainstHost } from '../host/caps/check-spec.js';
+import type { QemuCaps } from '../host/caps/types.js';
 import type { DomainSpec } from '../model/domain.js';
 
 const caches = new Map<string, CapsCache>();

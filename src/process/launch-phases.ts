@@ -10,7 +10,8 @@
  */
 import { ConfigError, isVmkitError, VmkitError } from '../errors.js';
 import { readIdentity, type Identity } from '../host/accounts.js';
-import { hostProblems, type QemuCaps } from '../host/caps/index.js';
+import { hostProblems } from '../host/caps/check-spec.js';
+import type { QemuCaps } from '../host/caps/types.js';
 import { networkBridges, type NetworkBridge } from '../host/libvirt-network.js';
 import { requireExecutable } from '../host/path-lookup.js';
 import { routesConsole, type DomainSpec } from '../model/domain.js';

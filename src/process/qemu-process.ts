@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { VmkitError } from '../errors.js';
-import type { CapsCache } from '../host/caps/index.js';
+import type { CapsCache } from '../host/caps/caps-cache.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { QmpClient, QmpEvent } from '../qmp/index.js';
 import { prlimit, withRlimit } from '../sys/rlimit.js';

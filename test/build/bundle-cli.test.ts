@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO, tinyYaml } from '../helpers/guest.js';
-import { assertBundleFresh, BUNDLE_DIR, loadedModules, runNode, schemaCompilers, writeLoadRecorder } from './helpers.js';
+import { assertBundleFresh, BUNDLE_DIR, bundledInputs, loadedModules, runNode, schemaCompilers, writeLoadRecorder } from './helpers.js';
 
 const VMKIT = join(REPO, 'bin/vmkit');
 const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
@@ -107,6 +107,12 @@ describe('the bundled CLI', () => {
     // The run's private root is removed when the run ends: its store needs no durable writes (no fsync,
     // so no writer thread starting between vmkit's exec and QEMU's).
     assert.ok(!own.some((u) => u.endsWith('/store-writer-thread.js')), 'the store writer thread was started');
+    // A valid native definition is read by the fast YAML reader: neither the full YAML library, the XML
+    // reader nor the positions locator (loaded only to place a problem) is loaded.
+    const inputs = bundledInputs(r.loaded);
+    assert.ok(inputs.some((i) => i.endsWith('src/cli/commands/run.js')), `the run command's chunk is not among the loaded ones:\n${inputs.join('\n')}`);
+    const unwanted = inputs.filter((i) => /node_modules\/(yaml|saxes)\/|\/locate-spec\.js$|\/libvirt\/parse-libvirt\.js$/.test(i));
+    assert.deepEqual(unwanted, []);
   });
 
   it('bin/vmkit runs the tsc output instead of a bundle older than it (a tsc-only rebuild)', async () => {

@@ -66,6 +66,19 @@ export function schemaCompilers(urls: readonly string[]): string[] {
   return urls.filter((u) => /\/node_modules\/@sinclair\/typebox\//.test(u) || /\/node_modules\/ajv\/dist\/(ajv|core|compile|vocabularies)/.test(u));
 }
 
+/**
+ * The source modules and packages bundled into the chunks among `urls` (the bundle's metafile maps each
+ * output file to its inputs): what a run really loaded, though the bundle inlines it.
+ */
+export function bundledInputs(urls: readonly string[]): string[] {
+  const meta = JSON.parse(readFileSync(join(BUNDLE_DIR, 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  const inputs = new Set<string>();
+  for (const [out, o] of Object.entries(meta.outputs)) {
+    if (urls.includes(`file://${join(REPO, out)}`)) for (const input of Object.keys(o.inputs)) inputs.add(input);
+  }
+  return [...inputs].sort();
+}
+
 /** Runs `node args...` to its end. */
 export function runNode(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -11,6 +11,8 @@ import { resolveDomain } from './resolve-domain.js';
 import type { DomainInputT } from './schema.js';
 import { nativeValidator } from '../validators.js';
 
+export { parseNativeValue } from './parse-native-value.js';
+
 export const NATIVE_HINTS: SchemaProblemHints = {
   required: {
     name: 'every domain needs a name',
@@ -41,17 +43,4 @@ export function parseNative(input: FormatInput, src: YamlSource = readYaml(input
   const ctx = new ResolveContext(src.problems, input.baseDir, invalid);
   const spec = resolveDomain(pruned as Loose<DomainInputT>, ctx, input.file);
   return { spec, problems: src.problems.list };
-}
-
-/**
- * The fast path for valid definitions: `value` is the text's data as read by readYamlFast (no positions).
- * Returns the result when the definition has no problem; `undefined` when it has any, and the caller then
- * parses the text with parseNative to report every problem with its position.
- */
-export function parseNativeValue(input: FormatInput, value: Record<string, unknown>): FormatResult | undefined {
-  const validate = nativeValidator();
-  if (!validate(value)) return undefined;
-  const problems = new Problems({ file: input.file, root: value });
-  const spec = resolveDomain(value as Loose<DomainInputT>, new ResolveContext(problems, input.baseDir, []), input.file);
-  return problems.list.length === 0 ? { spec, problems: [] } : undefined;
 }

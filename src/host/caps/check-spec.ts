@@ -5,8 +5,8 @@
 import { ConfigError, isVmkitError, type Problem } from '../../errors.js';
 import type { DomainSpec } from '../../model/domain.js';
 import type { CapsCache } from './caps-cache.js';
-import { displayPath, type FieldLocator } from './locate-field.js';
-import { specLocator, type DefinitionText } from './locate-spec.js';
+import { displayPath, type FieldLocator } from './field-path.js';
+import type { DefinitionText } from './locate-spec.js';
 import { sortProblems } from '../../config/problems.js';
 import type { QemuCaps } from './types.js';
 import { validateAgainstCaps } from './validate-spec.js';
@@ -47,8 +47,8 @@ function emulatorPointer(spec: DomainSpec): string {
  */
 export async function hostProblems(spec: DomainSpec, opts: HostCheckOptions): Promise<HostCheck> {
   const file = opts.file ?? spec.source.file;
-  // Lazy: nothing is parsed unless a problem needs a position.
-  const locate: FieldLocator | undefined = opts.text === undefined ? undefined : specLocator(spec, opts.text, file);
+  // Only a problem needs a position: the locators (and the readers of each format they use) load then.
+  const locator = async (): Promise<FieldLocator | undefined> => (opts.text === undefined ? undefined : (await import('./locate-spec.js')).specLocator(spec, opts.text, file));
   let caps: QemuCaps;
   try {
     caps = opts.caps ?? await opts.cache.lookup(spec.emulator, {
@@ -58,7 +58,7 @@ export async function hostProblems(spec: DomainSpec, opts: HostCheckOptions): Pr
   } catch (e) {
     if (isVmkitError(e) && e.code === 'NotFound') {
       const pointer = emulatorPointer(spec);
-      const pos = locate?.(pointer);
+      const pos = (await locator())?.(pointer);
       return {
         problems: [
           {
@@ -73,9 +73,12 @@ export async function hostProblems(spec: DomainSpec, opts: HostCheckOptions): Pr
     }
     throw e;
   }
-  const problems = validateAgainstCaps(spec, caps, { ...(locate === undefined ? {} : { positions: locate }), ...(opts.argv === undefined ? {} : { argv: opts.argv }) });
-  // In source order, as the definition's own problems are.
-  return { caps, problems: locate === undefined ? problems : sortProblems(problems) };
+  const argv = opts.argv === undefined ? {} : { argv: opts.argv };
+  const problems = validateAgainstCaps(spec, caps, argv);
+  const locate = problems.length === 0 ? undefined : await locator();
+  if (locate === undefined) return { caps, problems };
+  // Found again with positions, in source order, as the definition's own problems are.
+  return { caps, problems: sortProblems(validateAgainstCaps(spec, caps, { positions: locate, ...argv })) };
 }
 
 /**

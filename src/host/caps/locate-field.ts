@@ -3,28 +3,9 @@
  * config/ keeps its source index private to parsing, so this re-reads the text with `yaml`. Pure.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { segments, type FieldLocator } from './field-path.js';
 
-export interface FieldPosition {
-  readonly file?: string;
-  readonly line: number;
-  readonly col: number;
-  /**
-   * Where that is in the file's own terms, when it differs from the field's native path: the XML path of a
-   * libvirt domain (`/domain/os/type/@machine`), the `qemu:` item of a qemu-launcher file (`qemu[1]`).
-   */
-  readonly path?: string;
-}
-
-/** Maps a JSON pointer (`/machine/type`) to the position of that value, or of its closest written ancestor. */
-export type FieldLocator = (pointer: string) => FieldPosition | undefined;
-
-function segments(pointer: string): string[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
+export { displayPath, pointerOf, type FieldLocator, type FieldPosition } from './field-path.js';
 
 function deref(node: unknown, doc: Document): Node | undefined {
   if (node === null || node === undefined) return undefined;
@@ -77,25 +58,4 @@ export function definitionLocator(text: string, file?: string): FieldLocator {
     const p = lines.linePos(offset);
     return { ...(file === undefined ? {} : { file }), line: p.line, col: p.col };
   };
-}
-
-/** `/disks/0/bus` -> `disks[0].bus` (the display form problems use). */
-export function displayPath(pointer: string): string {
-  let out = '';
-  for (const seg of segments(pointer)) {
-    if (/^\d+$/.test(seg)) out += `[${seg}]`;
-    else out += /^[A-Za-z0-9_-]+$/.test(seg) ? `${out === '' ? '' : '.'}${seg}` : `[${JSON.stringify(seg)}]`;
-  }
-  return out;
-}
-
-/** `disks[0].bus` -> `/disks/0/bus`; the inverse of displayPath for plain keys. */
-export function pointerOf(path: string): string {
-  let out = '';
-  const re = /\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]|\.?([^.[\]]+)/g;
-  for (const m of path.matchAll(re)) {
-    const seg = m[1] ?? (m[2] === undefined ? m[3] : (JSON.parse(`"${m[2]}"`) as string)) ?? '';
-    out += `/${seg.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-  }
-  return out;
 }

@@ -6,7 +6,7 @@
 import { ConfigError, isVmkitError, type Problem } from '../../errors.js';
 import type { DomainSpec } from '../../model/domain.js';
 import { specUsages, type Usage, type UsageKind } from './argv-usage.js';
-import { displayPath, pointerOf, type FieldPosition } from './locate-field.js';
+import { displayPath, pointerOf, type FieldPosition } from './field-path.js';
 import { closestNames, machineFamilySuggestion, orList } from './suggest-names.js';
 import { versionText, type QemuCaps } from './types.js';
 
