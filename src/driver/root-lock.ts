@@ -3,7 +3,8 @@
  * belongs to that root, for as long as it owns it. bind(2) of a name in use fails, so of any number of
  * processes racing for a root exactly one gets it; the kernel frees the name when that process ends, however
  * it ends, so there is no stale lock to detect and nothing is ever unlinked. It is a syscall (no native
- * module, no helper process): `vmkit list` on an embedded root pays nothing for it.
+ * module, no helper process, no listening: abstract-name.ts): `vmkit list` on an embedded root pays nothing
+ * for it.
  *
  * The name is made of a random key kept in `<root>/lock.key` (mode 0600, made once) and of the root
  * directory's device and inode: another user cannot know it before it is first bound, so cannot take a
@@ -19,10 +20,10 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, open, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { VmkitError } from '../errors.js';
 import { ownerRecord } from '../process/state-dir.js';
+import { holdAbstractName, type NameHold } from './abstract-name.js';
 
 /** Lock files this process holds (the bind would refuse a second one too, naming this process). */
 const held = new Set<string>();
@@ -71,26 +72,13 @@ async function lockName(root: string): Promise<string> {
   return `\0vmkit-root-${key.slice(0, 40)}-${st.dev.toString(16)}-${st.ino.toString(16)}`;
 }
 
-/** Listens on `name`; false when another socket has it. */
-function bindName(name: string): Promise<Server | false> {
-  // Nothing is served: whoever connects is dropped at once.
-  const server = createServer((s) => s.destroy());
-  return new Promise((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? resolve(false) : reject(e)));
-    server.listen({ path: name }, () => {
-      server.unref();
-      resolve(server);
-    });
-  });
-}
-
 export class RootLock {
   private released = false;
 
   private constructor(
     readonly path: string,
     private readonly file: FileHandle,
-    private readonly server: Server,
+    private readonly name: NameHold,
   ) {}
 
   /** Takes the lock of `root`; throws InvalidState naming the owner's pid when another process holds it. */
@@ -101,26 +89,26 @@ export class RootLock {
     }
     held.add(path);
     let file: FileHandle | undefined;
-    let server: Server | undefined;
+    let name: NameHold | undefined;
     try {
       // Never through a symbolic link; O_NONBLOCK so that a FIFO put there cannot block the open.
       file = await open(path, constants.O_RDWR | constants.O_CREAT | OPEN_FLAGS, 0o600);
       if (!(await file.stat()).isFile()) throw new VmkitError('HostError', `Cannot lock root ${root}: ${path} is not a regular file; remove it`, { details: { root } });
-      const bound = await bindName(await lockName(root));
+      const bound = await holdAbstractName(await lockName(root));
       if (bound === false) {
         const owner = (await file.readFile('utf8').catch(() => '')).trim().split(/\s+/)[0] || '?';
         throw new VmkitError('InvalidState', `Root ${root} is in use by process ${owner} (another vmkit driver or daemon); use that one, or stop it`, {
           details: { root, owner },
         });
       }
-      server = bound;
+      name = bound;
       const record = await ownerRecord();
       await file.truncate(0);
       await file.write(record, 0, 'utf8');
-      return new RootLock(path, file, server);
+      return new RootLock(path, file, name);
     } catch (e) {
       held.delete(path);
-      server?.close();
+      await name?.release();
       await file?.close().catch(() => undefined);
       if (e instanceof VmkitError) throw e;
       throw new VmkitError('HostError', `Cannot lock root ${root} (${path}): ${(e as Error).message}`, { cause: e, details: { root } });
@@ -133,7 +121,7 @@ export class RootLock {
     this.released = true;
     await this.file.truncate(0).catch(() => undefined);
     await this.file.close().catch(() => undefined);
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.name.release();
     held.delete(this.path);
   }
 }
