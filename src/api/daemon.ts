@@ -5,7 +5,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, setPriority } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDefinitionFast } from '../config/parse-definition.js';
+import { parseDefinitionFast } from '../config/parse-fast.js';
 import { Connection, type OpenReport } from '../driver/connection.js';
 import { storeWriter } from '../driver/store-writer.js';
 import { warmSpawner } from '../driver/spawner.js';

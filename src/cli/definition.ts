@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { readDefinitionFile } from '../config/load-definition-file.js';
-import { parseDefinitionFast } from '../config/parse-fast.js';
+import { looksLikeXml } from '../config/format-keys.js';
 import { formatProblem, type Problem } from '../errors.js';
 import type { QemuCaps } from '../host/caps/types.js';
 import type { DomainSpec } from '../model/domain.js';
@@ -21,9 +21,11 @@ export async function loadParsed(arg: string, opts: { lenient?: boolean; quiet?:
   const { path, text } = await readDefinitionFile(arg);
   const warnings: Problem[] = [];
   const where = { file: path, baseDir: dirname(path) };
-  // A valid plain native definition needs neither the YAML library nor the XML reader: they load for the rest.
+  // A valid plain native definition needs neither the YAML library nor the XML reader: they load for the rest
+  // (and XML never needs the fast path's validator).
+  const fast = looksLikeXml(text) ? undefined : (await import('../config/parse-fast.js')).parseDefinitionFast(text, where);
   const spec =
-    parseDefinitionFast(text, where) ??
+    fast ??
     (await import('../config/parse-definition.js')).parseDefinition(text, { ...where, lenient: opts.lenient === true, onWarning: (w) => warnings.push(printWarning(w, opts)) });
   return { spec, path, text, warnings };
 }

@@ -4,7 +4,7 @@ import type { DomainSpec } from '../model/domain.js';
 import { deepFreeze } from './deep-freeze.js';
 import { detectFormat } from './detect-format.js';
 import { formatOfKeys, looksLikeXml } from './format-keys.js';
-import { markParsed } from './parse-fast.js';
+import { markParsed } from './parsed-specs.js';
 import type { FormatInput, FormatResult } from './format-result.js';
 import { parseLauncher } from './launcher/parse-launcher.js';
 import { parseLibvirtXml as parseLibvirtDomainXml } from './libvirt/parse-libvirt.js';
@@ -63,7 +63,7 @@ export function validateDefinition(text: string, opts: DefinitionOptions): reado
   return limitProblems(analyze(text, opts).problems);
 }
 
-export { parsedFromText, parseDefinitionFast } from './parse-fast.js';
+export { parsedFromText } from './parsed-specs.js';
 
 /** Parses a definition in any supported format into a deep-frozen DomainSpec; throws ConfigError listing every problem. */
 export function parseDefinition(text: string, opts: DefinitionOptions): DomainSpec {

@@ -3,77 +3,22 @@
  * sources the tsc build compiles at run time: they must agree, error for error.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { before, test } from 'node:test';
 import type { ValidateFunction } from 'ajv';
-import { parse } from 'yaml';
 import * as compiledApi from '../../src/api/schemas.js';
 import * as compiled from '../../src/config/validators.js';
+import * as fast from '../../src/config/fast-validators.js';
 import * as nativeSchema from '../../src/config/native/schema.js';
 import { REPO } from '../helpers/guest.js';
+import { fixtureFiles, mutations, yamlValues } from '../helpers/schema-mutations.js';
 import { assertBundleFresh, GEN_DIR } from './helpers.js';
 
 type Validators = Record<string, () => ValidateFunction>;
 
 const importGen = async <T>(file: string): Promise<T> => (await import(pathToFileURL(join(GEN_DIR, file)).href)) as T;
-
-const FIXTURE_DIRS = ['test/fixtures/config', 'test/fixtures/libvirt'].map((d) => join(REPO, d));
-
-function fixtureFiles(ext: RegExp): string[] {
-  return FIXTURE_DIRS.flatMap((d) => readdirSync(d).filter((f) => ext.test(f)).map((f) => join(d, f))).sort();
-}
-
-/** The YAML fixtures' data (files YAML cannot read are left to the whole-parse comparison below). */
-function yamlValues(): { file: string; value: unknown }[] {
-  const out: { file: string; value: unknown }[] = [];
-  for (const file of fixtureFiles(/\.ya?ml$/)) {
-    try {
-      out.push({ file, value: parse(readFileSync(file, 'utf8')) as unknown });
-    } catch {
-      // a syntax-error fixture
-    }
-  }
-  return out;
-}
-
-type Path = (string | number)[];
-
-function nodes(v: unknown, path: Path = [], out: { path: Path; node: unknown }[] = []): { path: Path; node: unknown }[] {
-  out.push({ path, node: v });
-  if (Array.isArray(v)) v.forEach((x, i) => nodes(x, [...path, i], out));
-  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) nodes(x, [...path, k], out);
-  return out;
-}
-
-function setAt(root: unknown, path: Path, f: (old: unknown) => unknown): unknown {
-  if (path.length === 0) return f(root);
-  const copy = structuredClone(root) as Record<string | number, unknown>;
-  let at = copy;
-  for (const k of path.slice(0, -1)) at = at[k] as Record<string | number, unknown>;
-  const last = path[path.length - 1] as string | number;
-  const next = f(at[last]);
-  if (next === DELETE) delete at[last];
-  else at[last] = next;
-  return copy;
-}
-
-const DELETE = Symbol('delete');
-const REPLACEMENTS: unknown[] = [null, true, -1, 0, 1.5, 70000, 'x', '', 'q36', [], {}, [{}], { bogus: 1 }, ['a', 'a']];
-
-/** The value itself and, at every node, wrong values, an unknown key, each key removed, a duplicated item. */
-function* mutations(value: unknown): Generator<unknown> {
-  yield value;
-  for (const { path, node } of nodes(value)) {
-    for (const r of REPLACEMENTS) yield setAt(value, path, () => r);
-    if (Array.isArray(node) && node.length > 0) yield setAt(value, path, (a) => [...(a as unknown[]), (a as unknown[])[0]]);
-    if (node !== null && typeof node === 'object' && !Array.isArray(node)) {
-      yield setAt(value, path, (o) => ({ ...(o as object), bogus: 1 }));
-      for (const k of Object.keys(node)) yield setAt(value, [...path, k], () => DELETE);
-    }
-  }
-}
 
 /** JSON text of a schema fragment, once per object (errors point into the same few big fragments). */
 const texts = new WeakMap<object, string>();
@@ -120,6 +65,25 @@ test('generated definition validators give the same errors as ajv compiling the 
   }
   // The comparison covered many inputs, most of them invalid: it compared error lists, not only `true`.
   assert.ok(checked > 3000 && failing > checked / 2, `${checked} inputs, ${failing} invalid`);
+});
+
+test('the generated validity-only native validator accepts exactly what the full one does, on every fixture and mutations of each', async () => {
+  const generated = await importGen<Validators>('config-fast-validators.mjs');
+  assert.deepEqual(Object.keys(generated).sort(), Object.keys(fast).sort(), 'one generated validator per validator of src/config/fast-validators.ts');
+  const accepts = (generated['nativeAccepts'] as () => ValidateFunction)();
+  const full = compiled.nativeValidator();
+  let checked = 0;
+  let valid = 0;
+  for (const { file, value } of yamlValues()) {
+    if (/[/\\]launcher-[^/\\]*$/.test(file)) continue;
+    for (const m of mutations(value)) {
+      const expected = full(m);
+      assert.equal(accepts(m), expected, `on a mutation of ${file}: ${JSON.stringify(m).slice(0, 300)}`);
+      checked++;
+      if (expected) valid++;
+    }
+  }
+  assert.ok(checked > 3000 && valid > 50 && valid < checked / 2, `${checked} inputs, ${valid} valid`);
 });
 
 test('the bundled library reports the same problems as the tsc build for every definition fixture', async () => {

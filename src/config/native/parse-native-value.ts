@@ -6,7 +6,7 @@
 import type { FormatInput, FormatResult } from '../format-result.js';
 import { Problems } from '../problems.js';
 import { ResolveContext, type Loose } from '../resolve-context.js';
-import { nativeValidator } from '../validators.js';
+import { nativeAccepts } from '../fast-validators.js';
 import { resolveDomain } from './resolve-domain.js';
 import type { DomainInputT } from './schema.js';
 
@@ -16,7 +16,7 @@ import type { DomainInputT } from './schema.js';
  * parses the text with parseNative to report every problem with its position.
  */
 export function parseNativeValue(input: FormatInput, value: Record<string, unknown>): FormatResult | undefined {
-  const validate = nativeValidator();
+  const validate = nativeAccepts();
   if (!validate(value)) return undefined;
   const problems = new Problems({ file: input.file, root: value });
   const spec = resolveDomain(value as Loose<DomainInputT>, new ResolveContext(problems, input.baseDir, []), input.file);
