@@ -1,6 +1,6 @@
 /**
  * `vmkit run domain.xml` with whole domains completed from the seeds' XML snippets, booting the tiny guest
- * under TCG (this host's /dev/kvm cannot boot guest kernels, hence `<domain type='qemu'>`). Paths differ per
+ * under TCG (where /dev/kvm exists it is nested and cannot boot guest kernels, hence `<domain type='qemu'>`). Paths differ per
  * machine, so each domain is written from a template. The tuning elements are read back from /proc.
  */
 import assert from 'node:assert/strict';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { devKvm } from './kvm.js';
 
 /** The repository root, from the compiled test's location (dist/test/helpers). */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -53,4 +54,12 @@ export function tinyYaml(opts: { name?: string; action?: string; extra?: string;
   ].join('\n');
 }
 
-export const ACCEL_NOTE = 'accelerator: tcg (this host\'s /dev/kvm cannot boot guest kernels)';
+/** Why boot tests run TCG, as this machine really is (read independently): printed in their names. */
+function tcgReason(): string {
+  const kvm = devKvm();
+  if (kvm === 'missing') return 'this host has no /dev/kvm';
+  if (kvm === 'usable') return 'this host\'s /dev/kvm is nested and cannot boot guest kernels';
+  return `this host's /dev/kvm is ${kvm === 'denied' ? 'not usable by this user' : 'not a device'}`;
+}
+
+export const ACCEL_NOTE = `accelerator: tcg (${tcgReason()})`;
