@@ -1,6 +1,7 @@
 /** Turns what `define` accepts into a stored definition: native text, format and resolved spec. */
 import { dirname, resolve } from 'node:path';
 import { checkDefinitionText, readDefinitionText } from '../config/definition-text.js';
+import { parsedFromText } from '../config/parsed-specs.js';
 import type { DomainSpec } from '../model/domain.js';
 import type { DefinitionFormat } from './api-types.js';
 import type { ParsePool } from './parse-pool.js';
@@ -57,7 +58,7 @@ async function fromSpec(spec: unknown, source?: { readonly text: string; readonl
   const file = source?.file === undefined ? undefined : resolve(source.file);
   const where = file === undefined ? {} : { file, baseDir: dirname(file) };
   // A spec this process's parser made from this very text (vmkit run) is that text's spec: no second check.
-  if (source !== undefined && (await import('../config/parsed-specs.js')).parsedFromText(spec, source.text)) {
+  if (source !== undefined && parsedFromText(spec, source.text)) {
     const trusted = spec as DomainSpec;
     return { spec: trusted, format: trusted.source.format, text: checkDefinitionText(source.text, 'The source text of a spec'), ...where };
   }

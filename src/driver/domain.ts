@@ -26,6 +26,7 @@ import { policyArgs, resolvePolicies, type LifecyclePolicies } from './policies.
 import type { RuntimeRecord } from './runtime-record.js';
 import type { StoredDomain, StoredStatus } from './store.js';
 import type { VmProcess } from './vm-process.js';
+import { liveLaunch } from '../vmops/live.js';
 import type { LiveRun, RunEnd, SavedState } from '../vmops/types.js';
 import type { DomainStats } from '../observe/types.js';
 
@@ -457,7 +458,6 @@ export class Domain extends EventEmitter<DomainEvents> implements VmDomain {
     const signal = opts.signal === undefined ? abort.signal : AbortSignal.any([opts.signal, abort.signal]);
     const detached = this.host.detached;
     this.runPolicies = this.rec.policies;
-    const { liveLaunch } = await import('../vmops/live.js');
     const plan = liveLaunch(this.launchSpec(), incoming?.hot, this.host.hotplugPorts);
     const spec = plan.spec;
     let vm: QemuProcess | undefined;
