@@ -71,7 +71,7 @@ describe(`hotplug into a running guest (real QEMU; ${ACCEL_NOTE})`, () => {
     assert.deepEqual(info.hotplug, { rootPorts: HOTPLUG_ROOT_PORTS, free: HOTPLUG_ROOT_PORTS - 1 });
     assert.ok(info.disks.some((x) => x.id === 'extra' && x.path === img));
     assert.ok(events.some((e) => e.type === 'device' && e.reason === 'added' && e.device === 'extra'));
-    assert.ok(countsContinue(c.counts()), `counts went back: ${c.counts().join(',')}`);
+    assert.ok(countsContinue(c.counts()), `counts went back: ${c.counts().join(',')}; console tail:\n${c.text().slice(-1500)}`);
   });
 
   it('bad requests fail with InvalidArgument naming the field and change nothing', async () => {
@@ -131,7 +131,7 @@ describe(`hotplug into a running guest (real QEMU; ${ACCEL_NOTE})`, () => {
       await delay(500);
     }
     assert.equal((await d.info()).vcpus, 2);
-    assert.ok(countsContinue(c.counts()), `counts went back: ${c.counts().join(',')}`);
+    assert.ok(countsContinue(c.counts()), `counts went back: ${c.counts().join(',')}; console tail:\n${c.text().slice(-1500)}`);
     assert.equal(d.state(), 'running');
   });
 
