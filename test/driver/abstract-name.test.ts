@@ -63,6 +63,30 @@ describe('abstract socket names', () => {
     }
   });
 
+  it('a child process does not inherit a held name: it is free once the holder exits, though its child lives on', async () => {
+    for (const method of ['handle', 'net'] as HoldMethod[]) {
+      const name = freshName();
+      const r = await script(`
+        const { holdAbstractName } = await import(${JSON.stringify(MODULE)});
+        const { spawn } = await import('node:child_process');
+        const h = await holdAbstractName(${JSON.stringify(name)}, ${JSON.stringify(method)});
+        const child = spawn('sleep', ['30'], { stdio: 'ignore', detached: true });
+        child.unref();
+        console.log(JSON.stringify({ held: h !== false, pid: child.pid }));`);
+      assert.equal(r.code, 0);
+      const { held, pid } = JSON.parse(r.out) as { held: boolean; pid: number };
+      assert.ok(held);
+      try {
+        process.kill(pid, 0); // the holder's child still runs
+        const after = await holdAbstractName(name);
+        assert.ok(after !== false, `the name held by ${method} went on with the holder's child`);
+        await after.release();
+      } finally {
+        process.kill(pid, 'SIGKILL');
+      }
+    }
+  });
+
   it('the pipe handle loads neither net nor cluster; under --pending-deprecation net is used, with no warning', async () => {
     const probe = (flags: string[]) =>
       script(
