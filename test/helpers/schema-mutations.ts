@@ -2,6 +2,7 @@
  * Definition values to check validators with: the YAML fixtures' data, and mutations of each (wrong values
  * at every node, unknown keys, removed keys, duplicated items), most of them invalid.
  */
+import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -63,3 +64,22 @@ export function* mutations(value: unknown): Generator<unknown> {
   }
 }
 
+
+/**
+ * Runs `accepts` and `full` on every native fixture and mutations of each, asserting the same verdict;
+ * returns how many inputs were checked and how many were valid.
+ */
+export function sameVerdicts(accepts: (v: unknown) => boolean, full: (v: unknown) => boolean): { checked: number; valid: number } {
+  let checked = 0;
+  let valid = 0;
+  for (const { file, value } of yamlValues()) {
+    if (/[/\\]launcher-[^/\\]*$/.test(file)) continue;
+    for (const m of mutations(value)) {
+      const expected = full(m);
+      assert.equal(accepts(m), expected, `on a mutation of ${file}: ${JSON.stringify(m).slice(0, 300)}`);
+      checked++;
+      if (expected) valid++;
+    }
+  }
+  return { checked, valid };
+}

@@ -1,6 +1,5 @@
 /** Native vmkit YAML: text -> (YAML + positions) -> schema check -> defaults and semantic checks. Pure. */
 import type { FormatInput, FormatResult } from '../format-result.js';
-import { Problems } from '../problems.js';
 import { pruneInvalid } from '../prune.js';
 import { ResolveContext, type Loose } from '../resolve-context.js';
 import { DEADLINE_MESSAGE } from '../sched.js';

@@ -1,4 +1,5 @@
 /** Field paths of problems: JSON pointers, their display form (`disks[0].bus`), and positions. Pure. */
+import { escapeSegment, segments } from '../../config/pointer.js';
 
 export interface FieldPosition {
   readonly file?: string;
@@ -13,14 +14,6 @@ export interface FieldPosition {
 
 /** Maps a JSON pointer (`/machine/type`) to the position of that value, or of its closest written ancestor. */
 export type FieldLocator = (pointer: string) => FieldPosition | undefined;
-
-export function segments(pointer: string): string[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
 
 /** `/disks/0/bus` -> `disks[0].bus` (the display form problems use). */
 export function displayPath(pointer: string): string {
@@ -38,7 +31,7 @@ export function pointerOf(path: string): string {
   const re = /\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]|\.?([^.[\]]+)/g;
   for (const m of path.matchAll(re)) {
     const seg = m[1] ?? (m[2] === undefined ? m[3] : (JSON.parse(`"${m[2]}"`) as string)) ?? '';
-    out += `/${seg.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    out += `/${escapeSegment(seg)}`;
   }
   return out;
 }

@@ -3,7 +3,8 @@
  * config/ keeps its source index private to parsing, so this re-reads the text with `yaml`. Pure.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { segments, type FieldLocator } from './field-path.js';
+import { segments } from '../../config/pointer.js';
+import type { FieldLocator } from './field-path.js';
 
 export { displayPath, pointerOf, type FieldLocator, type FieldPosition } from './field-path.js';
 
