@@ -4,7 +4,9 @@
  *  - cli.js (the CLI, the daemon included), index.js (the library);
  *  - parse-thread.js, store-writer-thread.js, spawn-server.js: the daemon's worker threads and spawn
  *    server, loaded by URL next to the code that starts them (all output shares one directory);
- *  - chunk-*.js: code split so that each command loads what it needs (commands are imported lazily).
+ *  - chunk-*.js: code split so that each command loads what it needs (commands are imported lazily);
+ *  - cli-*.js, domains-*.js, launch-*.js: esbuild's chunks re-chunked by rollup (rechunk.ts) into one file per
+ *    GROUPS entry, so the hot commands load a few files, not dozens.
  * koffi (a native addon) stays external. The build fails if TypeBox or ajv's compiler got into the bundle.
  * Then the web dashboard's page (bundleWeb): web/app.ts with xterm.js and noVNC from node_modules, for the
  * browser, into dist/web/ (served by src/web/server.ts; nothing is fetched from a CDN).
@@ -16,6 +18,7 @@ import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateModules } from './gen-validators.js';
+import { rechunk, type ChunkGroup } from './rechunk.js';
 
 /** This file runs as dist/scripts/bundle.js. */
 const DIST = fileURLToPath(new URL('../', import.meta.url));
@@ -31,6 +34,19 @@ const ENTRIES = {
   'store-writer-thread': 'src/driver/store-writer-thread.js',
   'spawn-server': 'src/driver/spawn-server.js',
 };
+
+/**
+ * What the hot commands load, merged (rechunk.ts): each group is the static-import closure of its roots (the
+ * modules a command imports lazily on its way), less what an earlier group took.
+ *  - cli: the command-line parser and dispatcher (commander), loaded by every command but `--version`;
+ *  - domains: `vmkit list` and the other connection verbs: the client side, the embedded driver, the store;
+ *  - launch: `vmkit run`, up to QEMU's spawn: the definition's fast path, host checks, argv, tuning, QMP.
+ */
+const GROUPS: readonly ChunkGroup[] = [
+  { name: 'cli', roots: ['src/cli/main.js'] },
+  { name: 'domains', roots: ['src/cli/commands/list.js', 'src/driver/connection.js'] },
+  { name: 'launch', roots: ['src/cli/commands/run.js', 'src/driver/start-kit.js'] },
+];
 
 /** Modules that must never be in the bundle: the schema compilers. */
 export const FORBIDDEN = [/node_modules\/@sinclair\/typebox\//, /node_modules\/ajv\/dist\/(ajv|core|compile|vocabularies)/];
@@ -87,6 +103,7 @@ export async function bundle(): Promise<Metafile> {
   const result = await build({
     entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, path]) => [name, join(DIST, path)])),
     outdir: BUNDLE_DIR,
+    write: false,
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -110,9 +127,19 @@ export async function bundle(): Promise<Metafile> {
   if (forbidden.length > 0) throw new Error(`the bundle would load a schema compiler at run time:\n  ${forbidden.join('\n  ')}`);
   const missing = [...replacements.keys()].filter((f) => relative(process.cwd(), f) in result.metafile.inputs);
   if (missing.length > 0) throw new Error(`the bundle still holds modules that generated ones replace: ${missing.join(', ')}`);
-  await writeFile(join(BUNDLE_DIR, 'meta.json'), JSON.stringify(result.metafile));
+  const metafile = await rechunk({
+    files: new Map(result.outputFiles.map((f) => [f.path, f.text])),
+    metafile: result.metafile,
+    entries: Object.fromEntries(Object.keys(ENTRIES).map((name) => [name, join(BUNDLE_DIR, `${name}.js`)])),
+    light: ['cli'],
+    groups: GROUPS.map((g) => ({ name: g.name, roots: g.roots.map((r) => relative(process.cwd(), join(DIST, r))) })),
+    outDir: BUNDLE_DIR,
+    cwd: process.cwd(),
+    external: (id) => !id.startsWith('.') && !id.startsWith('/'),
+  });
+  await writeFile(join(BUNDLE_DIR, 'meta.json'), JSON.stringify(metafile));
   await bundleWeb();
-  return result.metafile;
+  return metafile;
 }
 
 /** The dashboard for the browser: app.js (+ a lazily loaded noVNC chunk), app.css, index.html. */

@@ -1,5 +1,5 @@
 /**
- * bin/vmkit runs the esbuild bundle (scripts/bundle.ts), whose schema validators were generated at build
+ * bin/vmkit runs the bundle (scripts/bundle.ts: esbuild, re-chunked by rollup), whose schema validators were generated at build
  * time: a shipped vmkit neither loads TypeBox nor compiles a schema. Checked on the bundle's metafile and on
  * real runs that record every module they load.
  */
@@ -33,6 +33,16 @@ describe('the bundled CLI', () => {
     const preload = writeLoadRecorder(dir, log);
     const r = await runNode(['--import', preload, VMKIT, ...args]);
     return { ...r, loaded: loadedModules(log) };
+  }
+
+  /**
+   * A hot command loads the merged groups (scripts/rechunk.ts), not dozens of small chunks: with esbuild's
+   * splitting alone, `vmkit list` loaded 29 files and `vmkit run` 60, each costing Node's loader a round.
+   */
+  function assertFewFiles(own: readonly string[], most: number, groups: readonly string[]): void {
+    const files = own.map((u) => u.slice(u.lastIndexOf('/') + 1));
+    assert.ok(files.length <= most, `${files.length} bundle files loaded (at most ${most}):\n${files.join('\n')}`);
+    for (const g of groups) assert.ok(files.some((f) => f.startsWith(`${g}-`)), `the ${g} group is not among the loaded files:\n${files.join('\n')}`);
   }
 
   it('holds no schema compiler: neither TypeBox nor ajv\'s compiler is among the bundle\'s inputs', () => {
@@ -90,6 +100,7 @@ describe('the bundled CLI', () => {
       assert.deepEqual(schemaCompilers(r.loaded), [], `${run.name} loaded a schema compiler`);
       const own = r.loaded.filter((u) => u.startsWith(`file://${REPO}/dist/`));
       assert.ok(own.length > 1 && own.every((u) => u.includes('/dist/bundle/')), `${run.name} ran the bundle only:\n${own.join('\n')}`);
+      if (run.name === 'list') assertFewFiles(own, 6, ['cli', 'domains']);
     }
     const list = await runNode([VMKIT, 'list', '--all', '--json', '-c', root]);
     assert.deepEqual((JSON.parse(list.stdout) as { name: string }[]).map((d) => d.name), ['bundled']);
@@ -104,6 +115,7 @@ describe('the bundled CLI', () => {
     assert.deepEqual(schemaCompilers(r.loaded), []);
     const own = r.loaded.filter((u) => u.startsWith(`file://${REPO}/dist/`));
     assert.ok(own.every((u) => u.includes('/dist/bundle/')), own.join('\n'));
+    assertFewFiles(own, 8, ['cli', 'domains', 'launch']);
     // The run's private root is removed when the run ends: its store needs no durable writes (no fsync,
     // so no writer thread starting between vmkit's exec and QEMU's).
     assert.ok(!own.some((u) => u.endsWith('/store-writer-thread.js')), 'the store writer thread was started');
