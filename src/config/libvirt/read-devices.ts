@@ -4,7 +4,7 @@
  */
 import { child } from '../pointer.js';
 import { PC_IDE_SLOT, pciRoot } from '../../model/pci.js';
-import { USB_CONTROLLER_MODELS } from '../native/schema.js';
+import { USB_CONTROLLER_MODELS } from '../native/vocabulary.js';
 import { put, type DraftBalloon, type DraftController, type DraftHostdev, type DraftRng, type DraftSerial, type ReadState } from './draft.js';
 import { hostPciAddress, readGuestAddress, readPciFields } from './read-address.js';
 import { readDeviceBoot } from './read-nics.js';

@@ -4,7 +4,7 @@
  * would probe a missing one, vmkit never does. `cache='none' io='native'` keep their meaning
  * (cache.direct=on, aio=native); `iothread='N'` runs the virtio-blk disk in libvirt's `iothread<N>`. Pure.
  */
-import { DISK_FORMATS } from '../native/schema.js';
+import { DISK_FORMATS } from '../native/vocabulary.js';
 import { child } from '../pointer.js';
 import { put, type DraftDisk, type ReadState } from './draft.js';
 import { enumAttr, intAttr } from './read-values.js';

@@ -23,7 +23,8 @@ import type { InputSpec } from '../../model/domain.js';
 import { BUILTIN_FUNCTIONS, busSlots, formatPciAddress, parseAddress, parseUsbAddress, pciRoot, Q35_SATA_SLOT } from '../../model/pci.js';
 import { child } from '../pointer.js';
 import type { Loose, ResolveContext } from '../resolve-context.js';
-import { PCI_CONTROLLER_MODELS, USB_CONTROLLER_MODELS, type ControllerInput, type InputInput } from './schema.js';
+import type { ControllerInput, InputInput } from './schema.js';
+import { PCI_CONTROLLER_MODELS, USB_CONTROLLER_MODELS } from './vocabulary.js';
 
 /** A native address string (already matched by the schema's pattern) -> its spec. */
 export function resolveAddress(text: string | undefined): PciAddressSpec | DriveAddressSpec | undefined {

@@ -5,7 +5,8 @@ import { child } from '../pointer.js';
 import type { Loose, ResolveContext } from '../resolve-context.js';
 import { closest } from '../suggest.js';
 import { resolveAddress } from './resolve-addresses.js';
-import { DISK_FORMATS, type BootInput, type DiskInput } from './schema.js';
+import type { BootInput, DiskInput } from './schema.js';
+import { DISK_FORMATS } from './vocabulary.js';
 import { NATIVE_DISK_FORMAT_HINT } from './disk-source.js';
 
 export function resolveBoot(input: Loose<Static<typeof BootInput>> | undefined, ctx: ResolveContext): BootSpec | undefined {

@@ -5,6 +5,9 @@
  */
 import { Type, type Static, type TProperties, type TUnsafe } from '@sinclair/typebox';
 import { PATTERNS, type NamedPattern } from '../patterns.js';
+import { SCHED_POLICIES, NUMA_MODES, DISK_FORMATS, DISK_BUSES, DISK_CACHES, DISK_AIOS, NIC_MODELS, BOOT_DEVICES, CONTROLLER_TYPES, PCI_CONTROLLER_MODELS, USB_CONTROLLER_MODELS, LIFECYCLE_ACTIONS } from './vocabulary.js';
+
+export { SCHED_POLICIES, NUMA_MODES, DISK_FORMATS, DISK_BUSES, DISK_CACHES, DISK_AIOS, NIC_MODELS, BOOT_DEVICES, CONTROLLER_TYPES, PCI_CONTROLLER_MODELS, USB_CONTROLLER_MODELS, LIFECYCLE_ACTIONS } from './vocabulary.js';
 
 export const SCHEMA_ID = 'urn:vmkit:schema:domain-definition:v1';
 
@@ -42,22 +45,11 @@ function cpuSet(description: string) {
   );
 }
 
-export const SCHED_POLICIES = ['other', 'batch', 'idle', 'fifo', 'rr'] as const;
-export const NUMA_MODES = ['strict', 'preferred', 'interleave'] as const;
-export const DISK_FORMATS = ['raw', 'qcow2', 'qcow', 'vmdk', 'vdi', 'vhdx', 'vpc', 'qed', 'luks'] as const;
-export const DISK_BUSES = ['virtio', 'scsi', 'sata', 'ide'] as const;
-export const DISK_CACHES = ['none', 'writeback', 'writethrough', 'directsync', 'unsafe'] as const;
-export const DISK_AIOS = ['threads', 'native', 'io_uring'] as const;
-export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'rtl8139'] as const;
-export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;
 
 // ---- guest device addresses and controllers ----
 /** An optional guest PCI address on a device. */
 const pciAddress = (what = 'the device') =>
   Type.Optional(str(PATTERNS.guestPci, `Where the guest sees ${what}: pci:DOMAIN:BUS:SLOT.FUNCTION in hex, e.g. pci:0000:00:03.0; BUS is the index of a PCI controller (0: the root bus). Default: vmkit places it.`));
-export const CONTROLLER_TYPES = ['pci', 'usb', 'scsi', 'sata', 'virtio-serial'] as const;
-export const PCI_CONTROLLER_MODELS = ['pcie-root-port', 'pci-bridge', 'dmi-to-pci-bridge', 'pcie-to-pci-bridge'] as const;
-export const USB_CONTROLLER_MODELS = ['qemu-xhci', 'nec-xhci', 'piix3-uhci', 'piix4-uhci', 'ich9-ehci1', 'ich9-uhci1', 'ich9-uhci2', 'ich9-uhci3'] as const;
 export const InputInput = obj(
   {
     type: oneOf(['tablet', 'mouse', 'keyboard'] as const, 'tablet (absolute pointer, what VNC clients want), mouse or keyboard.'),
@@ -207,7 +199,6 @@ export const BootInput = Type.Union([KernelBootInput, FirmwareBootInput], {
 });
 
 // ---- domain-level settings: lifecycle, features, clock ----
-export const LIFECYCLE_ACTIONS = ['destroy', 'restart', 'preserve'] as const;
 
 export const LifecycleInput = obj(
   {
