@@ -3,7 +3,8 @@
  * (scripts/bundle.ts), so that a shipped vmkit neither loads TypeBox nor compiles a schema at run time:
  *  - src/config/validators.ts -> ajv standalone code of every validator it exports, same options (ajv.ts),
  *    minified;
- *  - src/config/fast-validators.ts -> the same for its validity-only validators (ACCEPT_AJV_OPTIONS);
+ *  - src/config/fast-validators.ts -> the same for its validity-only validators (ACCEPT_AJV_OPTIONS), without
+ *    the error objects no caller reads (withoutErrors);
  *  - src/config/native/schema.ts -> its exports as plain data (DISK_FORMATS, SCHEMA_ID, ...), and
  *    domainJsonSchema()/domainJsonSchemaText() over the JSON Schema text;
  *  - src/api/schemas.ts -> its exports as plain data, and validateBody over standalone validators of every

@@ -44,7 +44,7 @@ export interface RechunkInput {
  * esbuild's output chunk (absolute path) → the chunk rollup writes it into: its group's, or a chunk of its own
  * (`keep-` and its file name, so rollup neither merges it nor pulls it into a group that imports it). Entry
  * files are left to rollup (each stays its own file). What the light entries load statically stays out of
- * every group: `vmkit --version` and the worker threads load only that.
+ * every group: `vmkit --version` (cli.js) loads only that.
  */
 export function assignChunks(metafile: Metafile, cwd: string, entries: readonly string[], light: readonly string[], groups: readonly ChunkGroup[]): Map<string, string> {
   const outputs = metafile.outputs;
@@ -113,8 +113,12 @@ function fromMemory(files: ReadonlyMap<string, string>, external: (id: string) =
 
 /** Writes the re-chunked bundle into `outDir`; returns its metafile (esbuild's shape, rollup's files). */
 export async function rechunk(input: RechunkInput): Promise<Metafile> {
-  const entryPaths = (names: readonly string[]): string[] => names.map((n) => input.entries[n] ?? '');
-  const chunkOf = assignChunks(input.metafile, input.cwd, Object.values(input.entries), entryPaths(input.light), input.groups);
+  const light = input.light.map((name) => {
+    const path = input.entries[name];
+    if (path === undefined) throw new Error(`rechunk: light entry ${name} is not an entry`);
+    return path;
+  });
+  const chunkOf = assignChunks(input.metafile, input.cwd, Object.values(input.entries), light, input.groups);
   const build = await rollup({
     input: input.entries,
     plugins: [fromMemory(input.files, input.external)],

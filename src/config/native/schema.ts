@@ -7,7 +7,7 @@ import { Type, type Static, type TProperties, type TUnsafe } from '@sinclair/typ
 import { PATTERNS, type NamedPattern } from '../patterns.js';
 import { SCHED_POLICIES, NUMA_MODES, DISK_FORMATS, DISK_BUSES, DISK_CACHES, DISK_AIOS, NIC_MODELS, BOOT_DEVICES, CONTROLLER_TYPES, PCI_CONTROLLER_MODELS, USB_CONTROLLER_MODELS, LIFECYCLE_ACTIONS } from './vocabulary.js';
 
-export { SCHED_POLICIES, NUMA_MODES, DISK_FORMATS, DISK_BUSES, DISK_CACHES, DISK_AIOS, NIC_MODELS, BOOT_DEVICES, CONTROLLER_TYPES, PCI_CONTROLLER_MODELS, USB_CONTROLLER_MODELS, LIFECYCLE_ACTIONS } from './vocabulary.js';
+export * from './vocabulary.js';
 
 export const SCHEMA_ID = 'urn:vmkit:schema:domain-definition:v1';
 
